@@ -1,0 +1,1 @@
+# cli/ - the vmdkit program (owner: cli work)

@@ -1,0 +1,1 @@
+# samples/ - what make demo builds from

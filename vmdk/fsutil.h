@@ -1,0 +1,75 @@
+/*
+ * fsutil.h - filesystem helpers for vmdk/ (private, never installed).
+ *
+ * Paths are plain C strings; returned strings are vk_malloc'ed (vk_free).
+ * Every creating call uses O_CREAT|O_EXCL|O_NOFOLLOW: it never replaces an
+ * existing file and never writes through a symlink.
+ */
+#ifndef VMDKIT_FSUTIL_H
+#define VMDKIT_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "descriptor/descriptor.h"
+
+/* Reads a whole regular file; more than `cap` bytes -> DESC_E_TOO_LARGE.
+ * *out is NUL-terminated (not counted in *len). */
+desc_status fs_read_file(const char *path, size_t cap, char **out, size_t *len,
+			 desc_error *err);
+
+/* Creates `path` (must not exist) with `mode`, writes buf, fsyncs when
+ * `sync`; on any failure the partial file is removed. */
+desc_status fs_write_new(const char *path, const void *buf, size_t len,
+			 mode_t mode, bool sync, desc_error *err);
+
+/* Replaces an existing file's content atomically: writes a temporary file
+ * beside it, fsyncs, renames over.  The mode of the old file is kept. */
+desc_status fs_replace(const char *path, const void *buf, size_t len,
+		       desc_error *err);
+
+/* Copies src to a new file dst (O_EXCL), preserving holes: FICLONE
+ * (reflink) when the filesystem can, else copy_file_range over the data
+ * segments found with SEEK_DATA/SEEK_HOLE, else read/write.  On failure
+ * dst is removed. */
+desc_status fs_copy_file(const char *src, const char *dst, mode_t mode,
+			 desc_error *err);
+
+/* String helpers (NULL on allocation failure). */
+char *fs_dirname(const char *path);   /* "a/b" -> "a", "b" -> "." */
+char *fs_basename(const char *path);  /* "a/b" -> "b" */
+char *fs_join(const char *dir, const char *name); /* name absolute -> name */
+/* Absolute, lexically normalised path ("." and ".." folded) of `path`
+ * against the current directory; symlinks are not resolved. */
+char *fs_absolute(const char *path);
+/* Relative path from folder `from_dir` to `to_path` (both made absolute
+ * with fs_absolute first). */
+char *fs_relative(const char *from_dir, const char *to_path);
+
+bool fs_exists(const char *path); /* lstat succeeds */
+
+/* Creates a fresh staging folder beside `target` (same filesystem, so it
+ * can be renamed into place): "<dirname>/.vmdkit-tmp-<basename>-XXXXXX". */
+desc_status fs_make_staging(const char *target, char **out, desc_error *err);
+
+/* Removes a folder tree created by us (does not follow symlinks). */
+desc_status fs_remove_tree(const char *path, desc_error *err);
+
+/* fsync a folder (makes renames/creations in it durable). */
+desc_status fs_sync_dir(const char *dir, desc_error *err);
+
+/* Renames `from` to `to`; fails with DESC_E_EXISTS if `to` exists
+ * (renameat2 RENAME_NOREPLACE where available, else link-based check). */
+desc_status fs_rename_noreplace(const char *from, const char *to,
+				desc_error *err);
+
+/* Fills buf with n cryptographically random bytes (getrandom). */
+desc_status fs_random(void *buf, size_t n, desc_error *err);
+
+/* Sets an errno-carrying error: "<what> '<path>': strerror(errno)". */
+desc_status fs_error(desc_error *err, int errnum, const char *path,
+		     const char *what);
+
+#endif

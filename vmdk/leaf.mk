@@ -1,0 +1,2 @@
+# vmdk/ bases, leaves, plans, .vmx (owner: leaf work)
+libvmdkit_la_SOURCES +=

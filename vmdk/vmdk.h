@@ -1,0 +1,309 @@
+/*
+ * vmdk.h - disks and VMs on the filesystem: sparse extents, opening a disk
+ * and its chain, creating disks and deltas, making a base, stamping leaves.
+ *
+ * Same conventions as descriptor.h: every call returns a desc_status and
+ * fills a caller-owned desc_error (may be NULL); objects returned through
+ * `**out` belong to the caller and are released with the matching *_free
+ * (NULL is a no-op).  The library never prints and never exits.
+ *
+ * Safety rules every function here keeps:
+ *   - a base (any disk opened as a parent, and every file under a base
+ *     folder) is only ever opened O_RDONLY;
+ *   - new files are created O_CREAT|O_EXCL|O_NOFOLLOW, never through a
+ *     symlink;
+ *   - a mutating operation either completes or leaves the tree as it was
+ *     (work is staged in a temporary sibling folder named
+ *     ".vmdkit-tmp-*" and renamed into place).
+ */
+#ifndef VMDKIT_VMDK_H
+#define VMDKIT_VMDK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "descriptor/descriptor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VMDK_SECTOR_SIZE 512u
+/* Longest chain followed before reporting a loop/depth error. */
+#define VMDK_CHAIN_MAX_DEPTH 64
+/* Prefix of staging folders; a leftover one is removed by the next run. */
+#define VMDK_STAGING_PREFIX ".vmdkit-tmp-"
+
+/* ------------------------------------------------------------------ */
+/* Hosted sparse extent header (KDMV)                                  */
+/* ------------------------------------------------------------------ */
+
+#define VMDK_SPARSE_MAGIC 0x564d444bu /* "KDMV" read little-endian */
+#define VMDK_SPARSE_FLAG_NEWLINE_TEST 0x1u
+#define VMDK_SPARSE_FLAG_REDUNDANT_GT 0x2u
+#define VMDK_SPARSE_FLAG_ZEROED_GTE 0x4u
+#define VMDK_SPARSE_FLAG_COMPRESSED 0x10000u
+#define VMDK_SPARSE_FLAG_MARKERS 0x20000u
+
+typedef struct vmdk_sparse_header {
+	uint32_t version;
+	uint32_t flags;
+	uint64_t capacity;          /* sectors */
+	uint64_t grain_size;        /* sectors */
+	uint64_t descriptor_offset; /* sectors, 0 = none */
+	uint64_t descriptor_size;   /* sectors */
+	uint32_t num_gtes_per_gt;
+	uint64_t rgd_offset;        /* sectors */
+	uint64_t gd_offset;         /* sectors */
+	uint64_t overhead;          /* sectors */
+	uint8_t unclean_shutdown;
+	uint16_t compress_algorithm;
+} vmdk_sparse_header;
+
+/* Decodes and validates a 512-byte header read from a file of file_size
+ * bytes (`name` for messages).  Every inconsistency is its own clear
+ * DESC_E_FORMAT error: bad magic, unsupported version, grain size zero /
+ * not a power of two / too small, numGTEsPerGT != 512, capacity overflow,
+ * descriptor or tables outside the file, damaged newline-detection bytes,
+ * unknown compression. */
+desc_status vmdk_sparse_header_decode(const uint8_t raw[512], uint64_t file_size,
+				      const char *name, vmdk_sparse_header *out,
+				      desc_error *err);
+/* Encodes a header (magic and newline bytes included) into raw. */
+void vmdk_sparse_header_encode(const vmdk_sparse_header *header,
+			       uint8_t raw[512]);
+
+/* ------------------------------------------------------------------ */
+/* Disks                                                               */
+/* ------------------------------------------------------------------ */
+
+typedef struct vmdk_disk vmdk_disk;
+
+/* Do not open extent files (descriptor-level view only). */
+#define VMDK_OPEN_DESCRIPTOR_ONLY 0x1u
+/* Also open the parent chain (following parentFileNameHint) and check
+ * every parentCID against its parent's CID. */
+#define VMDK_OPEN_CHAIN 0x2u
+
+/* Opens a disk, always read-only, by its descriptor file or by a
+ * monolithicSparse / streamOptimized file with an embedded descriptor.
+ * Extent paths are resolved relative to the descriptor's folder.  Missing
+ * extent files, sparse headers that disagree with the descriptor, CID
+ * mismatches are errors with the file named. */
+desc_status vmdk_disk_open(const char *path, unsigned flags, vmdk_disk **out,
+			   desc_error *err);
+/* Frees the disk and its opened parents. */
+void vmdk_disk_free(vmdk_disk *disk);
+
+const char *vmdk_disk_path(const vmdk_disk *disk);
+const desc_descriptor *vmdk_disk_descriptor(const vmdk_disk *disk);
+/* True when the descriptor is embedded in a sparse extent. */
+bool vmdk_disk_embedded(const vmdk_disk *disk);
+/* Virtual size in sectors (sum of the extents). */
+uint64_t vmdk_disk_capacity(const vmdk_disk *disk);
+/* Parent opened by VMDK_OPEN_CHAIN, else NULL. */
+vmdk_disk *vmdk_disk_parent(const vmdk_disk *disk);
+
+typedef struct vmdk_extent_info {
+	const char *path;        /* resolved path, NULL for ZERO extents */
+	bool opened;             /* file was opened (not DESCRIPTOR_ONLY) */
+	uint64_t file_size;      /* bytes */
+	uint64_t allocated_bytes;/* st_blocks * 512 */
+	bool sparse;             /* has a KDMV header */
+	vmdk_sparse_header header; /* when sparse */
+	uint64_t allocated_grains; /* grains with data in this extent */
+} vmdk_extent_info;
+
+/* Information about extent `index` of this disk (not its parents). */
+desc_status vmdk_disk_extent_info(vmdk_disk *disk, size_t index,
+				  vmdk_extent_info *out, desc_error *err);
+
+/* Reads `count` sectors starting at `sector` of the virtual disk into buf,
+ * falling through to the parent for unallocated grains (zeros when there
+ * is no parent). */
+desc_status vmdk_disk_read(vmdk_disk *disk, uint64_t sector, uint64_t count,
+			   void *buf, desc_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Chains                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct vmdk_chain_link {
+	char *path;          /* the descriptor (or monolithic file) of this link */
+	char *create_type;
+	bool has_cid;
+	uint32_t cid;
+	bool has_parent;     /* parentCID != ffffffff */
+	uint32_t parent_cid;
+	char *parent_hint;   /* as written, NULL when none */
+	uint64_t capacity;   /* sectors */
+} vmdk_chain_link;
+
+typedef struct vmdk_chain {
+	vmdk_chain_link *links; /* links[0] = the disk asked for, last = base */
+	size_t count;
+	/* DESC_OK when every link resolved and every CID matched; otherwise
+	 * the first problem, described precisely in `error` (missing parent
+	 * file, CID mismatch with both values, capacity mismatch, loop,
+	 * depth limit). */
+	desc_status status;
+	desc_error error;
+} vmdk_chain;
+
+/* Walks the chain from `path` to its base.  A broken link is not a
+ * failure of the call: it is recorded in chain->status/error and the walk
+ * stops there.  The call fails only for the first file itself (missing,
+ * not a descriptor) or on allocation failure. */
+desc_status vmdk_chain_walk(const char *path, vmdk_chain *out, desc_error *err);
+void vmdk_chain_clear(vmdk_chain *chain);
+
+/* ------------------------------------------------------------------ */
+/* Creating disks and deltas                                           */
+/* ------------------------------------------------------------------ */
+
+typedef enum vmdk_create_type {
+	VMDK_CREATE_MONOLITHIC_SPARSE,
+	VMDK_CREATE_TWOGB_SPARSE,
+	VMDK_CREATE_MONOLITHIC_FLAT,
+	VMDK_CREATE_TWOGB_FLAT,
+} vmdk_create_type;
+
+bool vmdk_create_type_from_name(const char *name, vmdk_create_type *out);
+const char *vmdk_create_type_name(vmdk_create_type type);
+
+typedef struct vmdk_create_options {
+	vmdk_create_type type;
+	uint64_t size_bytes;      /* rounded up to whole sectors */
+	const char *adapter_type; /* NULL = "lsilogic" */
+	const char *hw_version;   /* NULL = "4" */
+} vmdk_create_options;
+
+/* A new random CID, never ffffffff or fffffffe. */
+uint32_t vmdk_random_cid(void);
+
+/* Creates a new empty disk at `path` (plus its extent files beside it).
+ * Files are created O_EXCL; on failure every file created is removed. */
+desc_status vmdk_disk_create(const char *path, const vmdk_create_options *opt,
+			     desc_error *err);
+
+/* Creates an empty delta at `delta_path` over the disk `parent_path`
+ * (opened read-only): parentCID = the parent's CID, parentFileNameHint =
+ * `parent_hint` or, when NULL, the parent's path relative to the delta's
+ * folder.  Follows the parent's layout: a monolithicSparse single file with
+ * embedded descriptor, or a descriptor plus -s00N sparse extents when the
+ * parent is split (twoGbMaxExtent*).  Grain tables are zero-filled by
+ * extending the file, not by writing zeros. */
+desc_status vmdk_delta_create(const char *delta_path, const char *parent_path,
+			      const char *parent_hint, desc_error *err);
+
+/* ------------------------------------------------------------------ */
+/* .vmx helpers                                                        */
+/* ------------------------------------------------------------------ */
+
+typedef struct vmdk_vmx_disk {
+	char *node;      /* "scsi0:0" */
+	char *file_name; /* value of NODE.fileName, decoded */
+	unsigned line;
+} vmdk_vmx_disk;
+
+/* The hard-disk nodes of a .vmx (present, deviceType a disk, fileName a
+ * .vmdk).  Caller frees with vmdk_vmx_disks_free. */
+desc_status vmdk_vmx_disks(const desc_dict *vmx, vmdk_vmx_disk **out,
+			   size_t *count, desc_error *err);
+void vmdk_vmx_disks_free(vmdk_vmx_disk *disks, size_t count);
+
+/* ------------------------------------------------------------------ */
+/* Bases                                                               */
+/* ------------------------------------------------------------------ */
+
+/* Written in every base folder. */
+#define VMDK_MANIFEST_NAME "vmdkit-base.manifest"
+
+/* Called for every step a command takes (or, with dry_run, would take):
+ * action is a verb ("move", "copy", "write", "chmod", "mkdir", "rename"),
+ * path the file concerned. */
+typedef void (*vmdk_report_fn)(void *ctx, const char *action, const char *path);
+
+typedef enum vmdk_snapshot_policy {
+	VMDK_SNAPSHOTS_REFUSE = 0, /* master with snapshot deltas: refuse */
+} vmdk_snapshot_policy;
+
+typedef struct vmdk_base_options {
+	bool copy;            /* copy extents, leave the master intact */
+	bool absolute;        /* absolute extent paths in the base descriptor */
+	bool strip_long_content_id; /* also remove ddb.longContentID */
+	bool dry_run;
+	vmdk_snapshot_policy snapshots;
+	vmdk_report_fn report;
+	void *report_ctx;
+} vmdk_base_options;
+
+/* Makes a protected base in `basedir` from `source` (a master's .vmx or a
+ * .vmdk).  See vmdkit(1) "base". */
+desc_status vmdk_base_make(const char *source, const char *basedir,
+			   const vmdk_base_options *opt, desc_error *err);
+
+/* Checks a base folder against its manifest and its write protection;
+ * every difference is a finding naming the file. */
+desc_status vmdk_base_verify(const char *basedir, desc_findings *out,
+			     desc_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Leaves                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct vmdk_leaf_spec {
+	const char *name;     /* displayName and file names */
+	const char *folder;   /* the leaf bundle folder to create */
+	const char *memsize;  /* MiB, NULL = keep */
+	const char *numvcpus; /* NULL = keep */
+	size_t extra_count;   /* extra .vmx keys */
+	const char *const *extra_keys;
+	const char *const *extra_values;
+	unsigned line;        /* plan line, 0 when not from a plan */
+} vmdk_leaf_spec;
+
+typedef struct vmdk_clone_options {
+	const char *master_vmx;           /* NULL: a minimal default .vmx */
+	const char *snapshot_name;        /* NULL: "Base" */
+	const char *snapshot_description; /* NULL: "Don't delete!" */
+	bool dry_run;
+	vmdk_report_fn report;
+	void *report_ctx;
+} vmdk_clone_options;
+
+/* Stamps one leaf from the base descriptor `base_descriptor` into
+ * spec->folder: copied descriptor (extent paths relative to the leaf
+ * folder), empty delta, .vmx, .vmsd.  Staged in a sibling temporary folder
+ * and renamed into place; fails with DESC_E_EXISTS when the folder exists. */
+desc_status vmdk_leaf_create(const char *base_descriptor,
+			     const vmdk_leaf_spec *spec,
+			     const vmdk_clone_options *opt, desc_error *err);
+
+/* Removes leftover VMDK_STAGING_PREFIX folders in `dir` (from a crashed
+ * run).  Returns the number removed through *removed (may be NULL). */
+desc_status vmdk_staging_cleanup(const char *dir, size_t *removed,
+				 desc_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Clone plans (YAML)                                                  */
+/* ------------------------------------------------------------------ */
+
+typedef struct vmdk_plan {
+	char *base;   /* optional: base descriptor, relative to the plan */
+	char *vmx;    /* optional: master .vmx, relative to the plan */
+	vmdk_leaf_spec *leaves;
+	size_t count;
+} vmdk_plan;
+
+/* Loads a plan file (see vmdkit-plan(5)).  Unknown keys, duplicate leaf
+ * names or folders and YAML syntax errors fail with FILE:LINE. */
+desc_status vmdk_plan_load(const char *path, vmdk_plan **out, desc_error *err);
+void vmdk_plan_free(vmdk_plan *plan);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
