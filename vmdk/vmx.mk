@@ -1,0 +1,1 @@
+# vmdk/ .vmx and .vmsd helpers (owner: dictionary work)
