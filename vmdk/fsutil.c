@@ -1,0 +1,779 @@
+/*
+ * fsutil.c - filesystem helpers for vmdk/: whole-file reads, exclusive
+ * creation, atomic replacement, hole-preserving copies, path arithmetic,
+ * staging folders.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "vmdk/fsutil.h"
+#include "vmdk/vmdk.h"
+#include "descriptor/private.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+
+#define COPY_BLOCK (1024u * 1024u)
+
+desc_status fs_error(desc_error *err, int errnum, const char *path,
+		     const char *what)
+{
+	desc_status code;
+
+	switch (errnum) {
+	case ENOENT:
+		code = DESC_E_NOT_FOUND;
+		break;
+	case EEXIST:
+		code = DESC_E_EXISTS;
+		break;
+	case ENOMEM:
+		code = DESC_E_NOMEM;
+		break;
+	default:
+		code = DESC_E_IO;
+		break;
+	}
+	desc_error_set(err, code, "", 0, "%s '%s': %s", what,
+		       path ? path : "", strerror(errnum));
+	if (err != NULL)
+		err->errnum = errnum;
+	return code;
+}
+
+static desc_status nomem(desc_error *err)
+{
+	return desc_error_set(err, DESC_E_NOMEM, "", 0, "out of memory");
+}
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write(fd, (const char *)buf + done, len - done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static int pwrite_full(int fd, const void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(fd, (const char *)buf + done, len - done,
+				   off + (off_t)done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+desc_status fs_read_file(const char *path, size_t cap, char **out, size_t *len,
+			 desc_error *err)
+{
+	desc_status rc = DESC_OK;
+	struct stat st;
+	char *buf = NULL;
+	size_t size = 0, alloc, limit;
+	int fd;
+
+	*out = NULL;
+	if (len != NULL)
+		*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fs_error(err, errno, path, "cannot open");
+	if (fstat(fd, &st) < 0) {
+		rc = fs_error(err, errno, path, "cannot stat");
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = desc_error_set(err, DESC_E_FORMAT, "", 0,
+				    "'%s' is not a regular file", path);
+		goto out;
+	}
+	/* Read one byte past the cap to tell "exactly cap" from "more";
+	 * st_size is only a hint (the file may grow while we read). */
+	limit = cap < SIZE_MAX - 2 ? cap + 2 : SIZE_MAX;
+	alloc = 4096;
+	if (st.st_size > 0 && (uint64_t)st.st_size < limit - 2)
+		alloc = (size_t)st.st_size + 2;
+	if (alloc > limit)
+		alloc = limit;
+	buf = vk_malloc(alloc);
+	if (buf == NULL) {
+		rc = nomem(err);
+		goto out;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (size + 1 >= alloc) {
+			size_t want = alloc > limit / 2 ? limit : alloc * 2;
+			char *nbuf = vk_reallocarray(buf, want, 1);
+
+			if (nbuf == NULL) {
+				rc = nomem(err);
+				goto out;
+			}
+			buf = nbuf;
+			alloc = want;
+		}
+		n = read(fd, buf + size, alloc - 1 - size);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = fs_error(err, errno, path, "cannot read");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		size += (size_t)n;
+		if (size > cap) {
+			rc = desc_error_set(err, DESC_E_TOO_LARGE, "", 0,
+					    "file '%s' is larger than %zu bytes",
+					    path, cap);
+			goto out;
+		}
+	}
+	buf[size] = '\0';
+	*out = buf;
+	buf = NULL;
+	if (len != NULL)
+		*len = size;
+out:
+	vk_free(buf);
+	close(fd);
+	return rc;
+}
+
+desc_status fs_write_new(const char *path, const void *buf, size_t len,
+			 mode_t mode, bool sync, desc_error *err)
+{
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  mode);
+	if (fd < 0)
+		return fs_error(err, errno, path, "cannot create");
+	if (write_full(fd, buf, len) < 0) {
+		fs_error(err, errno, path, "cannot write");
+		goto fail;
+	}
+	if (sync && fsync(fd) < 0) {
+		fs_error(err, errno, path, "cannot sync");
+		goto fail;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		fs_error(err, errno, path, "cannot close");
+		goto fail;
+	}
+	return DESC_OK;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	return err != NULL ? err->code : DESC_E_IO;
+}
+
+desc_status fs_replace(const char *path, const void *buf, size_t len,
+		       desc_error *err)
+{
+	desc_status rc = DESC_OK;
+	struct stat st;
+	char *dir = NULL, *base = NULL, *tmp = NULL;
+	int fd = -1;
+
+	if (lstat(path, &st) < 0)
+		return fs_error(err, errno, path, "cannot stat");
+	if (!S_ISREG(st.st_mode))
+		return desc_error_set(err, DESC_E_REFUSED, "", 0,
+				      "refusing to replace '%s': not a regular file",
+				      path);
+	dir = fs_dirname(path);
+	base = fs_basename(path);
+	if (dir == NULL || base == NULL) {
+		rc = nomem(err);
+		goto out;
+	}
+	tmp = vk_asprintf("%s/.%s.vmdkit-new-XXXXXX", dir, base);
+	if (tmp == NULL) {
+		rc = nomem(err);
+		goto out;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		rc = fs_error(err, errno, tmp, "cannot create");
+		vk_free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	if (fchmod(fd, st.st_mode & 07777) < 0) {
+		rc = fs_error(err, errno, tmp, "cannot set mode of");
+		goto out;
+	}
+	if (write_full(fd, buf, len) < 0) {
+		rc = fs_error(err, errno, tmp, "cannot write");
+		goto out;
+	}
+	if (fsync(fd) < 0) {
+		rc = fs_error(err, errno, tmp, "cannot sync");
+		goto out;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		rc = fs_error(err, errno, tmp, "cannot close");
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		rc = fs_error(err, errno, path, "cannot rename over");
+		goto out;
+	}
+	vk_free(tmp);
+	tmp = NULL;
+	rc = fs_sync_dir(dir, err);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp != NULL)
+		unlink(tmp);
+	vk_free(tmp);
+	vk_free(dir);
+	vk_free(base);
+	return rc;
+}
+
+static bool all_zero(const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != 0)
+			return false;
+	return true;
+}
+
+/* Copies [off, off+len) with pread/pwrite, leaving zero blocks as holes
+ * (the destination was already extended with ftruncate). */
+static desc_status copy_plain(int in, int outfd, off_t off, off_t len,
+			      unsigned char *block, const char *src,
+			      const char *dst, desc_error *err)
+{
+	while (len > 0) {
+		size_t want = len > (off_t)COPY_BLOCK ? COPY_BLOCK : (size_t)len;
+		ssize_t n = pread(in, block, want, off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return fs_error(err, errno, src, "cannot read");
+		}
+		if (n == 0)
+			return desc_error_set(err, DESC_E_IO, "", 0,
+					      "file '%s' shrank while copying",
+					      src);
+		if (!all_zero(block, (size_t)n) &&
+		    pwrite_full(outfd, block, (size_t)n, off) < 0)
+			return fs_error(err, errno, dst, "cannot write");
+		off += n;
+		len -= n;
+	}
+	return DESC_OK;
+}
+
+/* Copies one data segment; *use_cfr is cleared when the kernel or the
+ * filesystem pair cannot do copy_file_range, so later segments go plain. */
+static desc_status copy_segment(int in, int outfd, off_t off, off_t len,
+				bool *use_cfr, unsigned char **block,
+				const char *src, const char *dst,
+				desc_error *err)
+{
+	while (len > 0 && *use_cfr) {
+		loff_t ioff = off, ooff = off;
+		size_t want = len > (off_t)(1u << 30) ? (1u << 30) : (size_t)len;
+		ssize_t n = copy_file_range(in, &ioff, outfd, &ooff, want, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOSYS || errno == EXDEV ||
+			    errno == EINVAL || errno == EOPNOTSUPP ||
+			    errno == EBADF) {
+				*use_cfr = false;
+				break;
+			}
+			return fs_error(err, errno, dst, "cannot copy to");
+		}
+		if (n == 0)
+			return desc_error_set(err, DESC_E_IO, "", 0,
+					      "file '%s' shrank while copying",
+					      src);
+		off += n;
+		len -= n;
+	}
+	if (len == 0)
+		return DESC_OK;
+	if (*block == NULL) {
+		*block = vk_malloc(COPY_BLOCK);
+		if (*block == NULL)
+			return nomem(err);
+	}
+	return copy_plain(in, outfd, off, len, *block, src, dst, err);
+}
+
+desc_status fs_copy_file(const char *src, const char *dst, mode_t mode,
+			 desc_error *err)
+{
+	desc_status rc = DESC_OK;
+	unsigned char *block = NULL;
+	bool use_cfr = true, created = false;
+	struct stat st;
+	off_t pos, size;
+	int in, outfd = -1;
+
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return fs_error(err, errno, src, "cannot open");
+	if (fstat(in, &st) < 0) {
+		rc = fs_error(err, errno, src, "cannot stat");
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = desc_error_set(err, DESC_E_FORMAT, "", 0,
+				    "'%s' is not a regular file", src);
+		goto out;
+	}
+	size = st.st_size;
+	outfd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		     mode);
+	if (outfd < 0) {
+		rc = fs_error(err, errno, dst, "cannot create");
+		goto out;
+	}
+	created = true;
+	/* A reflink shares the blocks: instant, and holes stay holes. */
+	if (ioctl(outfd, FICLONE, in) == 0)
+		goto sync;
+	if (ftruncate(outfd, size) < 0) {
+		rc = fs_error(err, errno, dst, "cannot extend");
+		goto out;
+	}
+	pos = 0;
+	while (pos < size) {
+		off_t data = lseek(in, pos, SEEK_DATA), hole;
+
+		if (data < 0) {
+			if (errno == ENXIO)
+				break; /* only a hole remains */
+			if (errno != EINVAL) {
+				rc = fs_error(err, errno, src, "cannot seek in");
+				goto out;
+			}
+			/* No SEEK_DATA here: treat the rest as data. */
+			data = pos;
+			hole = size;
+		} else {
+			hole = lseek(in, data, SEEK_HOLE);
+			if (hole < 0)
+				hole = size;
+		}
+		if (hole > size)
+			hole = size;
+		if (data >= size)
+			break;
+		rc = copy_segment(in, outfd, data, hole - data, &use_cfr,
+				  &block, src, dst, err);
+		if (rc != DESC_OK)
+			goto out;
+		pos = hole;
+	}
+sync:
+	if (fsync(outfd) < 0) {
+		rc = fs_error(err, errno, dst, "cannot sync");
+		goto out;
+	}
+	if (close(outfd) < 0) {
+		outfd = -1;
+		rc = fs_error(err, errno, dst, "cannot close");
+		goto out;
+	}
+	outfd = -1;
+out:
+	if (outfd >= 0)
+		close(outfd);
+	if (rc != DESC_OK && created)
+		unlink(dst);
+	close(in);
+	vk_free(block);
+	return rc;
+}
+
+/* Length of path without trailing slashes (but keeping a lone "/"). */
+static size_t trimmed_len(const char *path)
+{
+	size_t n = strlen(path);
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	return n;
+}
+
+char *fs_dirname(const char *path)
+{
+	size_t n = trimmed_len(path);
+
+	while (n > 0 && path[n - 1] != '/')
+		n--;
+	if (n == 0)
+		return vk_strdup(".");
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	return vk_strndup(path, n);
+}
+
+char *fs_basename(const char *path)
+{
+	size_t end = trimmed_len(path), start = end;
+
+	if (end == 1 && path[0] == '/')
+		return vk_strdup("/");
+	while (start > 0 && path[start - 1] != '/')
+		start--;
+	return vk_strndup(path + start, end - start);
+}
+
+char *fs_join(const char *dir, const char *name)
+{
+	size_t n;
+
+	if (name[0] == '/' || dir == NULL || dir[0] == '\0')
+		return vk_strdup(name);
+	n = strlen(dir);
+	if (dir[n - 1] == '/')
+		return vk_asprintf("%s%s", dir, name);
+	return vk_asprintf("%s/%s", dir, name);
+}
+
+/* Folds "." and ".." in an absolute path, in place.  The output never
+ * overtakes the input: each output "/seg" comes from at least "/seg". */
+static void normalise(char *path)
+{
+	const char *src = path;
+	size_t out = 0;
+
+	while (*src != '\0') {
+		const char *seg;
+		size_t len;
+
+		while (*src == '/')
+			src++;
+		if (*src == '\0')
+			break;
+		seg = src;
+		while (*src != '\0' && *src != '/')
+			src++;
+		len = (size_t)(src - seg);
+		if (len == 1 && seg[0] == '.')
+			continue;
+		if (len == 2 && seg[0] == '.' && seg[1] == '.') {
+			while (out > 0 && path[out - 1] != '/')
+				out--;
+			if (out > 0)
+				out--;
+			continue;
+		}
+		path[out++] = '/';
+		memmove(path + out, seg, len);
+		out += len;
+	}
+	if (out == 0)
+		path[out++] = '/';
+	path[out] = '\0';
+}
+
+char *fs_absolute(const char *path)
+{
+	char *res;
+
+	if (path[0] == '/') {
+		res = vk_strdup(path);
+	} else {
+		char *cwd = getcwd(NULL, 0);
+
+		if (cwd == NULL)
+			return NULL;
+		res = vk_asprintf("%s/%s", cwd, path);
+		free(cwd); /* allocated by libc */
+	}
+	if (res != NULL)
+		normalise(res);
+	return res;
+}
+
+char *fs_relative(const char *from_dir, const char *to_path)
+{
+	char *from = fs_absolute(from_dir), *to = fs_absolute(to_path);
+	char *res = NULL, *p;
+	size_t common = 0, i, ups = 0, need;
+	const char *rest;
+
+	if (from == NULL || to == NULL)
+		goto out;
+	/* Longest common prefix ending at a segment boundary. */
+	for (i = 0;; i++) {
+		bool fend = from[i] == '\0' || from[i] == '/';
+		bool tend = to[i] == '\0' || to[i] == '/';
+
+		if (fend && tend)
+			common = i;
+		if (from[i] != to[i] || from[i] == '\0')
+			break;
+	}
+	/* Each '/' left in `from` starts one more segment to climb out of. */
+	for (i = common; from[i] != '\0'; i++)
+		if (from[i] == '/' && from[i + 1] != '\0')
+			ups++;
+	rest = to + common;
+	while (*rest == '/')
+		rest++;
+	need = ups * 3 + strlen(rest) + 2;
+	res = vk_malloc(need);
+	if (res == NULL)
+		goto out;
+	p = res;
+	for (i = 0; i < ups; i++) {
+		memcpy(p, "../", 3);
+		p += 3;
+	}
+	memcpy(p, rest, strlen(rest) + 1);
+	p += strlen(rest);
+	if (p == res) {
+		res[0] = '.';
+		res[1] = '\0';
+	} else if (p[-1] == '/') {
+		p[-1] = '\0'; /* "../" alone: the parent folder itself */
+	}
+out:
+	vk_free(from);
+	vk_free(to);
+	return res;
+}
+
+bool fs_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+desc_status fs_make_staging(const char *target, char **out, desc_error *err)
+{
+	char *dir = fs_dirname(target), *base = fs_basename(target);
+	char *tmpl = NULL;
+	desc_status rc = DESC_OK;
+
+	*out = NULL;
+	if (dir == NULL || base == NULL) {
+		rc = nomem(err);
+		goto out;
+	}
+	tmpl = vk_asprintf("%s/%s%s-XXXXXX", dir, VMDK_STAGING_PREFIX, base);
+	if (tmpl == NULL) {
+		rc = nomem(err);
+		goto out;
+	}
+	/* mkdtemp creates the folder 0700, exclusively. */
+	if (mkdtemp(tmpl) == NULL) {
+		rc = fs_error(err, errno, tmpl, "cannot create folder");
+		goto out;
+	}
+	*out = tmpl;
+	tmpl = NULL;
+out:
+	vk_free(tmpl);
+	vk_free(dir);
+	vk_free(base);
+	return rc;
+}
+
+/* Empties the folder open as dirfd (which it takes over) recursively. */
+static desc_status remove_contents(int dirfd, const char *path,
+				   desc_error *err)
+{
+	desc_status rc = DESC_OK;
+	struct dirent *de;
+	DIR *d;
+
+	d = fdopendir(dirfd);
+	if (d == NULL) {
+		rc = fs_error(err, errno, path, "cannot read folder");
+		close(dirfd);
+		return rc;
+	}
+	for (;;) {
+		struct stat st;
+
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL) {
+			if (errno != 0)
+				rc = fs_error(err, errno, path,
+					      "cannot read folder");
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			rc = fs_error(err, errno, de->d_name, "cannot stat");
+			break;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			char *sub = fs_join(path, de->d_name);
+			int fd;
+
+			if (sub == NULL) {
+				rc = nomem(err);
+				break;
+			}
+			fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY |
+				    O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0) {
+				rc = fs_error(err, errno, sub, "cannot open");
+				vk_free(sub);
+				break;
+			}
+			rc = remove_contents(fd, sub, err);
+			if (rc == DESC_OK &&
+			    unlinkat(dirfd, de->d_name, AT_REMOVEDIR) < 0)
+				rc = fs_error(err, errno, sub, "cannot remove");
+			vk_free(sub);
+			if (rc != DESC_OK)
+				break;
+			/* The listing changed under readdir: restart. */
+			rewinddir(d);
+		} else if (unlinkat(dirfd, de->d_name, 0) < 0) {
+			rc = fs_error(err, errno, de->d_name, "cannot remove");
+			break;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+desc_status fs_remove_tree(const char *path, desc_error *err)
+{
+	struct stat st;
+	desc_status rc;
+	int fd;
+
+	if (lstat(path, &st) < 0)
+		return fs_error(err, errno, path, "cannot stat");
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) < 0)
+			return fs_error(err, errno, path, "cannot remove");
+		return DESC_OK;
+	}
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return fs_error(err, errno, path, "cannot open");
+	rc = remove_contents(fd, path, err);
+	if (rc != DESC_OK)
+		return rc;
+	if (rmdir(path) < 0)
+		return fs_error(err, errno, path, "cannot remove");
+	return DESC_OK;
+}
+
+desc_status fs_sync_dir(const char *dir, desc_error *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return fs_error(err, errno, dir, "cannot open folder");
+	/* Some filesystems cannot sync folders; that is not our failure. */
+	if (fsync(fd) < 0 && errno != EINVAL && errno != EROFS) {
+		int e = errno;
+
+		close(fd);
+		return fs_error(err, e, dir, "cannot sync folder");
+	}
+	close(fd);
+	return DESC_OK;
+}
+
+desc_status fs_rename_noreplace(const char *from, const char *to,
+				desc_error *err)
+{
+	struct stat st;
+
+#ifdef SYS_renameat2
+	if (syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to,
+		    RENAME_NOREPLACE) == 0)
+		return DESC_OK;
+	if (errno != ENOSYS && errno != EINVAL)
+		return fs_error(err, errno, to, "cannot rename to");
+#endif
+	/* No atomic no-replace: a hard link fails on an existing target. */
+	if (lstat(from, &st) < 0)
+		return fs_error(err, errno, from, "cannot stat");
+	if (S_ISDIR(st.st_mode)) {
+		if (lstat(to, &st) == 0)
+			return fs_error(err, EEXIST, to, "cannot rename to");
+		if (rename(from, to) < 0)
+			return fs_error(err, errno, to, "cannot rename to");
+		return DESC_OK;
+	}
+	if (link(from, to) < 0)
+		return fs_error(err, errno, to, "cannot rename to");
+	if (unlink(from) < 0)
+		return fs_error(err, errno, from, "cannot remove");
+	return DESC_OK;
+}
+
+desc_status fs_random(void *buf, size_t n, desc_error *err)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = getrandom((char *)buf + done, n - done, 0);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return fs_error(err, errno, "getrandom",
+					"cannot read random bytes from");
+		}
+		done += (size_t)r;
+	}
+	return DESC_OK;
+}
