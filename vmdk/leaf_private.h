@@ -1,0 +1,66 @@
+/*
+ * leaf_private.h - helpers shared by base.c, leaf.c, plan.c and
+ * manifest.c (private, never installed).
+ */
+#ifndef VMDKIT_LEAF_PRIVATE_H
+#define VMDKIT_LEAF_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "descriptor/descriptor.h"
+
+/* Why a leaf name cannot be used as a file name and displayName, or NULL
+ * when it can (non-empty, no '/', not "." or "..", no control bytes, no
+ * '"', at most 200 bytes). */
+const char *leaf_name_problem(const char *name);
+
+/* Why a leaf folder from a plan cannot be used (absolute, empty, a ".."
+ * component), or NULL when it can. */
+const char *leaf_folder_problem(const char *folder);
+
+/* ------------------------------------------------------------------ */
+/* Base manifest (manifest.c)                                          */
+/* ------------------------------------------------------------------ */
+
+/* One file of a base: its name inside the base folder (no '/'), size in
+ * bytes and SHA-256. */
+typedef struct manifest_entry {
+	char *name;
+	uint64_t size;
+	unsigned char sha256[32];
+} manifest_entry;
+
+typedef struct manifest {
+	manifest_entry *entries;
+	size_t count;
+	size_t capacity;
+} manifest;
+
+void manifest_clear(manifest *m);
+
+/* Hashes the regular file `name` inside folder `dir_fd` (opened
+ * O_RDONLY|O_NOFOLLOW, read in 1 MiB chunks, holes read as zeros) and
+ * appends it to m.  `dir_path` is only used in messages. */
+desc_status manifest_add_file(manifest *m, int dir_fd, const char *dir_path,
+			      const char *name, desc_error *err);
+
+/* Hashes one file into size/sha256 (same reading rules). */
+desc_status manifest_hash_file(int dir_fd, const char *dir_path,
+			       const char *name, uint64_t *size,
+			       unsigned char sha256[32], desc_error *err);
+
+/* The manifest text: "# vmdkit base manifest v1\n" then, per entry,
+ * "sha256 SIZE HEX  NAME\n".  Caller frees *out with vk_free. */
+desc_status manifest_format(const manifest *m, char **out, size_t *len,
+			    desc_error *err);
+
+/* Parses manifest text (`path` for FILE:LINE messages). */
+desc_status manifest_parse(const char *text, size_t len, const char *path,
+			   manifest *out, desc_error *err);
+
+/* Entry named `name`, or NULL. */
+const manifest_entry *manifest_find(const manifest *m, const char *name);
+
+#endif
