@@ -5,3 +5,5 @@ libvmdkit_la_SOURCES += \
 	descriptor/error.c \
 	descriptor/private.h \
 	descriptor/banned.h
+# dictionary grammar (.vmx, .vmsd, DDB) - owner: dictionary work
+libvmdkit_la_SOURCES += descriptor/dict.c
