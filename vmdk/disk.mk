@@ -2,7 +2,9 @@
 vmdkitinclude_HEADERS += vmdk/vmdk.h
 libvmdkit_la_SOURCES += \
 	vmdk/fsutil.h \
-	vmdk/fsutil.c
+	vmdk/fsutil.c \
+	vmdk/disk_private.h \
+	vmdk/sparse.c
 
 check_PROGRAMS += tests/check_disk
 TESTS += tests/check_disk
@@ -12,3 +14,11 @@ tests_check_disk_LDADD = $(CHECK_TEST_LIBS)
 # Links the static archive: the tests reach internal fs_* helpers that the
 # shared library does not export.
 tests_check_disk_LDFLAGS = -static
+
+check_PROGRAMS += tests/check_sparse
+TESTS += tests/check_sparse
+tests_check_sparse_SOURCES = tests/check_sparse.c
+tests_check_sparse_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_sparse_LDADD = $(CHECK_TEST_LIBS)
+tests_check_sparse_LDFLAGS = -static
+EXTRA_DIST += tests/data/sparse/qemu-pattern.vmdk
