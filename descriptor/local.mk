@@ -4,6 +4,16 @@ libvmdkit_la_SOURCES += \
 	descriptor/alloc.c \
 	descriptor/error.c \
 	descriptor/private.h \
-	descriptor/banned.h
+	descriptor/banned.h \
+	descriptor/desc_private.h \
+	descriptor/descriptor.c \
+	descriptor/validate.c
+
+check_PROGRAMS += tests/check_descriptor
+TESTS += tests/check_descriptor
+tests_check_descriptor_SOURCES = tests/check_descriptor.c
+tests_check_descriptor_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_descriptor_LDADD = $(CHECK_TEST_LIBS)
+EXTRA_DIST += descriptor/FINDINGS.md
 # dictionary grammar (.vmx, .vmsd, DDB) - owner: dictionary work
 libvmdkit_la_SOURCES += descriptor/dict.c

@@ -1,0 +1,1935 @@
+/*
+ * descriptor.c - the VMDK text descriptor: parse, lossless write, edit.
+ *
+ * Grammar (one line at a time, after the reader has normalised the bytes):
+ *
+ *   descriptor := line*
+ *   line       := blank | comment | key-value | extent
+ *   blank      := [ \t]*
+ *   comment    := [ \t]* '#' any*
+ *   key-value  := [ \t]* KEY [ \t]* '=' [ \t]* value [ \t]*
+ *   value      := '"' any* '"' | bare
+ *   extent     := ACCESS ws SECTORS ws TYPE [ws NAME [ws OFFSET [ws extra]*]]
+ *   NAME       := '"' [^"]* '"' | "'" [^']* "'"
+ *
+ * Which section a key-value line belongs to (header, change tracking or
+ * disk database) follows the section comments and the "ddb." prefix.
+ *
+ * Every line keeps its original bytes and its own line ending, so an
+ * unedited descriptor writes back byte for byte and an edit regenerates
+ * only the line it touches.  Value edits splice the new value into the old
+ * line, keeping the writer's spacing around '='.
+ */
+#include "config.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include <pcre2.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "descriptor/desc_private.h"
+#include "descriptor/private.h"
+
+/* ------------------------------------------------------------------ */
+/* Names                                                               */
+/* ------------------------------------------------------------------ */
+
+static const char *const access_names[] = {
+	[DESC_ACCESS_RW] = "RW",
+	[DESC_ACCESS_RDONLY] = "RDONLY",
+	[DESC_ACCESS_NOACCESS] = "NOACCESS",
+};
+
+static const char *const extent_type_names[] = {
+	[DESC_EXTENT_FLAT] = "FLAT",
+	[DESC_EXTENT_SPARSE] = "SPARSE",
+	[DESC_EXTENT_ZERO] = "ZERO",
+	[DESC_EXTENT_VMFS] = "VMFS",
+	[DESC_EXTENT_VMFSSPARSE] = "VMFSSPARSE",
+	[DESC_EXTENT_VMFSRDM] = "VMFSRDM",
+	[DESC_EXTENT_VMFSRAW] = "VMFSRAW",
+	[DESC_EXTENT_SESPARSE] = "SESPARSE",
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define EXPECTED_TYPES \
+	"FLAT, SPARSE, ZERO, VMFS, VMFSSPARSE, VMFSRDM, VMFSRAW, SESPARSE"
+#define EXPECTED_EXTENT "ACCESS SECTORS TYPE \"FILE\" [OFFSET]"
+
+const char *desc_access_name(desc_access access)
+{
+	if ((size_t)access < ARRAY_SIZE(access_names))
+		return access_names[access];
+	return "?";
+}
+
+const char *desc_extent_type_name(desc_extent_type type)
+{
+	if ((size_t)type < ARRAY_SIZE(extent_type_names))
+		return extent_type_names[type];
+	return "?";
+}
+
+static bool name_lookup(const char *const *names, size_t count,
+			const char *name, size_t len, int *out)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0) {
+			*out = (int)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool desc_access_from_name(const char *name, desc_access *out)
+{
+	int v;
+
+	if (name == NULL || !name_lookup(access_names, ARRAY_SIZE(access_names),
+					 name, strlen(name), &v))
+		return false;
+	if (out != NULL)
+		*out = (desc_access)v;
+	return true;
+}
+
+bool desc_extent_type_from_name(const char *name, desc_extent_type *out)
+{
+	int v;
+
+	if (name == NULL ||
+	    !name_lookup(extent_type_names, ARRAY_SIZE(extent_type_names), name,
+			 strlen(name), &v))
+		return false;
+	if (out != NULL)
+		*out = (desc_extent_type)v;
+	return true;
+}
+
+#define T(x) (1u << DESC_EXTENT_##x)
+static const struct create_type_info create_types[] = {
+	{ "monolithicSparse", T(SPARSE), true },
+	{ "monolithicFlat", T(FLAT), true },
+	{ "streamOptimized", T(SPARSE), true },
+	{ "twoGbMaxExtentSparse", T(SPARSE), false },
+	{ "twoGbMaxExtentFlat", T(FLAT), false },
+	{ "2GbMaxExtentSparse", T(SPARSE), false },
+	{ "2GbMaxExtentFlat", T(FLAT), false },
+	{ "vmfs", T(VMFS), false },
+	{ "vmfsPreallocated", T(VMFS), false },
+	{ "vmfsEagerZeroedThick", T(VMFS), false },
+	{ "vmfsThin", T(VMFS), false },
+	{ "vmfsThick", T(VMFS), false },
+	{ "vmfsSparse", T(VMFSSPARSE), false },
+	{ "vmfsRDM", T(VMFSRDM) | T(VMFSRAW), false },
+	{ "vmfsRawDeviceMap", T(VMFSRDM) | T(VMFSRAW), false },
+	{ "vmfsRDMP", T(VMFSRDM) | T(VMFSRAW), false },
+	{ "vmfsPassthroughRawDeviceMap", T(VMFSRDM) | T(VMFSRAW), false },
+	{ "vmfsRaw", T(VMFSRDM) | T(VMFSRAW), false },
+	{ "fullDevice", T(FLAT) | T(ZERO), false },
+	{ "partitionedDevice", T(FLAT) | T(ZERO), false },
+	{ "seSparse", T(SESPARSE), false },
+	{ "vmfsSeSparse", T(SESPARSE), false },
+	{ "custom", 0xffu, false },
+};
+#undef T
+
+const struct create_type_info *vk_create_type_info(const char *create_type)
+{
+	if (create_type == NULL)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(create_types); i++)
+		if (strcmp(create_types[i].name, create_type) == 0)
+			return &create_types[i];
+	return NULL;
+}
+
+bool desc_create_type_known(const char *create_type)
+{
+	return vk_create_type_info(create_type) != NULL;
+}
+
+/* Header keys VMware, qemu, libvmdk and VirtualBox write. */
+static const char *const header_keys[] = {
+	"version", "encoding", "CID", "parentCID", "isNativeSnapshot",
+	"createType", "parentFileNameHint",
+};
+
+static const char *canonical_header_key(const char *key, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(header_keys); i++)
+		if (strlen(header_keys[i]) == len &&
+		    strncasecmp(header_keys[i], key, len) == 0)
+			return header_keys[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Line classification patterns (compiled once, shared)                */
+/* ------------------------------------------------------------------ */
+
+enum pattern_id {
+	P_BLANK,
+	P_COMMENT,
+	P_KEY_VALUE,
+	P_EXTENT_LIKE,
+	P_SEC_SIGNATURE,
+	P_SEC_EXTENT,
+	P_SEC_CTK,
+	P_SEC_DDB,
+	P_COUNT
+};
+
+static const char *const pattern_text[P_COUNT] = {
+	[P_BLANK] = "^[ \\t]*$",
+	[P_COMMENT] = "^[ \\t]*#",
+	[P_KEY_VALUE] = "^[ \\t]*([A-Za-z_][A-Za-z0-9_.:-]*)[ \\t]*=[ \\t]*(.*?)[ \\t]*$",
+	[P_EXTENT_LIKE] = "^[ \\t]*[A-Za-z]+[ \\t]+[-+]?[0-9]",
+	[P_SEC_SIGNATURE] = "^[ \\t]*#[ \\t]*Disk[ \\t]*Descriptor[ \\t]*File[ \\t]*$",
+	[P_SEC_EXTENT] = "^[ \\t]*#[ \\t]*Extent[ \\t]+description[ \\t]*$",
+	[P_SEC_CTK] = "^[ \\t]*#[ \\t]*Change[ \\t]+Tracking[ \\t]+File[ \\t]*$",
+	[P_SEC_DDB] = "^[ \\t]*#[ \\t]*(The[ \\t]+Disk[ \\t]+Data[ \\t]+Base|DDB)[ \\t]*$",
+};
+
+static pthread_mutex_t pattern_lock = PTHREAD_MUTEX_INITIALIZER;
+static pcre2_code *patterns[P_COUNT];
+static pcre2_general_context *match_context;
+static bool patterns_ready;
+
+/* Match data is per parse and goes through vk_malloc, so the
+ * allocation-failure tests reach it. */
+static void *pcre_alloc(size_t size, void *data)
+{
+	(void)data;
+	return vk_malloc(size);
+}
+
+static void pcre_release(void *ptr, void *data)
+{
+	(void)data;
+	vk_free(ptr);
+}
+
+static desc_status patterns_init(desc_error *err)
+{
+	desc_status status = DESC_OK;
+
+	pthread_mutex_lock(&pattern_lock);
+	if (patterns_ready)
+		goto out;
+	for (size_t i = 0; i < P_COUNT; i++) {
+		int code;
+		PCRE2_SIZE offset;
+		uint32_t options = PCRE2_CASELESS;
+
+		if (patterns[i] != NULL)
+			continue;
+		if (i == P_KEY_VALUE || i == P_EXTENT_LIKE || i == P_BLANK ||
+		    i == P_COMMENT)
+			options = 0;
+		patterns[i] = pcre2_compile((PCRE2_SPTR)pattern_text[i],
+					    PCRE2_ZERO_TERMINATED,
+					    options | PCRE2_DOLLAR_ENDONLY,
+					    &code, &offset, NULL);
+		if (patterns[i] == NULL) {
+			status = desc_error_set(err, code == PCRE2_ERROR_NOMEMORY ?
+						DESC_E_NOMEM : DESC_E_INVALID,
+						NULL, 0,
+						"cannot compile pattern %zu (pcre2 error %d)",
+						i, code);
+			goto out;
+		}
+		/* JIT is an optimisation only: a failure leaves the
+		 * interpreter in charge. */
+		(void)pcre2_jit_compile(patterns[i], PCRE2_JIT_COMPLETE);
+	}
+	if (match_context == NULL) {
+		match_context = pcre2_general_context_create(pcre_alloc,
+							     pcre_release, NULL);
+		if (match_context == NULL) {
+			status = desc_error_set(err, DESC_E_NOMEM, NULL, 0,
+						"out of memory");
+			goto out;
+		}
+	}
+	patterns_ready = true;
+out:
+	pthread_mutex_unlock(&pattern_lock);
+	return status;
+}
+
+/* 1 on a match, 0 on no match, -1 on a real matching error. */
+static int pattern_match(enum pattern_id id, const char *text, size_t len,
+			 pcre2_match_data *md)
+{
+	int rc = pcre2_match(patterns[id], (PCRE2_SPTR)text, len, 0, 0, md,
+			     NULL);
+
+	if (rc >= 0)
+		return 1;
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	return -1;
+}
+
+static pcre2_match_data *match_data_new(void)
+{
+	return pcre2_match_data_create(8, match_context);
+}
+
+/* ------------------------------------------------------------------ */
+/* Cursor helpers (bounded; advance only on success)                   */
+/* ------------------------------------------------------------------ */
+
+static void skip_blanks(const char **p, const char *end)
+{
+	while (*p < end && (**p == ' ' || **p == '\t'))
+		(*p)++;
+}
+
+/* A run of non-blank bytes. */
+static bool read_word(const char **p, const char *end, const char **word,
+		      size_t *len)
+{
+	const char *s = *p;
+
+	while (s < end && *s != ' ' && *s != '\t')
+		s++;
+	if (s == *p)
+		return false;
+	*word = *p;
+	*len = (size_t)(s - *p);
+	*p = s;
+	return true;
+}
+
+enum number_result { NUM_OK, NUM_NOT_NUMBER, NUM_NEGATIVE, NUM_OVERFLOW };
+
+/* A decimal u64 that must fill the whole word. */
+static enum number_result parse_u64(const char *s, size_t len, uint64_t *out)
+{
+	unsigned long long v = 0;
+	size_t i = 0;
+
+	if (len > 0 && s[0] == '-') {
+		if (len > 1 && s[1] >= '0' && s[1] <= '9')
+			return NUM_NEGATIVE;
+		return NUM_NOT_NUMBER;
+	}
+	if (len > 0 && s[0] == '+')
+		i++;
+	if (i == len)
+		return NUM_NOT_NUMBER;
+	for (; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return NUM_NOT_NUMBER;
+		if (!vk_mul_u64(v, 10, &v) ||
+		    !vk_add_u64(v, (unsigned long long)(s[i] - '0'), &v))
+			return NUM_OVERFLOW;
+	}
+	*out = v;
+	return NUM_OK;
+}
+
+/* 1..8 hex digits.  More digits, or none, is not a CID. */
+static bool parse_hex32(const char *s, size_t len, uint32_t *out)
+{
+	uint32_t v = 0;
+
+	if (len == 0 || len > 8)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		int d;
+
+		if (s[i] >= '0' && s[i] <= '9')
+			d = s[i] - '0';
+		else if (s[i] >= 'a' && s[i] <= 'f')
+			d = s[i] - 'a' + 10;
+		else if (s[i] >= 'A' && s[i] <= 'F')
+			d = s[i] - 'A' + 10;
+		else
+			return false;
+		v = (v << 4) | (uint32_t)d;
+	}
+	*out = v;
+	return true;
+}
+
+static bool all_hex(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+		      (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return len > 0;
+}
+
+/* Copies a line into buf for a message: at most 72 bytes, control bytes
+ * shown as '?', "..." when cut. */
+static const char *quote_text(char *buf, size_t size, const char *text,
+			      size_t len)
+{
+	size_t max = size - 4, n = 0;
+
+	if (max > 72)
+		max = 72;
+	for (; n < len && n < max; n++) {
+		unsigned char c = (unsigned char)text[n];
+
+		buf[n] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	if (n < len) {
+		/* Do not cut a UTF-8 sequence in half. */
+		while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
+			n--;
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reader: normalises the bytes once, then hands out lines             */
+/* ------------------------------------------------------------------ */
+
+struct reader {
+	const char *name;
+	const char *text; /* after the BOM */
+	size_t len;       /* padding removed */
+	size_t pos;
+	unsigned lineno;
+	bool bom;
+	/* the current line */
+	const char *line;
+	size_t line_len;
+	enum line_end eol;
+};
+
+static desc_status reader_init(struct reader *r, const char *text, size_t len,
+			       const char *name, desc_error *err)
+{
+	size_t end, trimmed;
+
+	memset(r, 0, sizeof(*r));
+	r->name = name;
+	if (text == NULL && len != 0)
+		return desc_error_set(err, DESC_E_ARG, name, 0,
+				      "no text to parse");
+	if (len > DESC_MAX_INPUT)
+		return desc_error_set(err, DESC_E_TOO_LARGE, name, 0,
+				      "descriptor is larger than %u bytes (%zu bytes)",
+				      DESC_MAX_INPUT, len);
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		r->bom = true;
+		text += 3;
+		len -= 3;
+	}
+	/* Embedded descriptors and files qemu rewrote in place end in NUL
+	 * padding; a run of spaces/NULs on a last line of its own is
+	 * padding too.  Spaces that end a real line are content. */
+	end = len;
+	while (end > 0 && text[end - 1] == '\0')
+		end--;
+	trimmed = end;
+	while (trimmed > 0 && (text[trimmed - 1] == ' ' || text[trimmed - 1] == '\0'))
+		trimmed--;
+	if (trimmed == 0 || text[trimmed - 1] == '\n')
+		end = trimmed;
+	r->text = text;
+	r->len = end;
+	return DESC_OK;
+}
+
+/* Next line; false at the end of the text. */
+static bool reader_next(struct reader *r)
+{
+	const char *start, *nl;
+	size_t rest;
+
+	if (r->pos >= r->len)
+		return false;
+	start = r->text + r->pos;
+	rest = r->len - r->pos;
+	nl = memchr(start, '\n', rest);
+	r->lineno++;
+	r->line = start;
+	if (nl == NULL) {
+		r->line_len = rest;
+		r->eol = EOL_NONE;
+		r->pos = r->len;
+	} else {
+		r->line_len = (size_t)(nl - start);
+		r->eol = EOL_LF;
+		if (r->line_len > 0 && start[r->line_len - 1] == '\r') {
+			r->line_len--;
+			r->eol = EOL_CRLF;
+		}
+		r->pos += (size_t)(nl - start) + 1;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lines                                                               */
+/* ------------------------------------------------------------------ */
+
+static void line_free(struct dline *line)
+{
+	if (line == NULL)
+		return;
+	vk_free(line->text);
+	vk_free(line->key);
+	vk_free(line->value);
+	vk_free(line->path);
+	vk_free(line);
+}
+
+static struct dline *line_new(const char *text, size_t len, enum line_end eol,
+			      unsigned number)
+{
+	struct dline *line = vk_calloc(1, sizeof(*line));
+
+	if (line == NULL)
+		return NULL;
+	line->text = vk_strndup(text, len);
+	if (line->text == NULL) {
+		vk_free(line);
+		return NULL;
+	}
+	line->len = len;
+	line->eol = eol;
+	line->number = number;
+	line->extent.line = number;
+	return line;
+}
+
+static struct dline *line_copy(const struct dline *src)
+{
+	struct dline *line = line_new(src->text, src->len, src->eol,
+				      src->number);
+
+	if (line == NULL)
+		return NULL;
+	line->kind = src->kind;
+	line->quoted = src->quoted;
+	line->value_off = src->value_off;
+	line->value_end = src->value_end;
+	line->path_off = src->path_off;
+	line->path_end = src->path_end;
+	line->extent = src->extent;
+	if ((src->key != NULL && (line->key = vk_strdup(src->key)) == NULL) ||
+	    (src->value != NULL &&
+	     (line->value = vk_strdup(src->value)) == NULL) ||
+	    (src->path != NULL && (line->path = vk_strdup(src->path)) == NULL)) {
+		line_free(line);
+		return NULL;
+	}
+	line->extent.path = line->path;
+	return line;
+}
+
+/* Room for `extra` more lines, so that an edit can fail before it
+ * changes anything. */
+static bool lines_reserve(desc_descriptor *desc, size_t extra)
+{
+	size_t need = desc->count + extra, cap;
+	struct dline **lines;
+
+	if (need <= desc->capacity)
+		return true;
+	cap = desc->capacity ? desc->capacity * 2 : 32;
+	while (cap < need)
+		cap *= 2;
+	lines = vk_reallocarray(desc->lines, cap, sizeof(*lines));
+	if (lines == NULL)
+		return false;
+	desc->lines = lines;
+	desc->capacity = cap;
+	return true;
+}
+
+static enum line_end dominant_eol(const desc_descriptor *desc)
+{
+	size_t lf = 0, crlf = 0;
+
+	for (size_t i = 0; i < desc->count; i++) {
+		if (desc->lines[i]->eol == EOL_LF)
+			lf++;
+		else if (desc->lines[i]->eol == EOL_CRLF)
+			crlf++;
+	}
+	return crlf > lf ? EOL_CRLF : EOL_LF;
+}
+
+/* Inserts at index pos (room must be reserved).  A line appended after a
+ * last line that had no line ending takes over that absence. */
+static void lines_insert(desc_descriptor *desc, size_t pos, struct dline *line)
+{
+	enum line_end eol = dominant_eol(desc);
+
+	line->eol = eol;
+	if (pos == desc->count && pos > 0 &&
+	    desc->lines[pos - 1]->eol == EOL_NONE) {
+		desc->lines[pos - 1]->eol = eol;
+		line->eol = EOL_NONE;
+	}
+	memmove(&desc->lines[pos + 1], &desc->lines[pos],
+		(desc->count - pos) * sizeof(*desc->lines));
+	desc->lines[pos] = line;
+	desc->count++;
+}
+
+static void lines_remove(desc_descriptor *desc, size_t pos)
+{
+	struct dline *line = desc->lines[pos];
+
+	/* Removing the last line keeps a missing final newline missing. */
+	if (pos + 1 == desc->count && pos > 0 && line->eol == EOL_NONE)
+		desc->lines[pos - 1]->eol = EOL_NONE;
+	line_free(line);
+	memmove(&desc->lines[pos], &desc->lines[pos + 1],
+		(desc->count - pos - 1) * sizeof(*desc->lines));
+	desc->count--;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing one line                                                    */
+/* ------------------------------------------------------------------ */
+
+struct parser {
+	struct reader r;
+	desc_descriptor *desc;
+	desc_findings *warnings;
+	desc_error *err;
+	pcre2_match_data *md;
+	enum section section;
+	bool seen_content;
+	unsigned create_type_line;
+};
+
+static desc_status parser_warn(struct parser *ps, unsigned line,
+			       const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static desc_status parser_warn(struct parser *ps, unsigned line,
+			       const char *code, const char *fmt, ...)
+{
+	char message[DESC_ERROR_MESSAGE_MAX];
+	va_list ap;
+
+	if (ps->warnings == NULL)
+		return DESC_OK;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	if (desc_findings_add(ps->warnings, DESC_SEV_WARNING, code, ps->r.name,
+			      line, "%s", message) != DESC_OK)
+		return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name, line,
+				      "out of memory");
+	return DESC_OK;
+}
+
+#define SYNTAX(ps, line, ...) \
+	desc_error_set((ps)->err, DESC_E_SYNTAX, (ps)->r.name, (line), __VA_ARGS__)
+
+/* Parses an extent line into line->extent.  `name` and `lineno` are only
+ * for messages; `err` may be NULL. */
+static desc_status parse_extent(struct dline *line, const char *name,
+				unsigned lineno, desc_error *err)
+{
+	const char *p = line->text, *end = line->text + line->len;
+	const char *word, *q;
+	size_t wlen;
+	char shown[96], what[96];
+	desc_extent *e = &line->extent;
+	uint64_t number;
+	int v;
+
+	quote_text(shown, sizeof(shown), line->text, line->len);
+	skip_blanks(&p, end);
+	if (!read_word(&p, end, &word, &wlen))
+		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
+				      "empty extent line (expected %s)",
+				      EXPECTED_EXTENT);
+	if (!name_lookup(access_names, ARRAY_SIZE(access_names), word, wlen, &v))
+		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
+				      "unknown access mode '%s' (expected RW, RDONLY, NOACCESS)",
+				      quote_text(what, sizeof(what), word, wlen));
+	e->access = (desc_access)v;
+
+	skip_blanks(&p, end);
+	if (!read_word(&p, end, &word, &wlen))
+		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
+				      "missing extent size in '%s' (expected %s)",
+				      shown, EXPECTED_EXTENT);
+	quote_text(what, sizeof(what), word, wlen);
+	switch (parse_u64(word, wlen, &number)) {
+	case NUM_OK:
+		break;
+	case NUM_NEGATIVE:
+		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
+				      "extent size '%s' is negative (expected a number of sectors)",
+				      what);
+	case NUM_OVERFLOW:
+		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
+				      "extent size '%s' is too large (expected at most %llu sectors)",
+				      what, (unsigned long long)UINT64_MAX);
+	case NUM_NOT_NUMBER:
+		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
+				      "extent size '%s' is not a number in '%s' (expected %s)",
+				      what, shown, EXPECTED_EXTENT);
+	}
+	e->sectors = number;
+
+	skip_blanks(&p, end);
+	if (!read_word(&p, end, &word, &wlen))
+		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
+				      "missing extent type in '%s' (expected %s)",
+				      shown, EXPECTED_TYPES);
+	if (!name_lookup(extent_type_names, ARRAY_SIZE(extent_type_names), word,
+			 wlen, &v))
+		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
+				      "unknown extent type '%s' (expected %s)",
+				      quote_text(what, sizeof(what), word, wlen),
+				      EXPECTED_TYPES);
+	e->type = (desc_extent_type)v;
+
+	skip_blanks(&p, end);
+	e->path = NULL;
+	e->has_offset = false;
+	e->offset = 0;
+	if (p == end) {
+		if (e->type == DESC_EXTENT_ZERO)
+			return DESC_OK;
+		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
+				      "missing file name in '%s' (expected %s)",
+				      shown, EXPECTED_EXTENT);
+	}
+	if (*p != '"' && *p != '\'') {
+		read_word(&p, end, &word, &wlen);
+		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
+				      "extent file name '%s' is not quoted (expected %s)",
+				      quote_text(what, sizeof(what), word, wlen),
+				      EXPECTED_EXTENT);
+	}
+	/* The name runs to the matching closing quote: there is no escape
+	 * mechanism, so a quote can never be part of a name. */
+	q = memchr(p + 1, *p, (size_t)(end - p - 1));
+	if (q == NULL)
+		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
+				      "unterminated quote in extent line '%s' (expected %s)",
+				      shown, EXPECTED_EXTENT);
+	line->path_off = (size_t)(p + 1 - line->text);
+	line->path_end = (size_t)(q - line->text);
+	line->path = vk_strndup(p + 1, (size_t)(q - p - 1));
+	if (line->path == NULL)
+		return desc_error_set(err, DESC_E_NOMEM, name, lineno,
+				      "out of memory");
+	e->path = line->path;
+	p = q + 1;
+	if (p < end && *p != ' ' && *p != '\t')
+		goto trailing;
+	skip_blanks(&p, end);
+	if (p == end)
+		return DESC_OK;
+	read_word(&p, end, &word, &wlen);
+	quote_text(what, sizeof(what), word, wlen);
+	switch (parse_u64(word, wlen, &number)) {
+	case NUM_OK:
+		break;
+	case NUM_NEGATIVE:
+		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
+				      "extent offset '%s' is negative (expected a number of sectors)",
+				      what);
+	case NUM_OVERFLOW:
+		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
+				      "extent offset '%s' is too large (expected at most %llu sectors)",
+				      what, (unsigned long long)UINT64_MAX);
+	case NUM_NOT_NUMBER:
+		p = word;
+		goto trailing;
+	}
+	/* qemu (iotests 059) rejects an offset after a VMFS extent, and
+	 * VMware's own files never carry one. */
+	if (e->type == DESC_EXTENT_VMFS)
+		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
+				      "unexpected offset '%s' after a VMFS extent in '%s' (expected ACCESS SECTORS VMFS \"FILE\")",
+				      what, shown);
+	e->has_offset = true;
+	e->offset = number;
+	/* Anything after the offset (partition UUIDs, device ids written by
+	 * some VMware Player versions) stays in the line's bytes. */
+	return DESC_OK;
+
+trailing:
+	return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
+			      "unexpected text '%s' after the extent file name (expected an offset in sectors)",
+			      quote_text(what, sizeof(what), p, (size_t)(end - p)));
+}
+
+/* Splits a key-value line (already matched by P_KEY_VALUE) into key and
+ * unquoted value. */
+static desc_status parse_key_value(struct parser *ps, struct dline *line)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(ps->md);
+	size_t key_off = ov[2], key_end = ov[3];
+	size_t val_off = ov[4], val_end = ov[5];
+	const char *v = line->text + val_off;
+	size_t vlen = val_end - val_off;
+	char shown[96];
+
+	line->key = vk_strndup(line->text + key_off, key_end - key_off);
+	if (line->key == NULL)
+		return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name,
+				      line->number, "out of memory");
+	line->value_off = val_off;
+	line->value_end = val_end;
+	if (vlen > 0 && v[0] == '"') {
+		/* The value ends at the last quote: nothing may follow it
+		 * but blanks, which the pattern already trimmed. */
+		if (vlen < 2 || v[vlen - 1] != '"')
+			return SYNTAX(ps, line->number,
+				      "unterminated quote in the value of '%s' (expected %s=\"VALUE\")",
+				      quote_text(shown, sizeof(shown), line->key,
+						 strlen(line->key)),
+				      line->key);
+		line->quoted = true;
+		v++;
+		vlen -= 2;
+	}
+	line->value = vk_strndup(v, vlen);
+	if (line->value == NULL)
+		return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name,
+				      line->number, "out of memory");
+	return DESC_OK;
+}
+
+static bool is_ddb_key(const char *key)
+{
+	return strncasecmp(key, "ddb.", 4) == 0;
+}
+
+static desc_status check_header_value(struct parser *ps, struct dline *line)
+{
+	const char *canon = canonical_header_key(line->key, strlen(line->key));
+	char shown[96];
+
+	if (canon == NULL)
+		return parser_warn(ps, line->number, "unknown-header-key",
+				   "unknown header key '%s' (kept as written)",
+				   line->key);
+	if (strcmp(canon, line->key) != 0) {
+		desc_status st = parser_warn(ps, line->number, "header-key-case",
+					     "header key '%s' should be written '%s' (qemu and VirtualBox match keys case-sensitively)",
+					     line->key, canon);
+		if (st != DESC_OK)
+			return st;
+	}
+	if (strcmp(canon, "CID") == 0 || strcmp(canon, "parentCID") == 0) {
+		if (!all_hex(line->value, strlen(line->value)))
+			return SYNTAX(ps, line->number,
+				      "%s '%s' is not hexadecimal (expected 8 hex digits such as 8c808111)",
+				      canon,
+				      quote_text(shown, sizeof(shown), line->value,
+						 strlen(line->value)));
+	} else if (strcmp(canon, "createType") == 0) {
+		if (ps->create_type_line != 0)
+			return SYNTAX(ps, line->number,
+				      "duplicate 'createType' (first on line %u)",
+				      ps->create_type_line);
+		ps->create_type_line = line->number;
+		if (!desc_create_type_known(line->value))
+			return parser_warn(ps, line->number, "unknown-create-type",
+					   "unknown createType '%s' (kept as written)",
+					   quote_text(shown, sizeof(shown),
+						      line->value,
+						      strlen(line->value)));
+	}
+	return DESC_OK;
+}
+
+static desc_status classify_line(struct parser *ps, struct dline *line)
+{
+	char shown[96];
+	int m;
+
+	if ((m = pattern_match(P_BLANK, line->text, line->len, ps->md)) == 1) {
+		line->kind = LINE_BLANK;
+		return DESC_OK;
+	}
+	if (m < 0)
+		goto match_error;
+	if ((m = pattern_match(P_COMMENT, line->text, line->len, ps->md)) == 1) {
+		line->kind = LINE_COMMENT;
+		if (pattern_match(P_SEC_EXTENT, line->text, line->len, ps->md) == 1)
+			ps->section = SEC_EXTENT;
+		else if (pattern_match(P_SEC_CTK, line->text, line->len, ps->md) == 1)
+			ps->section = SEC_CTK;
+		else if (pattern_match(P_SEC_DDB, line->text, line->len, ps->md) == 1)
+			ps->section = SEC_DDB;
+		return DESC_OK;
+	}
+	if (m < 0)
+		goto match_error;
+	if ((m = pattern_match(P_KEY_VALUE, line->text, line->len, ps->md)) == 1) {
+		desc_status st = parse_key_value(ps, line);
+
+		if (st != DESC_OK)
+			return st;
+		if (is_ddb_key(line->key)) {
+			line->kind = LINE_DDB;
+			ps->section = SEC_DDB;
+		} else if (ps->section == SEC_CTK ||
+			   strcmp(line->key, "changeTrackPath") == 0) {
+			line->kind = LINE_CTK;
+		} else if (ps->section == SEC_DDB &&
+			   canonical_header_key(line->key, strlen(line->key)) == NULL) {
+			line->kind = LINE_DDB;
+		} else {
+			line->kind = LINE_HEADER;
+			return check_header_value(ps, line);
+		}
+		return DESC_OK;
+	}
+	if (m < 0)
+		goto match_error;
+	m = pattern_match(P_EXTENT_LIKE, line->text, line->len, ps->md);
+	if (m < 0)
+		goto match_error;
+	if (m == 1 || ps->section == SEC_EXTENT) {
+		line->kind = LINE_EXTENT;
+		ps->section = SEC_EXTENT;
+		return parse_extent(line, ps->r.name, line->number, ps->err);
+	}
+	if (ps->section == SEC_DDB)
+		return SYNTAX(ps, line->number,
+			      "unrecognised line '%s' in the disk database (expected ddb.KEY = \"VALUE\")",
+			      quote_text(shown, sizeof(shown), line->text,
+					 line->len));
+	return SYNTAX(ps, line->number,
+		      "unrecognised line '%s' (expected KEY=VALUE, a comment or %s)",
+		      quote_text(shown, sizeof(shown), line->text, line->len),
+		      EXPECTED_EXTENT);
+
+match_error:
+	return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name, line->number,
+			      "cannot match line (pcre2 error)");
+}
+
+static bool has_control_bytes(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f)
+			return true;
+	}
+	return false;
+}
+
+/* The first line that is not blank tells a descriptor from a fragment
+ * (a lone extent line) or a binary file. */
+static desc_status check_first_content(struct parser *ps)
+{
+	const char *text = ps->r.line;
+	size_t len = ps->r.line_len, probe = len < 4096 ? len : 4096;
+	char shown[96];
+	int m;
+
+	if (has_control_bytes(text, probe))
+		return SYNTAX(ps, ps->r.lineno,
+			      "not a VMDK descriptor: binary data (expected '# Disk DescriptorFile')");
+	if (len > DESC_MAX_LINE)
+		return DESC_OK;
+	m = pattern_match(P_COMMENT, text, len, ps->md);
+	if (m == 0)
+		m = pattern_match(P_KEY_VALUE, text, len, ps->md);
+	if (m < 0)
+		return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name,
+				      ps->r.lineno, "cannot match line (pcre2 error)");
+	if (m == 0)
+		return SYNTAX(ps, ps->r.lineno,
+			      "not a VMDK descriptor: '%s' comes before any '# Disk DescriptorFile' or header line (expected '# Disk DescriptorFile', then version=1)",
+			      quote_text(shown, sizeof(shown), text, len));
+	return DESC_OK;
+}
+
+static desc_status parse_all(struct parser *ps, bool complete)
+{
+	desc_descriptor *desc = ps->desc;
+	size_t extents = 0;
+
+	while (reader_next(&ps->r)) {
+		struct dline *line;
+		desc_status st;
+
+		if (!ps->seen_content &&
+		    pattern_match(P_BLANK, ps->r.line, ps->r.line_len, ps->md) != 1) {
+			ps->seen_content = true;
+			st = check_first_content(ps);
+			if (st != DESC_OK)
+				return st;
+		}
+		if (ps->r.line_len > DESC_MAX_LINE)
+			return SYNTAX(ps, ps->r.lineno,
+				      "line is longer than %u bytes (%zu bytes)",
+				      DESC_MAX_LINE, ps->r.line_len);
+		if (memchr(ps->r.line, '\0', ps->r.line_len) != NULL)
+			return SYNTAX(ps, ps->r.lineno,
+				      "NUL byte inside the text (expected text lines)");
+		if (!lines_reserve(desc, 1))
+			return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name,
+					      ps->r.lineno, "out of memory");
+		line = line_new(ps->r.line, ps->r.line_len, ps->r.eol,
+				ps->r.lineno);
+		if (line == NULL)
+			return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name,
+					      ps->r.lineno, "out of memory");
+		desc->lines[desc->count++] = line;
+		st = classify_line(ps, line);
+		if (st != DESC_OK)
+			return st;
+		if (line->kind == LINE_EXTENT)
+			extents++;
+	}
+	if (!complete)
+		return DESC_OK;
+	if (!ps->seen_content)
+		return SYNTAX(ps, 0, "not a VMDK descriptor: empty input (expected '# Disk DescriptorFile')");
+	if (ps->create_type_line == 0)
+		return SYNTAX(ps, 0,
+			      "not a VMDK descriptor: no 'createType' line (expected createType=\"TYPE\" in the header)");
+	if (extents == 0)
+		return SYNTAX(ps, 0,
+			      "no extent lines (expected at least one line such as RW 2048 SPARSE \"disk-s001.vmdk\")");
+	return DESC_OK;
+}
+
+static desc_status parse_text(const char *text, size_t len, const char *name,
+			      bool complete, desc_descriptor **out,
+			      desc_findings *warnings, desc_error *err)
+{
+	struct parser ps;
+	desc_descriptor *desc = NULL;
+	size_t warnings_before = warnings ? warnings->count : 0;
+	desc_status st;
+
+	memset(&ps, 0, sizeof(ps));
+	if (out == NULL)
+		return desc_error_set(err, DESC_E_ARG, name, 0,
+				      "no place to store the descriptor");
+	*out = NULL;
+	st = patterns_init(err);
+	if (st != DESC_OK)
+		return st;
+	st = reader_init(&ps.r, text, len, name, err);
+	if (st != DESC_OK)
+		return st;
+	desc = vk_calloc(1, sizeof(*desc));
+	if (desc == NULL) {
+		st = desc_error_set(err, DESC_E_NOMEM, name, 0, "out of memory");
+		goto out;
+	}
+	desc->bom = ps.r.bom;
+	if (name != NULL && (desc->name = vk_strdup(name)) == NULL) {
+		st = desc_error_set(err, DESC_E_NOMEM, name, 0, "out of memory");
+		goto out;
+	}
+	ps.md = match_data_new();
+	if (ps.md == NULL) {
+		st = desc_error_set(err, DESC_E_NOMEM, name, 0, "out of memory");
+		goto out;
+	}
+	ps.desc = desc;
+	ps.warnings = warnings;
+	ps.err = err;
+	ps.section = SEC_HEADER;
+	st = parse_all(&ps, complete);
+out:
+	pcre2_match_data_free(ps.md);
+	if (st != DESC_OK) {
+		desc_free(desc);
+		/* A failed parse leaves the caller's warning list as it was. */
+		while (warnings != NULL && warnings->count > warnings_before) {
+			warnings->count--;
+			vk_free(warnings->items[warnings->count].file);
+			vk_free(warnings->items[warnings->count].message);
+		}
+		return st;
+	}
+	*out = desc;
+	return DESC_OK;
+}
+
+desc_status desc_parse(const char *text, size_t len, const char *name,
+		       desc_descriptor **out, desc_findings *warnings,
+		       desc_error *err)
+{
+	return parse_text(text, len, name, true, out, warnings, err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Construction, copy, write                                           */
+/* ------------------------------------------------------------------ */
+
+/* Values that cannot be written between quotes on one line. */
+static bool value_writable(const char *value)
+{
+	for (const char *p = value; *p != '\0'; p++)
+		if (*p == '"' || *p == '\n' || *p == '\r')
+			return false;
+	return true;
+}
+
+desc_status desc_new(const char *create_type, uint32_t cid, uint32_t parent_cid,
+		     desc_descriptor **out, desc_error *err)
+{
+	char *text;
+	desc_status st;
+
+	if (out != NULL)
+		*out = NULL;
+	if (create_type == NULL || create_type[0] == '\0' ||
+	    !value_writable(create_type))
+		return desc_error_set(err, DESC_E_ARG, NULL, 0,
+				      "invalid createType '%s' (expected a name such as monolithicSparse)",
+				      create_type ? create_type : "(null)");
+	text = vk_asprintf("# Disk DescriptorFile\n"
+			   "version=1\n"
+			   "encoding=\"UTF-8\"\n"
+			   "CID=%08x\n"
+			   "parentCID=%08x\n"
+			   "createType=\"%s\"\n"
+			   "\n"
+			   "# Extent description\n"
+			   "\n"
+			   "# The Disk Data Base\n"
+			   "#DDB\n"
+			   "\n",
+			   (unsigned)cid, (unsigned)parent_cid, create_type);
+	if (text == NULL)
+		return desc_error_set(err, DESC_E_NOMEM, NULL, 0, "out of memory");
+	st = parse_text(text, strlen(text), NULL, false, out, NULL, err);
+	vk_free(text);
+	return st;
+}
+
+desc_status desc_clone(const desc_descriptor *desc, desc_descriptor **out,
+		       desc_error *err)
+{
+	desc_descriptor *copy;
+
+	if (out == NULL || desc == NULL) {
+		if (out != NULL)
+			*out = NULL;
+		return desc_error_set(err, DESC_E_ARG, NULL, 0,
+				      "no descriptor to clone");
+	}
+	*out = NULL;
+	copy = vk_calloc(1, sizeof(*copy));
+	if (copy == NULL)
+		goto nomem;
+	copy->bom = desc->bom;
+	if (desc->name != NULL && (copy->name = vk_strdup(desc->name)) == NULL)
+		goto nomem;
+	if (!lines_reserve(copy, desc->count))
+		goto nomem;
+	for (size_t i = 0; i < desc->count; i++) {
+		struct dline *line = line_copy(desc->lines[i]);
+
+		if (line == NULL)
+			goto nomem;
+		copy->lines[copy->count++] = line;
+	}
+	*out = copy;
+	return DESC_OK;
+nomem:
+	desc_free(copy);
+	return desc_error_set(err, DESC_E_NOMEM, desc->name, 0, "out of memory");
+}
+
+void desc_free(desc_descriptor *desc)
+{
+	if (desc == NULL)
+		return;
+	for (size_t i = 0; i < desc->count; i++)
+		line_free(desc->lines[i]);
+	vk_free(desc->lines);
+	vk_free(desc->name);
+	vk_free(desc);
+}
+
+const char *desc_name(const desc_descriptor *desc)
+{
+	return desc ? desc->name : NULL;
+}
+
+static size_t eol_len(enum line_end eol)
+{
+	return eol == EOL_CRLF ? 2 : eol == EOL_LF ? 1 : 0;
+}
+
+desc_status desc_write(const desc_descriptor *desc, char **out, size_t *len,
+		       desc_error *err)
+{
+	size_t total = 0, pos = 0;
+	char *buf;
+
+	if (out == NULL || desc == NULL)
+		return desc_error_set(err, DESC_E_ARG, NULL, 0,
+				      "no descriptor to write");
+	*out = NULL;
+	if (len != NULL)
+		*len = 0;
+	if (desc->bom)
+		total += 3;
+	for (size_t i = 0; i < desc->count; i++)
+		total += desc->lines[i]->len + eol_len(desc->lines[i]->eol);
+	buf = vk_malloc(total + 1);
+	if (buf == NULL)
+		return desc_error_set(err, DESC_E_NOMEM, desc->name, 0,
+				      "out of memory");
+	if (desc->bom) {
+		memcpy(buf, "\xef\xbb\xbf", 3);
+		pos = 3;
+	}
+	for (size_t i = 0; i < desc->count; i++) {
+		const struct dline *line = desc->lines[i];
+
+		memcpy(buf + pos, line->text, line->len);
+		pos += line->len;
+		if (line->eol == EOL_CRLF)
+			buf[pos++] = '\r';
+		if (line->eol != EOL_NONE)
+			buf[pos++] = '\n';
+	}
+	buf[pos] = '\0';
+	*out = buf;
+	if (len != NULL)
+		*len = pos;
+	return DESC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Finding lines                                                       */
+/* ------------------------------------------------------------------ */
+
+/* The header line for key: an exact match first, else the first
+ * case-insensitive one.  -1 when absent. */
+static ptrdiff_t find_header(const desc_descriptor *desc, const char *key)
+{
+	ptrdiff_t fallback = -1;
+
+	for (size_t i = 0; i < desc->count; i++) {
+		const struct dline *line = desc->lines[i];
+
+		if (line->kind != LINE_HEADER)
+			continue;
+		if (strcmp(line->key, key) == 0)
+			return (ptrdiff_t)i;
+		if (fallback < 0 && strcasecmp(line->key, key) == 0)
+			fallback = (ptrdiff_t)i;
+	}
+	return fallback;
+}
+
+/* The DDB line for key (case-insensitive; the last one wins, as in
+ * VMware's own dictionary files).  -1 when absent. */
+static ptrdiff_t find_ddb(const desc_descriptor *desc, const char *key)
+{
+	ptrdiff_t found = -1;
+
+	for (size_t i = 0; i < desc->count; i++) {
+		const struct dline *line = desc->lines[i];
+
+		if (line->kind == LINE_DDB && strcasecmp(line->key, key) == 0)
+			found = (ptrdiff_t)i;
+	}
+	return found;
+}
+
+static ptrdiff_t find_extent(const desc_descriptor *desc, size_t index)
+{
+	for (size_t i = 0; i < desc->count; i++) {
+		if (desc->lines[i]->kind != LINE_EXTENT)
+			continue;
+		if (index-- == 0)
+			return (ptrdiff_t)i;
+	}
+	return -1;
+}
+
+static ptrdiff_t last_of_kind(const desc_descriptor *desc, enum line_kind kind)
+{
+	for (size_t i = desc->count; i > 0; i--)
+		if (desc->lines[i - 1]->kind == kind)
+			return (ptrdiff_t)(i - 1);
+	return -1;
+}
+
+static ptrdiff_t find_comment(const desc_descriptor *desc, enum pattern_id id)
+{
+	pcre2_match_data *md = match_data_new();
+	ptrdiff_t found = -1;
+
+	if (md == NULL)
+		return -2;
+	for (size_t i = 0; i < desc->count && found < 0; i++) {
+		const struct dline *line = desc->lines[i];
+
+		if (line->kind == LINE_COMMENT &&
+		    pattern_match(id, line->text, line->len, md) == 1)
+			found = (ptrdiff_t)i;
+	}
+	pcre2_match_data_free(md);
+	return found;
+}
+
+/* ------------------------------------------------------------------ */
+/* Key-value edits                                                     */
+/* ------------------------------------------------------------------ */
+
+static bool key_valid(const char *key)
+{
+	if (key == NULL || !((key[0] >= 'A' && key[0] <= 'Z') ||
+			     (key[0] >= 'a' && key[0] <= 'z') || key[0] == '_'))
+		return false;
+	for (const char *p = key; *p != '\0'; p++) {
+		char c = *p;
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+		      c == ':' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool bare_header_key(const char *key)
+{
+	return strcasecmp(key, "version") == 0 || strcasecmp(key, "CID") == 0 ||
+	       strcasecmp(key, "parentCID") == 0;
+}
+
+static bool needs_quotes(const char *value)
+{
+	if (value[0] == '\0')
+		return true;
+	for (const char *p = value; *p != '\0'; p++)
+		if (*p == ' ' || *p == '\t' || *p == '#' || *p == '=' ||
+		    *p == '\'')
+			return true;
+	return false;
+}
+
+/* Builds the replacement for an existing key-value line: the old bytes
+ * with only the value swapped.  Returns a new line, or NULL. */
+static struct dline *rewrite_value(const struct dline *old, const char *value,
+				   bool quote)
+{
+	size_t vlen = strlen(value), q = quote ? 2 : 0;
+	size_t len = old->value_off + vlen + q + (old->len - old->value_end);
+	struct dline *line;
+	char *text = vk_malloc(len + 1), *p = text;
+
+	if (text == NULL)
+		return NULL;
+	memcpy(p, old->text, old->value_off);
+	p += old->value_off;
+	if (quote)
+		*p++ = '"';
+	memcpy(p, value, vlen);
+	p += vlen;
+	if (quote)
+		*p++ = '"';
+	memcpy(p, old->text + old->value_end, old->len - old->value_end);
+	text[len] = '\0';
+	line = line_copy(old);
+	if (line == NULL) {
+		vk_free(text);
+		return NULL;
+	}
+	vk_free(line->text);
+	line->text = text;
+	line->len = len;
+	vk_free(line->value);
+	line->value = vk_strdup(value);
+	if (line->value == NULL) {
+		line_free(line);
+		return NULL;
+	}
+	line->quoted = quote;
+	line->value_end = old->value_off + vlen + q;
+	line->number = 0;
+	return line;
+}
+
+/* A brand-new key-value line in canonical form.  `sep` is "=" for the
+ * header and " = " for the DDB. */
+static struct dline *new_key_value(enum line_kind kind, const char *key,
+				   const char *value, const char *sep,
+				   bool quote)
+{
+	char *text = vk_asprintf("%s%s%s%s%s", key, sep, quote ? "\"" : "",
+				 value, quote ? "\"" : "");
+	struct dline *line;
+	size_t klen = strlen(key), slen = strlen(sep);
+
+	if (text == NULL)
+		return NULL;
+	line = line_new(text, strlen(text), EOL_LF, 0);
+	vk_free(text);
+	if (line == NULL)
+		return NULL;
+	line->kind = kind;
+	line->quoted = quote;
+	line->value_off = klen + slen;
+	line->value_end = line->len;
+	line->key = vk_strdup(key);
+	line->value = vk_strdup(value);
+	if (line->key == NULL || line->value == NULL) {
+		line_free(line);
+		return NULL;
+	}
+	return line;
+}
+
+static desc_status check_value(const desc_descriptor *desc, const char *key,
+			       const char *value, desc_error *err)
+{
+	if (!key_valid(key))
+		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
+				      "invalid key '%s' (expected letters, digits, '_', '.', ':' or '-')",
+				      key ? key : "(null)");
+	if (value == NULL || !value_writable(value))
+		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
+				      "value for '%s' cannot contain a double quote or a line break",
+				      key);
+	return DESC_OK;
+}
+
+/* Where a new header key goes: after the last header line (before the
+ * blank line that precedes "# Extent description"). */
+static size_t header_insert_pos(const desc_descriptor *desc)
+{
+	ptrdiff_t last = last_of_kind(desc, LINE_HEADER);
+
+	if (last >= 0)
+		return (size_t)last + 1;
+	if (desc->count > 0 && desc->lines[0]->kind == LINE_COMMENT)
+		return 1;
+	return 0;
+}
+
+const char *desc_header_get(const desc_descriptor *desc, const char *key)
+{
+	ptrdiff_t i;
+
+	if (desc == NULL || key == NULL)
+		return NULL;
+	i = find_header(desc, key);
+	return i < 0 ? NULL : desc->lines[i]->value;
+}
+
+desc_status desc_header_set(desc_descriptor *desc, const char *key,
+			    const char *value, desc_error *err)
+{
+	ptrdiff_t i;
+	struct dline *line;
+	const char *canon;
+	bool quote;
+
+	if (desc == NULL)
+		return desc_error_set(err, DESC_E_ARG, NULL, 0, "no descriptor");
+	if (check_value(desc, key, value, err) != DESC_OK)
+		return err ? err->code : DESC_E_ARG;
+	if (is_ddb_key(key))
+		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
+				      "'%s' is a disk database key, not a header key",
+				      key);
+	canon = canonical_header_key(key, strlen(key));
+	if (canon != NULL && (strcmp(canon, "CID") == 0 ||
+			      strcmp(canon, "parentCID") == 0) &&
+	    !all_hex(value, strlen(value)))
+		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
+				      "%s '%s' is not hexadecimal (expected 8 hex digits such as 8c808111)",
+				      canon, value);
+	i = find_header(desc, key);
+	if (i >= 0) {
+		const struct dline *old = desc->lines[i];
+
+		quote = !bare_header_key(key) &&
+			(old->quoted || needs_quotes(value));
+		line = rewrite_value(old, value, quote);
+		if (line == NULL)
+			goto nomem;
+		line_free(desc->lines[i]);
+		desc->lines[i] = line;
+		return DESC_OK;
+	}
+	if (!lines_reserve(desc, 1))
+		goto nomem;
+	line = new_key_value(LINE_HEADER, key, value, "=",
+			     !bare_header_key(key));
+	if (line == NULL)
+		goto nomem;
+	lines_insert(desc, header_insert_pos(desc), line);
+	return DESC_OK;
+nomem:
+	return desc_error_set(err, DESC_E_NOMEM, desc->name, 0, "out of memory");
+}
+
+size_t desc_header_unset(desc_descriptor *desc, const char *key)
+{
+	size_t removed = 0;
+
+	if (desc == NULL || key == NULL)
+		return 0;
+	for (size_t i = desc->count; i > 0; i--) {
+		const struct dline *line = desc->lines[i - 1];
+
+		if (line->kind == LINE_HEADER && strcasecmp(line->key, key) == 0) {
+			lines_remove(desc, i - 1);
+			removed++;
+		}
+	}
+	return removed;
+}
+
+static bool cid_value(const char *value, uint32_t *out)
+{
+	uint32_t v;
+
+	if (value == NULL || strlen(value) != 8 || !parse_hex32(value, 8, &v))
+		return false;
+	if (out != NULL)
+		*out = v;
+	return true;
+}
+
+bool desc_cid(const desc_descriptor *desc, uint32_t *out)
+{
+	return cid_value(desc_header_get(desc, "CID"), out);
+}
+
+bool desc_parent_cid(const desc_descriptor *desc, uint32_t *out)
+{
+	return cid_value(desc_header_get(desc, "parentCID"), out);
+}
+
+const char *desc_create_type(const desc_descriptor *desc)
+{
+	return desc_header_get(desc, "createType");
+}
+
+const char *desc_parent_hint(const desc_descriptor *desc)
+{
+	return desc_header_get(desc, "parentFileNameHint");
+}
+
+desc_status desc_set_cid(desc_descriptor *desc, uint32_t cid, desc_error *err)
+{
+	char value[16];
+
+	snprintf(value, sizeof(value), "%08x", (unsigned)cid);
+	return desc_header_set(desc, "CID", value, err);
+}
+
+desc_status desc_set_parent_cid(desc_descriptor *desc, uint32_t cid,
+				desc_error *err)
+{
+	char value[16];
+
+	snprintf(value, sizeof(value), "%08x", (unsigned)cid);
+	return desc_header_set(desc, "parentCID", value, err);
+}
+
+desc_status desc_set_parent_hint(desc_descriptor *desc, const char *hint,
+				 desc_error *err)
+{
+	if (desc == NULL)
+		return desc_error_set(err, DESC_E_ARG, NULL, 0, "no descriptor");
+	if (hint == NULL) {
+		desc_header_unset(desc, "parentFileNameHint");
+		return DESC_OK;
+	}
+	if (hint[0] == '\0')
+		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
+				      "empty parentFileNameHint (expected the parent's path)");
+	return desc_header_set(desc, "parentFileNameHint", hint, err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Extents                                                             */
+/* ------------------------------------------------------------------ */
+
+size_t desc_extent_count(const desc_descriptor *desc)
+{
+	size_t n = 0;
+
+	if (desc == NULL)
+		return 0;
+	for (size_t i = 0; i < desc->count; i++)
+		if (desc->lines[i]->kind == LINE_EXTENT)
+			n++;
+	return n;
+}
+
+const desc_extent *desc_extent_at(const desc_descriptor *desc, size_t index)
+{
+	ptrdiff_t i;
+
+	if (desc == NULL)
+		return NULL;
+	i = find_extent(desc, index);
+	return i < 0 ? NULL : &desc->lines[i]->extent;
+}
+
+bool desc_capacity(const desc_descriptor *desc, uint64_t *sectors)
+{
+	unsigned long long sum = 0;
+
+	if (desc == NULL)
+		return false;
+	for (size_t i = 0; i < desc->count; i++)
+		if (desc->lines[i]->kind == LINE_EXTENT &&
+		    !vk_add_u64(sum, desc->lines[i]->extent.sectors, &sum))
+			return false;
+	if (sectors != NULL)
+		*sectors = sum;
+	return true;
+}
+
+static desc_status check_extent(const desc_descriptor *desc,
+				const desc_extent *e, desc_error *err)
+{
+	if ((size_t)e->access >= ARRAY_SIZE(access_names) ||
+	    (size_t)e->type >= ARRAY_SIZE(extent_type_names))
+		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
+				      "invalid extent access or type");
+	if (e->path == NULL && e->type != DESC_EXTENT_ZERO)
+		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
+				      "%s extent needs a file name",
+				      extent_type_names[e->type]);
+	if (e->path != NULL && (e->path[0] == '\0' || !value_writable(e->path)))
+		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
+				      "extent file name '%s' is empty or contains a double quote or a line break",
+				      e->path);
+	if (e->has_offset && e->type == DESC_EXTENT_VMFS)
+		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
+				      "a VMFS extent takes no offset");
+	if (e->has_offset && e->path == NULL)
+		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
+				      "an extent without a file takes no offset");
+	return DESC_OK;
+}
+
+/* A canonical extent line: single spaces, double-quoted name. */
+static struct dline *new_extent_line(const desc_extent *e, const char *extra)
+{
+	char *text;
+	struct dline *line;
+	char offset[32] = "";
+
+	if (e->has_offset)
+		snprintf(offset, sizeof(offset), " %llu",
+			 (unsigned long long)e->offset);
+	if (e->path != NULL)
+		text = vk_asprintf("%s %llu %s \"%s\"%s%s%s",
+				   access_names[e->access],
+				   (unsigned long long)e->sectors,
+				   extent_type_names[e->type], e->path, offset,
+				   extra ? " " : "", extra ? extra : "");
+	else
+		text = vk_asprintf("%s %llu %s", access_names[e->access],
+				   (unsigned long long)e->sectors,
+				   extent_type_names[e->type]);
+	if (text == NULL)
+		return NULL;
+	line = line_new(text, strlen(text), EOL_LF, 0);
+	vk_free(text);
+	if (line == NULL)
+		return NULL;
+	line->kind = LINE_EXTENT;
+	/* Re-reading our own canonical text fills the parsed fields the
+	 * same way a parse would. */
+	if (parse_extent(line, NULL, 0, NULL) != DESC_OK) {
+		line_free(line);
+		return NULL;
+	}
+	line->extent.line = 0;
+	line->number = 0;
+	return line;
+}
+
+desc_status desc_extent_set_path(desc_descriptor *desc, size_t index,
+				 const char *path, desc_error *err)
+{
+	ptrdiff_t i;
+	const struct dline *old;
+	struct dline *line;
+	desc_extent e;
+
+	if (desc == NULL)
+		return desc_error_set(err, DESC_E_ARG, NULL, 0, "no descriptor");
+	i = find_extent(desc, index);
+	if (i < 0)
+		return desc_error_set(err, DESC_E_NOT_FOUND, desc->name, 0,
+				      "no extent %zu (the descriptor has %zu)",
+				      index, desc_extent_count(desc));
+	old = desc->lines[i];
+	e = old->extent;
+	e.path = path;
+	if (path == NULL)
+		e.has_offset = false;
+	if (check_extent(desc, &e, err) != DESC_OK)
+		return err ? err->code : DESC_E_ARG;
+	if (old->path != NULL && path != NULL) {
+		/* Keep every other byte of the line: only the name changes. */
+		size_t plen = strlen(path);
+		size_t len = old->path_off + plen + (old->len - old->path_end);
+		char *text = vk_malloc(len + 1);
+
+		if (text == NULL)
+			goto nomem;
+		memcpy(text, old->text, old->path_off);
+		memcpy(text + old->path_off, path, plen);
+		memcpy(text + old->path_off + plen, old->text + old->path_end,
+		       old->len - old->path_end);
+		line = line_new(text, len, old->eol, 0);
+		vk_free(text);
+		if (line == NULL)
+			goto nomem;
+		line->kind = LINE_EXTENT;
+		if (parse_extent(line, NULL, 0, NULL) != DESC_OK) {
+			line_free(line);
+			goto nomem;
+		}
+	} else {
+		line = new_extent_line(&e, NULL);
+		if (line == NULL)
+			goto nomem;
+		line->eol = old->eol;
+	}
+	line->extent.line = 0;
+	line_free(desc->lines[i]);
+	desc->lines[i] = line;
+	return DESC_OK;
+nomem:
+	return desc_error_set(err, DESC_E_NOMEM, desc->name, 0, "out of memory");
+}
+
+desc_status desc_extent_add(desc_descriptor *desc, const desc_extent *extent,
+			    desc_error *err)
+{
+	struct dline *line;
+	ptrdiff_t last;
+	size_t pos;
+
+	if (desc == NULL || extent == NULL)
+		return desc_error_set(err, DESC_E_ARG, NULL, 0,
+				      "no descriptor or extent");
+	if (check_extent(desc, extent, err) != DESC_OK)
+		return err ? err->code : DESC_E_ARG;
+	if (!lines_reserve(desc, 1))
+		goto nomem;
+	last = last_of_kind(desc, LINE_EXTENT);
+	if (last >= 0) {
+		pos = (size_t)last + 1;
+	} else {
+		ptrdiff_t section = find_comment(desc, P_SEC_EXTENT);
+
+		if (section == -2)
+			goto nomem;
+		pos = section >= 0 ? (size_t)section + 1 : header_insert_pos(desc);
+	}
+	line = new_extent_line(extent, NULL);
+	if (line == NULL)
+		goto nomem;
+	/* Never leave a blank line right before an extent: qemu would
+	 * count that extent twice. */
+	while (pos > 0 && desc->lines[pos - 1]->kind == LINE_BLANK)
+		pos--;
+	lines_insert(desc, pos, line);
+	return DESC_OK;
+nomem:
+	return desc_error_set(err, DESC_E_NOMEM, desc->name, 0, "out of memory");
+}
+
+desc_status desc_extent_remove(desc_descriptor *desc, size_t index,
+			       desc_error *err)
+{
+	ptrdiff_t i;
+
+	if (desc == NULL)
+		return desc_error_set(err, DESC_E_ARG, NULL, 0, "no descriptor");
+	i = find_extent(desc, index);
+	if (i < 0)
+		return desc_error_set(err, DESC_E_NOT_FOUND, desc->name, 0,
+				      "no extent %zu (the descriptor has %zu)",
+				      index, desc_extent_count(desc));
+	lines_remove(desc, (size_t)i);
+	return DESC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Disk database                                                       */
+/* ------------------------------------------------------------------ */
+
+const char *desc_ddb_get(const desc_descriptor *desc, const char *key)
+{
+	ptrdiff_t i;
+
+	if (desc == NULL || key == NULL)
+		return NULL;
+	i = find_ddb(desc, key);
+	return i < 0 ? NULL : desc->lines[i]->value;
+}
+
+/* Where a new DDB key goes, appending the section comments when the
+ * descriptor has none.  Returns the number of lines to insert before the
+ * key (0..3), through *section_lines. */
+static size_t ddb_insert_pos(const desc_descriptor *desc, ptrdiff_t marker,
+			     bool *add_section)
+{
+	ptrdiff_t last = last_of_kind(desc, LINE_DDB);
+
+	*add_section = false;
+	if (last >= 0)
+		return (size_t)last + 1;
+	if (marker >= 0) {
+		size_t pos = (size_t)marker + 1;
+
+		/* "#DDB" usually follows "# The Disk Data Base", and a
+		 * blank line follows "#DDB". */
+		while (pos < desc->count && desc->lines[pos]->kind == LINE_COMMENT)
+			pos++;
+		if (pos < desc->count && desc->lines[pos]->kind == LINE_BLANK)
+			pos++;
+		return pos;
+	}
+	*add_section = true;
+	return desc->count;
+}
+
+desc_status desc_ddb_set(desc_descriptor *desc, const char *key,
+			 const char *value, desc_error *err)
+{
+	static const char *const section[] = {
+		"", "# The Disk Data Base", "#DDB", "",
+	};
+	struct dline *added[ARRAY_SIZE(section)] = { NULL };
+	struct dline *line;
+	ptrdiff_t i, marker;
+	size_t pos;
+	bool add_section;
+
+	if (desc == NULL)
+		return desc_error_set(err, DESC_E_ARG, NULL, 0, "no descriptor");
+	if (check_value(desc, key, value, err) != DESC_OK)
+		return err ? err->code : DESC_E_ARG;
+	i = find_ddb(desc, key);
+	if (i >= 0) {
+		const struct dline *old = desc->lines[i];
+
+		line = rewrite_value(old, value, old->quoted || needs_quotes(value));
+		if (line == NULL)
+			goto nomem;
+		line_free(desc->lines[i]);
+		desc->lines[i] = line;
+		return DESC_OK;
+	}
+	marker = find_comment(desc, P_SEC_DDB);
+	if (marker == -2)
+		goto nomem;
+	pos = ddb_insert_pos(desc, marker, &add_section);
+	if (!lines_reserve(desc, 1 + (add_section ? ARRAY_SIZE(section) : 0)))
+		goto nomem;
+	line = new_key_value(LINE_DDB, key, value, " = ", true);
+	if (line == NULL)
+		goto nomem;
+	if (add_section) {
+		for (size_t k = 0; k < ARRAY_SIZE(section); k++) {
+			added[k] = line_new(section[k], strlen(section[k]),
+					    EOL_LF, 0);
+			if (added[k] == NULL) {
+				for (size_t j = 0; j < k; j++)
+					line_free(added[j]);
+				line_free(line);
+				goto nomem;
+			}
+			added[k]->kind = section[k][0] ? LINE_COMMENT : LINE_BLANK;
+		}
+		for (size_t k = 0; k < ARRAY_SIZE(section); k++)
+			lines_insert(desc, pos++, added[k]);
+	}
+	lines_insert(desc, pos, line);
+	return DESC_OK;
+nomem:
+	return desc_error_set(err, DESC_E_NOMEM, desc->name, 0, "out of memory");
+}
+
+size_t desc_ddb_unset(desc_descriptor *desc, const char *key)
+{
+	size_t removed = 0;
+
+	if (desc == NULL || key == NULL)
+		return 0;
+	for (size_t i = desc->count; i > 0; i--) {
+		const struct dline *line = desc->lines[i - 1];
+
+		if (line->kind == LINE_DDB && strcasecmp(line->key, key) == 0) {
+			lines_remove(desc, i - 1);
+			removed++;
+		}
+	}
+	return removed;
+}
+
+static const struct dline *ddb_at(const desc_descriptor *desc, size_t index)
+{
+	if (desc == NULL)
+		return NULL;
+	for (size_t i = 0; i < desc->count; i++) {
+		if (desc->lines[i]->kind != LINE_DDB)
+			continue;
+		if (index-- == 0)
+			return desc->lines[i];
+	}
+	return NULL;
+}
+
+size_t desc_ddb_count(const desc_descriptor *desc)
+{
+	size_t n = 0;
+
+	if (desc == NULL)
+		return 0;
+	for (size_t i = 0; i < desc->count; i++)
+		if (desc->lines[i]->kind == LINE_DDB)
+			n++;
+	return n;
+}
+
+const char *desc_ddb_key_at(const desc_descriptor *desc, size_t index)
+{
+	const struct dline *line = ddb_at(desc, index);
+
+	return line ? line->key : NULL;
+}
+
+const char *desc_ddb_value_at(const desc_descriptor *desc, size_t index)
+{
+	const struct dline *line = ddb_at(desc, index);
+
+	return line ? line->value : NULL;
+}
