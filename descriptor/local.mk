@@ -17,3 +17,8 @@ tests_check_descriptor_LDADD = $(CHECK_TEST_LIBS)
 EXTRA_DIST += descriptor/FINDINGS.md
 # dictionary grammar (.vmx, .vmsd, DDB) - owner: dictionary work
 libvmdkit_la_SOURCES += descriptor/dict.c
+check_PROGRAMS += tests/check_dict
+TESTS += tests/check_dict
+tests_check_dict_SOURCES = tests/check_dict.c
+tests_check_dict_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_dict_LDADD = $(CHECK_TEST_LIBS)
