@@ -42,10 +42,19 @@
  *     asking "moved or copied?");
  *   - disk_node.fileName = disk_file (the key spelling already in the file
  *     is kept, e.g. `filename`), disk_node.present = "TRUE";
- *   - removes linked-clone leftovers of a Workstation clone
- *     (fileSearchPath, NODE.redo of every disk node).
+ *     A cdrom deviceType on that node is removed (the node becomes a
+ *     hard disk); an independent-* mode is removed (independent disks are
+ *     left out of snapshots, so the base would not be protected);
+ *     NODE.redo is removed; the controller gets NODE-controller.present =
+ *     "TRUE" (not for ide);
+ *   - removes every key of the OTHER hard-disk nodes (as vmdk_vmx_disks
+ *     lists them): the leaf carries one disk, and a master's second disk
+ *     would either dangle (relative name) or be shared by every leaf
+ *     (absolute name).  CD-ROM, floppy and other devices stay;
+ *   - removes fileSearchPath and answer.msg.uuid.altered (Workstation
+ *     linked-clone / copied-VM leftovers).
  * disk_node is "scsi0:0"-like (controller scsi/sata/nvme/ide, N:M);
- * anything else is DESC_E_ARG.  Other disk nodes are left as they are.
+ * anything else is DESC_E_ARG, as is an empty display_name or disk_file.
  * On failure the dictionary may be partly edited: callers work on their
  * own copy and discard it on error.
  */
