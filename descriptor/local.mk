@@ -14,7 +14,11 @@ TESTS += tests/check_descriptor
 tests_check_descriptor_SOURCES = tests/check_descriptor.c
 tests_check_descriptor_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_descriptor_LDADD = $(CHECK_TEST_LIBS)
-EXTRA_DIST += descriptor/FINDINGS.md
+EXTRA_DIST += descriptor/FINDINGS.md \
+	tests/data/descriptor/README \
+	tests/data/descriptor/crlf.vmdk \
+	tests/data/descriptor/emoji-name.vmdk \
+	tests/data/descriptor/quote-in-name.vmdk
 # dictionary grammar (.vmx, .vmsd, DDB) - owner: dictionary work
 libvmdkit_la_SOURCES += descriptor/dict.c
 check_PROGRAMS += tests/check_dict

@@ -291,6 +291,791 @@ START_TEST(test_corpus_bad_rejected)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* bad input: exact message and line                                   */
+/* ------------------------------------------------------------------ */
+
+#define HDR \
+	"# Disk DescriptorFile\n" \
+	"version=1\n" \
+	"CID=12345678\n" \
+	"parentCID=ffffffff\n" \
+	"createType=\"monolithicSparse\"\n" \
+	"\n" \
+	"# Extent description\n"
+#define DDB "\n# The Disk Data Base\n#DDB\n\nddb.adapterType = \"ide\"\n"
+#define EXPECT_EXTENT "(expected ACCESS SECTORS TYPE \"FILE\" [OFFSET])"
+
+struct bad_case {
+	const char *name;
+	const char *text;
+	size_t len; /* 0: strlen(text) */
+	desc_status status;
+	unsigned line;
+	const char *message;
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "unterminated-quote", HDR "RW 100 SPARSE \"disk.vmdk\n" DDB, 0,
+	  DESC_E_SYNTAX, 8,
+	  "unterminated quote in extent line 'RW 100 SPARSE \"disk.vmdk' " EXPECT_EXTENT },
+	{ "bad-access", HDR "RX 100 SPARSE \"disk.vmdk\"\n" DDB, 0,
+	  DESC_E_SYNTAX, 8,
+	  "unknown access mode 'RX' (expected RW, RDONLY, NOACCESS)" },
+	{ "lowercase-access", HDR "rw 100 SPARSE \"disk.vmdk\"\n" DDB, 0,
+	  DESC_E_SYNTAX, 8,
+	  "unknown access mode 'rw' (expected RW, RDONLY, NOACCESS)" },
+	{ "bad-type", HDR "RW 100 SPARES \"disk.vmdk\"\n" DDB, 0,
+	  DESC_E_SYNTAX, 8,
+	  "unknown extent type 'SPARES' (expected FLAT, SPARSE, ZERO, VMFS, VMFSSPARSE, VMFSRDM, VMFSRAW, SESPARSE)" },
+	{ "negative-size", HDR "RW -100 SPARSE \"disk.vmdk\"\n" DDB, 0,
+	  DESC_E_SYNTAX, 8,
+	  "extent size '-100' is negative (expected a number of sectors)" },
+	{ "overflowing-size", HDR "RW 18446744073709551616 SPARSE \"disk.vmdk\"\n" DDB, 0,
+	  DESC_E_SYNTAX, 8,
+	  "extent size '18446744073709551616' is too large (expected at most 18446744073709551615 sectors)" },
+	{ "size-not-number", HDR "RW 12k SPARSE \"disk.vmdk\"\n" DDB, 0,
+	  DESC_E_SYNTAX, 8,
+	  "extent size '12k' is not a number in 'RW 12k SPARSE \"disk.vmdk\"' " EXPECT_EXTENT },
+	{ "missing-type", HDR "RW 1234567890\n" DDB, 0, DESC_E_SYNTAX, 8,
+	  "missing extent type in 'RW 1234567890' (expected FLAT, SPARSE, ZERO, VMFS, VMFSSPARSE, VMFSRDM, VMFSRAW, SESPARSE)" },
+	{ "missing-size", HDR "RDONLY \"file.vmdk\"\n" DDB, 0, DESC_E_SYNTAX, 8,
+	  "extent size '\"file.vmdk\"' is not a number in 'RDONLY \"file.vmdk\"' " EXPECT_EXTENT },
+	{ "access-only", HDR "NOACCESS\n" DDB, 0, DESC_E_SYNTAX, 8,
+	  "missing extent size in 'NOACCESS' " EXPECT_EXTENT },
+	{ "missing-file", HDR "RW 100 SPARSE\n" DDB, 0, DESC_E_SYNTAX, 8,
+	  "missing file name in 'RW 100 SPARSE' " EXPECT_EXTENT },
+	{ "unquoted-file", HDR "RW 100 SPARSE disk.vmdk\n" DDB, 0,
+	  DESC_E_SYNTAX, 8,
+	  "extent file name 'disk.vmdk' is not quoted " EXPECT_EXTENT },
+	{ "bad-offset", HDR "RW 100 FLAT \"disk.vmdk\" x1\n" DDB, 0,
+	  DESC_E_SYNTAX, 8,
+	  "unexpected text 'x1' after the extent file name (expected an offset in sectors)" },
+	{ "negative-offset", HDR "RW 100 FLAT \"disk.vmdk\" -1\n" DDB, 0,
+	  DESC_E_SYNTAX, 8,
+	  "extent offset '-1' is negative (expected a number of sectors)" },
+	{ "vmfs-offset", HDR "RW 100 VMFS \"disk.vmdk\" 1\n" DDB, 0,
+	  DESC_E_SYNTAX, 8,
+	  "unexpected offset '1' after a VMFS extent in 'RW 100 VMFS \"disk.vmdk\" 1' (expected ACCESS SECTORS VMFS \"FILE\")" },
+	{ "non-hex-cid",
+	  "# Disk DescriptorFile\nversion=1\nCID=8c80811g\nparentCID=ffffffff\n"
+	  "createType=\"monolithicSparse\"\n\n# Extent description\n"
+	  "RW 100 SPARSE \"d.vmdk\"\n", 0, DESC_E_SYNTAX, 3,
+	  "CID '8c80811g' is not hexadecimal (expected 8 hex digits such as 8c808111)" },
+	{ "non-hex-parent-cid",
+	  "# Disk DescriptorFile\nversion=1\nCID=8c808111\nparentCID=\n"
+	  "createType=\"monolithicSparse\"\n\n# Extent description\n"
+	  "RW 100 SPARSE \"d.vmdk\"\n", 0, DESC_E_SYNTAX, 4,
+	  "parentCID '' is not hexadecimal (expected 8 hex digits such as 8c808111)" },
+	{ "duplicate-create-type",
+	  HDR "RW 100 SPARSE \"d.vmdk\"\ncreateType=\"vmfs\"\n", 0,
+	  DESC_E_SYNTAX, 9, "duplicate 'createType' (first on line 5)" },
+	{ "no-extents", HDR DDB, 0, DESC_E_SYNTAX, 0,
+	  "no extent lines (expected at least one line such as RW 2048 SPARSE \"disk-s001.vmdk\")" },
+	{ "no-create-type",
+	  "# Disk DescriptorFile\nversion=1\nCID=8c808111\nparentCID=ffffffff\n"
+	  "\n# Extent description\nRW 100 SPARSE \"d.vmdk\"\n", 0,
+	  DESC_E_SYNTAX, 0,
+	  "not a VMDK descriptor: no 'createType' line (expected createType=\"TYPE\" in the header)" },
+	{ "fragment", "RW 16777216 SPARSE \"test1.vmdk\"\n", 0, DESC_E_SYNTAX, 1,
+	  "not a VMDK descriptor: 'RW 16777216 SPARSE \"test1.vmdk\"' comes before any '# Disk DescriptorFile' or header line (expected '# Disk DescriptorFile', then version=1)" },
+	{ "binary", "\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0\x01\0\0\0",
+	  24, DESC_E_SYNTAX, 1,
+	  "not a VMDK descriptor: binary data (expected '# Disk DescriptorFile')" },
+	{ "kdmv", "KDMV\x01\0\0\0\x03\0\0\0", 12, DESC_E_SYNTAX, 1,
+	  "not a VMDK descriptor: binary data (expected '# Disk DescriptorFile')" },
+	{ "empty", "", 0, DESC_E_SYNTAX, 0,
+	  "not a VMDK descriptor: empty input (expected '# Disk DescriptorFile')" },
+	{ "only-padding", "\0\0\0\0", 4, DESC_E_SYNTAX, 0,
+	  "not a VMDK descriptor: empty input (expected '# Disk DescriptorFile')" },
+	{ "nul-in-name", HDR "RW 100 SPARSE \"a\0b.vmdk\"\n" DDB,
+	  sizeof(HDR "RW 100 SPARSE \"a\0b.vmdk\"\n" DDB) - 1, DESC_E_SYNTAX, 8,
+	  "NUL byte inside the text (expected text lines)" },
+	{ "unterminated-header-quote",
+	  "# Disk DescriptorFile\nversion=1\ncreateType=\"monolithicSparse\n", 0,
+	  DESC_E_SYNTAX, 3,
+	  "unterminated quote in the value of 'createType' (expected createType=\"VALUE\")" },
+	{ "unrecognised-header-line",
+	  "# Disk DescriptorFile\nversion=1\nhello world\n", 0, DESC_E_SYNTAX, 3,
+	  "unrecognised line 'hello world' (expected KEY=VALUE, a comment or ACCESS SECTORS TYPE \"FILE\" [OFFSET])" },
+	{ "unrecognised-ddb-line", HDR "RW 100 SPARSE \"d.vmdk\"\n" DDB "oops\n", 0,
+	  DESC_E_SYNTAX, 14,
+	  "unrecognised line 'oops' in the disk database (expected ddb.KEY = \"VALUE\")" },
+	{ "unterminated-ddb-quote", HDR "RW 100 SPARSE \"d.vmdk\"\n" DDB "ddb.uuid = \"60 00\n", 0,
+	  DESC_E_SYNTAX, 14,
+	  "unterminated quote in the value of 'ddb.uuid' (expected ddb.uuid=\"VALUE\")" },
+};
+
+START_TEST(test_bad_input)
+{
+	const struct bad_case *c = &bad_cases[_i];
+	desc_descriptor *desc = (desc_descriptor *)1;
+	desc_findings warnings;
+	desc_error err;
+	desc_status st;
+
+	desc_findings_init(&warnings);
+	desc_error_clear(&err);
+	st = desc_parse(c->text, c->len ? c->len : strlen(c->text), "bad.vmdk",
+			&desc, &warnings, &err);
+	ck_assert_msg(st == c->status, "%s: status %d, want %d (%s)", c->name,
+		      st, c->status, err.message);
+	ck_assert_ptr_null(desc);
+	ck_assert_msg(err.line == c->line, "%s: line %u, want %u", c->name,
+		      err.line, c->line);
+	ck_assert_msg(strcmp(err.message, c->message) == 0,
+		      "%s: message\n  got [%s]\n want [%s]", c->name,
+		      err.message, c->message);
+	ck_assert_str_eq(err.file, "bad.vmdk");
+	ck_assert_int_eq(err.code, c->status);
+	/* A failed parse adds no findings. */
+	ck_assert_uint_eq(warnings.count, 0);
+	desc_findings_clear(&warnings);
+}
+END_TEST
+
+static void parse_expect(const char *text, size_t len, desc_status status,
+			 unsigned line, const char *message)
+{
+	desc_descriptor *desc = NULL;
+	desc_error err;
+	desc_status st;
+
+	desc_error_clear(&err);
+	st = desc_parse(text, len, "big.vmdk", &desc, NULL, &err);
+	ck_assert_msg(st == status, "status %d, want %d (%s)", st, status,
+		      err.message);
+	ck_assert_uint_eq(err.line, line);
+	ck_assert_str_eq(err.message, message);
+	desc_free(desc);
+}
+
+START_TEST(test_long_line)
+{
+	size_t fill = 200 * 1024;
+	size_t len = strlen(HDR) + 1 + fill + 1;
+	char *text = malloc(len + 1);
+
+	ck_assert(text != NULL);
+	memcpy(text, HDR, strlen(HDR));
+	text[strlen(HDR)] = '#';
+	memset(text + strlen(HDR) + 1, 'a', fill);
+	text[len - 1] = '\n';
+	text[len] = '\0';
+	parse_expect(text, len, DESC_E_SYNTAX, 8,
+		     "line is longer than 65536 bytes (204801 bytes)");
+	free(text);
+}
+END_TEST
+
+START_TEST(test_input_cap)
+{
+	size_t len = DESC_MAX_INPUT + 1;
+	char *text = malloc(len);
+	desc_descriptor *desc = NULL;
+
+	ck_assert(text != NULL);
+	memset(text, '\n', len);
+	memcpy(text, sample, strlen(sample));
+	parse_expect(text, len, DESC_E_TOO_LARGE, 0,
+		     "descriptor is larger than 4194304 bytes (4194305 bytes)");
+	/* Padding counts against the cap, but a text exactly at the cap
+	 * whose tail is NUL padding is accepted. */
+	memset(text + strlen(sample), '\0', len - strlen(sample));
+	parse_expect(text, len, DESC_E_TOO_LARGE, 0,
+		     "descriptor is larger than 4194304 bytes (4194305 bytes)");
+	ck_assert_int_eq(desc_parse(text, DESC_MAX_INPUT, NULL, &desc, NULL,
+				    NULL), DESC_OK);
+	ck_assert_uint_eq(desc_extent_count(desc), 2);
+	desc_free(desc);
+	free(text);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* byte normalisation: all reproduced except padding                   */
+/* ------------------------------------------------------------------ */
+
+struct lossless_case {
+	const char *name;
+	const char *text;
+	size_t len;       /* 0: strlen */
+	const char *want; /* NULL: same as text */
+};
+
+static const struct lossless_case lossless_cases[] = {
+	{ "sample", sample, 0, NULL },
+	{ "crlf",
+	  "# Disk DescriptorFile\r\nversion=1\r\nCID=12345678\r\nparentCID=ffffffff\r\n"
+	  "createType=\"monolithicFlat\"\r\n\r\n# Extent description\r\n"
+	  "RW 100 FLAT \"d-flat.vmdk\" 0\r\n", 0, NULL },
+	{ "mixed-endings", HDR "RW 100 SPARSE \"d.vmdk\"\r\n" DDB, 0, NULL },
+	{ "bom", "\xef\xbb\xbf" HDR "RW 100 SPARSE \"d.vmdk\"\n", 0, NULL },
+	{ "no-final-newline", HDR "RW 100 SPARSE \"d.vmdk\"", 0, NULL },
+	{ "nul-padding", HDR "RW 100 SPARSE \"d.vmdk\"\n\0\0\0\0\0\0\0\0",
+	  sizeof(HDR "RW 100 SPARSE \"d.vmdk\"\n\0\0\0\0\0\0\0\0") - 1,
+	  HDR "RW 100 SPARSE \"d.vmdk\"\n" },
+	{ "space-nul-padding", HDR "RW 100 SPARSE \"d.vmdk\"\n  \0 \0\0",
+	  sizeof(HDR "RW 100 SPARSE \"d.vmdk\"\n  \0 \0\0") - 1,
+	  HDR "RW 100 SPARSE \"d.vmdk\"\n" },
+	{ "trailing-space-is-content", HDR "RW 100 SPARSE \"d.vmdk\"\n# The Disk Data Base ",
+	  0, NULL },
+	{ "padding-after-unterminated-line", HDR "RW 100 SPARSE \"d.vmdk\"\0\0\0",
+	  sizeof(HDR "RW 100 SPARSE \"d.vmdk\"\0\0\0") - 1,
+	  HDR "RW 100 SPARSE \"d.vmdk\"" },
+	{ "tabs-and-spaces", HDR "RW  100\tSPARSE   \"d.vmdk\"  \n" DDB, 0, NULL },
+	{ "single-quoted-name", HDR "RW 100 SPARSE 'd.vmdk'\n", 0, NULL },
+	{ "extra-fields", HDR "RW 100 FLAT \"\\\\.\\PhysicalDrive2\" 0 partitionUUID 2\n", 0, NULL },
+	{ "zero-with-file", HDR "RW 100 ZERO \"/dev/sdc2\" 0\n", 0, NULL },
+	{ "max-size", HDR "RW 18446744073709551615 FLAT \"d\" 18446744073709551615\n", 0, NULL },
+	{ "header-spaces", "# Disk DescriptorFile\nversion = 1\nCID =12345678\nparentCID= ffffffff\n"
+	  "createType = \"vmfs\"\n# Extent description\nRW 100 VMFS \"d-flat.vmdk\"\n", 0, NULL },
+	{ "change-tracking", HDR "RW 100 SPARSE \"d.vmdk\"\n\n# Change Tracking File\n"
+	  "changeTrackPath=\"d-ctk.vmdk\"\n" DDB, 0, NULL },
+	{ "bare-ddb-values", HDR "RW 100 SPARSE \"d.vmdk\"\n" DDB "ddb.geometry.biosHeads=16\n", 0, NULL },
+};
+
+START_TEST(test_lossless)
+{
+	const struct lossless_case *c = &lossless_cases[_i];
+	size_t len = c->len ? c->len : strlen(c->text);
+	const char *want = c->want ? c->want : c->text;
+	desc_descriptor *desc = NULL;
+	desc_error err;
+	char *out;
+	size_t out_len;
+
+	desc_error_clear(&err);
+	ck_assert_msg(desc_parse(c->text, len, c->name, &desc, NULL, &err) ==
+		      DESC_OK, "%s: line %u: %s", c->name, err.line,
+		      err.message);
+	ck_assert_int_eq(desc_write(desc, &out, &out_len, &err), DESC_OK);
+	ck_assert_msg(out_len == strlen(want) && memcmp(out, want, out_len) == 0,
+		      "%s: got [%s] want [%s]", c->name, out, want);
+	free(out);
+	desc_free(desc);
+}
+END_TEST
+
+START_TEST(test_parsed_fields)
+{
+	desc_descriptor *desc;
+	const desc_extent *e;
+
+	desc = parse_ok(HDR "RW 100 FLAT \"\\\\.\\PhysicalDrive2\" 0 partitionUUID 2\n"
+			"RDONLY 5 ZERO \"/dev/sdc2\" 7\n"
+			"NOACCESS 9 SESPARSE 'single quoted.vmdk'\n"
+			"RW 18446744073709551615 VMFSSPARSE \"x\"\n", NULL);
+	e = desc_extent_at(desc, 0);
+	ck_assert_str_eq(e->path, "\\\\.\\PhysicalDrive2");
+	ck_assert(e->has_offset);
+	ck_assert_uint_eq(e->offset, 0);
+	e = desc_extent_at(desc, 1);
+	ck_assert_int_eq(e->access, DESC_ACCESS_RDONLY);
+	ck_assert_int_eq(e->type, DESC_EXTENT_ZERO);
+	ck_assert_str_eq(e->path, "/dev/sdc2");
+	ck_assert_uint_eq(e->offset, 7);
+	e = desc_extent_at(desc, 2);
+	ck_assert_int_eq(e->access, DESC_ACCESS_NOACCESS);
+	ck_assert_str_eq(e->path, "single quoted.vmdk");
+	e = desc_extent_at(desc, 3);
+	ck_assert_uint_eq(e->sectors, UINT64_MAX);
+	ck_assert_uint_eq(e->line, 11);
+	ck_assert(!desc_capacity(desc, NULL));
+	desc_free(desc);
+}
+END_TEST
+
+START_TEST(test_parse_warnings)
+{
+	desc_findings w;
+	desc_descriptor *desc;
+
+	desc_findings_init(&w);
+	desc = parse_ok("# Disk DescriptorFile\nversion=1\nCID=12345678\n"
+			"parentCID=ffffffff\nfavouriteColour=\"blue\"\n"
+			"createType=\"myOwnType\"\nparentfilenamehint=\"p.vmdk\"\n"
+			"\n# Extent description\nRW 1 FLAT \"f\" 0\n", &w);
+	ck_assert_uint_eq(w.count, 3);
+	ck_assert_str_eq(w.items[0].code, "unknown-header-key");
+	ck_assert_uint_eq(w.items[0].line, 5);
+	ck_assert_str_eq(w.items[0].message,
+			 "unknown header key 'favouriteColour' (kept as written)");
+	ck_assert_str_eq(w.items[0].file, "t.vmdk");
+	ck_assert_int_eq(w.items[0].severity, DESC_SEV_WARNING);
+	ck_assert_str_eq(w.items[1].code, "unknown-create-type");
+	ck_assert_uint_eq(w.items[1].line, 6);
+	ck_assert_str_eq(w.items[2].code, "header-key-case");
+	ck_assert_str_eq(w.items[2].message,
+			 "header key 'parentfilenamehint' should be written 'parentFileNameHint' (qemu and VirtualBox match keys case-sensitively)");
+	ck_assert_str_eq(desc_header_get(desc, "favouriteColour"), "blue");
+	ck_assert_str_eq(desc_parent_hint(desc), "p.vmdk");
+	desc_free(desc);
+	desc_findings_clear(&w);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* fixtures in tests/data/descriptor                                   */
+/* ------------------------------------------------------------------ */
+
+struct fixture_case {
+	const char *file;
+	desc_status status;
+	unsigned line;      /* of the error, or the first extent */
+	const char *text;   /* error message, or the first extent's path */
+	size_t extents;
+};
+
+static const struct fixture_case fixture_cases[] = {
+	{ "emoji-name.vmdk", DESC_OK, 9,
+	  "\xf0\x9f\xa6\x8a \xf0\x9f\xa6\x8a \xf0\x9f\xa6\x8a.vmdk", 1 },
+	{ "crlf.vmdk", DESC_OK, 10, "Windows 7 x64-s001.vmdk", 2 },
+	{ "quote-in-name.vmdk", DESC_E_SYNTAX, 8,
+	  "unexpected text '\\' disk\xc3\xab\xc3\xa4\xc3\xb4:)\\\\\\'`\\foo.vmdk\" 123' after the extent file name (expected an offset in sectors)", 0 },
+};
+
+static char *fixture_path(const char *file)
+{
+	const char *src = getenv("VMDKIT_SRCDIR");
+	static char path[4096];
+
+	snprintf(path, sizeof(path), "%s/tests/data/descriptor/%s",
+		 src ? src : ".", file);
+	return path;
+}
+
+START_TEST(test_fixtures)
+{
+	const struct fixture_case *c = &fixture_cases[_i];
+	size_t len, out_len;
+	char *buf = read_file(fixture_path(c->file), &len), *out;
+	desc_descriptor *desc = NULL;
+	desc_error err;
+	desc_status st;
+
+	desc_error_clear(&err);
+	st = desc_parse(buf, len, c->file, &desc, NULL, &err);
+	ck_assert_msg(st == c->status, "%s: status %d (%s)", c->file, st,
+		      err.message);
+	if (st != DESC_OK) {
+		ck_assert_uint_eq(err.line, c->line);
+		ck_assert_msg(strcmp(err.message, c->text) == 0,
+			      "%s:\n  got [%s]\n want [%s]", c->file,
+			      err.message, c->text);
+		free(buf);
+		return;
+	}
+	ck_assert_uint_eq(desc_extent_count(desc), c->extents);
+	ck_assert_str_eq(desc_extent_at(desc, 0)->path, c->text);
+	ck_assert_uint_eq(desc_extent_at(desc, 0)->line, c->line);
+	ck_assert_int_eq(desc_write(desc, &out, &out_len, &err), DESC_OK);
+	ck_assert(out_len == len && memcmp(out, buf, len) == 0);
+	free(out);
+	desc_free(desc);
+	free(buf);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* edits: each changes only the lines it touches                       */
+/* ------------------------------------------------------------------ */
+
+#define S_HEAD \
+	"# Disk DescriptorFile\n" \
+	"version=1\n" \
+	"encoding=\"UTF-8\"\n" \
+	"CID=8c808111\n" \
+	"parentCID=ffffffff\n" \
+	"createType=\"twoGbMaxExtentSparse\"\n"
+#define S_EXTS \
+	"\n" \
+	"# Extent description\n" \
+	"RW 4192256 SPARSE \"8.10 Core-s001.vmdk\"\n" \
+	"RW 20480 ZERO\n"
+#define S_DDB1 \
+	"\n" \
+	"# The Disk Data Base \n" \
+	"#DDB\n" \
+	"\n" \
+	"ddb.virtualHWVersion = \"7\"\n" \
+	"ddb.uuid = \"60 00 C2 99 ab ce aa 92-d3 3e 55 a9 30 e7 c6 dd\"\n"
+#define S_DDB2 \
+	"ddb.geometry.cylinders = \"261\"\n" \
+	"ddb.geometry.heads = \"255\"\n" \
+	"ddb.geometry.sectors = \"63\"\n" \
+	"ddb.adapterType = \"lsilogic\"\n"
+
+enum edit_op {
+	E_DDB_SET, E_DDB_UNSET, E_HEADER_SET, E_HEADER_UNSET, E_REPATH,
+	E_ADD_SPARSE, E_ADD_ZERO, E_REMOVE, E_SET_CID, E_SET_PARENT_CID,
+	E_SET_HINT,
+};
+
+struct edit_case {
+	const char *name;
+	const char *input;
+	enum edit_op op;
+	const char *key;  /* or the index for extent ops */
+	const char *value;
+	size_t result;    /* for unset: lines removed */
+	const char *want;
+};
+
+static const struct edit_case edit_cases[] = {
+	{ "ddb-set-existing", sample, E_DDB_SET, "ddb.virtualHWVersion", "19", 0,
+	  S_HEAD S_EXTS "\n# The Disk Data Base \n#DDB\n\n"
+	  "ddb.virtualHWVersion = \"19\"\n"
+	  "ddb.uuid = \"60 00 C2 99 ab ce aa 92-d3 3e 55 a9 30 e7 c6 dd\"\n" S_DDB2 },
+	{ "ddb-set-case-insensitive", sample, E_DDB_SET, "DDB.ADAPTERTYPE", "pvscsi", 0,
+	  S_HEAD S_EXTS S_DDB1
+	  "ddb.geometry.cylinders = \"261\"\nddb.geometry.heads = \"255\"\n"
+	  "ddb.geometry.sectors = \"63\"\nddb.adapterType = \"pvscsi\"\n" },
+	{ "ddb-set-new", sample, E_DDB_SET, "ddb.toolsVersion", "12448", 0,
+	  S_HEAD S_EXTS S_DDB1 S_DDB2 "ddb.toolsVersion = \"12448\"\n" },
+	{ "ddb-unset", sample, E_DDB_UNSET, "ddb.uuid", NULL, 1,
+	  S_HEAD S_EXTS "\n# The Disk Data Base \n#DDB\n\n"
+	  "ddb.virtualHWVersion = \"7\"\n" S_DDB2 },
+	{ "ddb-unset-missing", sample, E_DDB_UNSET, "ddb.nothing", NULL, 0, sample },
+	{ "ddb-set-keeps-style", HDR "RW 1 SPARSE \"d\"\n#DDB\nddb.adapterType=\"ide\" \n",
+	  E_DDB_SET, "ddb.adapterType", "lsilogic", 0,
+	  HDR "RW 1 SPARSE \"d\"\n#DDB\nddb.adapterType=\"lsilogic\" \n" },
+	{ "ddb-set-without-section", HDR "RW 1 SPARSE \"d\"\n", E_DDB_SET,
+	  "ddb.adapterType", "ide", 0,
+	  HDR "RW 1 SPARSE \"d\"\n\n# The Disk Data Base\n#DDB\n\nddb.adapterType = \"ide\"\n" },
+	{ "ddb-set-empty-section", HDR "RW 1 SPARSE \"d\"\n\n# The Disk Data Base\n#DDB\n\n",
+	  E_DDB_SET, "ddb.adapterType", "ide", 0,
+	  HDR "RW 1 SPARSE \"d\"\n\n# The Disk Data Base\n#DDB\n\nddb.adapterType = \"ide\"\n" },
+	{ "ddb-set-no-final-newline", HDR "RW 1 SPARSE \"d\"\n#DDB\nddb.a = \"1\"",
+	  E_DDB_SET, "ddb.b", "2", 0,
+	  HDR "RW 1 SPARSE \"d\"\n#DDB\nddb.a = \"1\"\nddb.b = \"2\"" },
+	{ "ddb-unset-last-no-final-newline", HDR "RW 1 SPARSE \"d\"\n#DDB\nddb.a = \"1\"\nddb.b = \"2\"",
+	  E_DDB_UNSET, "ddb.b", NULL, 1,
+	  HDR "RW 1 SPARSE \"d\"\n#DDB\nddb.a = \"1\"" },
+	{ "ddb-unset-duplicates", HDR "RW 1 SPARSE \"d\"\n#DDB\nddb.a = \"1\"\nddb.A = \"2\"\n",
+	  E_DDB_UNSET, "ddb.a", NULL, 2, HDR "RW 1 SPARSE \"d\"\n#DDB\n" },
+	{ "header-set-existing", sample, E_HEADER_SET, "encoding", "windows-1252", 0,
+	  "# Disk DescriptorFile\nversion=1\nencoding=\"windows-1252\"\nCID=8c808111\n"
+	  "parentCID=ffffffff\ncreateType=\"twoGbMaxExtentSparse\"\n" S_EXTS S_DDB1 S_DDB2 },
+	{ "header-set-new", sample, E_HEADER_SET, "isNativeSnapshot", "no", 0,
+	  S_HEAD "isNativeSnapshot=\"no\"\n" S_EXTS S_DDB1 S_DDB2 },
+	{ "header-set-keeps-spacing", "# Disk DescriptorFile\nversion=1\nCID=12345678\n"
+	  "parentCID=ffffffff\ncreateType = \"vmfs\"\n# Extent description\nRW 1 VMFS \"f\"\n",
+	  E_HEADER_SET, "createType", "vmfsThin", 0,
+	  "# Disk DescriptorFile\nversion=1\nCID=12345678\n"
+	  "parentCID=ffffffff\ncreateType = \"vmfsThin\"\n# Extent description\nRW 1 VMFS \"f\"\n" },
+	{ "header-set-bare-stays-bare", "# Disk DescriptorFile\nversion=1\nencoding=UTF-8\nCID=12345678\n"
+	  "parentCID=ffffffff\ncreateType=vmfs\n# Extent description\nRW 1 VMFS \"f\"\n",
+	  E_HEADER_SET, "createType", "vmfsThin", 0,
+	  "# Disk DescriptorFile\nversion=1\nencoding=UTF-8\nCID=12345678\n"
+	  "parentCID=ffffffff\ncreateType=vmfsThin\n# Extent description\nRW 1 VMFS \"f\"\n" },
+	{ "header-set-bare-needs-quotes", "# Disk DescriptorFile\nversion=1\nencoding=UTF-8\nCID=12345678\n"
+	  "parentCID=ffffffff\ncreateType=vmfs\n# Extent description\nRW 1 VMFS \"f\"\n",
+	  E_HEADER_SET, "encoding", "windows 1252", 0,
+	  "# Disk DescriptorFile\nversion=1\nencoding=\"windows 1252\"\nCID=12345678\n"
+	  "parentCID=ffffffff\ncreateType=vmfs\n# Extent description\nRW 1 VMFS \"f\"\n" },
+	{ "header-unset", sample, E_HEADER_UNSET, "encoding", NULL, 1,
+	  "# Disk DescriptorFile\nversion=1\nCID=8c808111\n"
+	  "parentCID=ffffffff\ncreateType=\"twoGbMaxExtentSparse\"\n" S_EXTS S_DDB1 S_DDB2 },
+	{ "set-cid", sample, E_SET_CID, NULL, NULL, 0xdeadbeef,
+	  "# Disk DescriptorFile\nversion=1\nencoding=\"UTF-8\"\nCID=deadbeef\n"
+	  "parentCID=ffffffff\ncreateType=\"twoGbMaxExtentSparse\"\n" S_EXTS S_DDB1 S_DDB2 },
+	{ "set-parent-cid", sample, E_SET_PARENT_CID, NULL, NULL, 0x0000beef,
+	  "# Disk DescriptorFile\nversion=1\nencoding=\"UTF-8\"\nCID=8c808111\n"
+	  "parentCID=0000beef\ncreateType=\"twoGbMaxExtentSparse\"\n" S_EXTS S_DDB1 S_DDB2 },
+	{ "set-hint", sample, E_SET_HINT, NULL, "../base/8.10 Core.vmdk", 0,
+	  S_HEAD "parentFileNameHint=\"../base/8.10 Core.vmdk\"\n" S_EXTS S_DDB1 S_DDB2 },
+	{ "remove-hint", S_HEAD "parentFileNameHint=\"p.vmdk\"\n" S_EXTS S_DDB1 S_DDB2,
+	  E_SET_HINT, NULL, NULL, 0, sample },
+	{ "repath", sample, E_REPATH, "0", "../base/8.10 Core-s001.vmdk", 0,
+	  S_HEAD "\n# Extent description\n"
+	  "RW 4192256 SPARSE \"../base/8.10 Core-s001.vmdk\"\nRW 20480 ZERO\n" S_DDB1 S_DDB2 },
+	{ "repath-keeps-offset-and-spacing", HDR "RW  100\tFLAT \"old\"  7 extra\n",
+	  E_REPATH, "0", "new name", 0, HDR "RW  100\tFLAT \"new name\"  7 extra\n" },
+	{ "repath-zero-gets-name", sample, E_REPATH, "1", "z.vmdk", 0,
+	  S_HEAD "\n# Extent description\n"
+	  "RW 4192256 SPARSE \"8.10 Core-s001.vmdk\"\nRW 20480 ZERO \"z.vmdk\"\n" S_DDB1 S_DDB2 },
+	{ "add-extent", sample, E_ADD_SPARSE, NULL, "8.10 Core-s002.vmdk", 0,
+	  S_HEAD S_EXTS "RW 2048 SPARSE \"8.10 Core-s002.vmdk\"\n" S_DDB1 S_DDB2 },
+	{ "add-zero-extent", sample, E_ADD_ZERO, NULL, NULL, 0,
+	  S_HEAD S_EXTS "RW 2048 ZERO\n" S_DDB1 S_DDB2 },
+	{ "add-extent-blank-before-first", "# Disk DescriptorFile\nversion=1\nCID=12345678\n"
+	  "parentCID=ffffffff\ncreateType=\"fullDevice\"\n\nRW 1 FLAT \"/dev/sda\" 0\n\n#DDB\n",
+	  E_ADD_SPARSE, NULL, "s.vmdk", 0,
+	  "# Disk DescriptorFile\nversion=1\nCID=12345678\n"
+	  "parentCID=ffffffff\ncreateType=\"fullDevice\"\n\nRW 1 FLAT \"/dev/sda\" 0\n"
+	  "RW 2048 SPARSE \"s.vmdk\"\n\n#DDB\n" },
+	{ "remove-extent", sample, E_REMOVE, "0", NULL, 0,
+	  S_HEAD "\n# Extent description\nRW 20480 ZERO\n" S_DDB1 S_DDB2 },
+	{ "crlf-edits-keep-crlf",
+	  "# Disk DescriptorFile\r\nversion=1\r\nCID=12345678\r\nparentCID=ffffffff\r\n"
+	  "createType=\"monolithicSparse\"\r\n\r\n# Extent description\r\n"
+	  "RW 100 SPARSE \"d.vmdk\"\r\n\r\n# The Disk Data Base\r\n#DDB\r\n\r\n"
+	  "ddb.a = \"1\"\r\n",
+	  E_DDB_SET, "ddb.b", "2", 0,
+	  "# Disk DescriptorFile\r\nversion=1\r\nCID=12345678\r\nparentCID=ffffffff\r\n"
+	  "createType=\"monolithicSparse\"\r\n\r\n# Extent description\r\n"
+	  "RW 100 SPARSE \"d.vmdk\"\r\n\r\n# The Disk Data Base\r\n#DDB\r\n\r\n"
+	  "ddb.a = \"1\"\r\nddb.b = \"2\"\r\n" },
+	{ "crlf-add-extent",
+	  "# Disk DescriptorFile\r\nversion=1\r\nCID=12345678\r\nparentCID=ffffffff\r\n"
+	  "createType=\"monolithicSparse\"\r\n\r\n# Extent description\r\n"
+	  "RW 100 SPARSE \"d.vmdk\"\r\n",
+	  E_ADD_SPARSE, NULL, "e.vmdk", 0,
+	  "# Disk DescriptorFile\r\nversion=1\r\nCID=12345678\r\nparentCID=ffffffff\r\n"
+	  "createType=\"monolithicSparse\"\r\n\r\n# Extent description\r\n"
+	  "RW 100 SPARSE \"d.vmdk\"\r\nRW 2048 SPARSE \"e.vmdk\"\r\n" },
+	{ "crlf-set-hint-and-repath",
+	  "# Disk DescriptorFile\r\nversion=1\r\nCID=12345678\r\nparentCID=ffffffff\r\n"
+	  "createType=\"monolithicSparse\"\r\n\r\n# Extent description\r\n"
+	  "RW 100 SPARSE \"d.vmdk\"\r\n",
+	  E_SET_HINT, NULL, "p.vmdk", 0,
+	  "# Disk DescriptorFile\r\nversion=1\r\nCID=12345678\r\nparentCID=ffffffff\r\n"
+	  "createType=\"monolithicSparse\"\r\nparentFileNameHint=\"p.vmdk\"\r\n\r\n# Extent description\r\n"
+	  "RW 100 SPARSE \"d.vmdk\"\r\n" },
+	{ "bom-kept", "\xef\xbb\xbf" HDR "RW 1 SPARSE \"d\"\n", E_SET_CID, NULL, NULL, 1,
+	  "\xef\xbb\xbf# Disk DescriptorFile\nversion=1\nCID=00000001\nparentCID=ffffffff\n"
+	  "createType=\"monolithicSparse\"\n\n# Extent description\nRW 1 SPARSE \"d\"\n" },
+};
+
+START_TEST(test_edit)
+{
+	const struct edit_case *c = &edit_cases[_i];
+	desc_descriptor *desc = parse_ok(c->input, NULL);
+	desc_extent e = { .access = DESC_ACCESS_RW, .sectors = 2048 };
+	desc_error err;
+	desc_status st = DESC_OK;
+	size_t removed = 0;
+	char *out;
+
+	desc_error_clear(&err);
+	switch (c->op) {
+	case E_DDB_SET:
+		st = desc_ddb_set(desc, c->key, c->value, &err);
+		break;
+	case E_DDB_UNSET:
+		removed = desc_ddb_unset(desc, c->key);
+		break;
+	case E_HEADER_SET:
+		st = desc_header_set(desc, c->key, c->value, &err);
+		break;
+	case E_HEADER_UNSET:
+		removed = desc_header_unset(desc, c->key);
+		break;
+	case E_REPATH:
+		st = desc_extent_set_path(desc, (size_t)strtoul(c->key, NULL, 10),
+					  c->value, &err);
+		break;
+	case E_ADD_SPARSE:
+		e.type = DESC_EXTENT_SPARSE;
+		e.path = c->value;
+		st = desc_extent_add(desc, &e, &err);
+		break;
+	case E_ADD_ZERO:
+		e.type = DESC_EXTENT_ZERO;
+		st = desc_extent_add(desc, &e, &err);
+		break;
+	case E_REMOVE:
+		st = desc_extent_remove(desc, (size_t)strtoul(c->key, NULL, 10),
+					&err);
+		break;
+	case E_SET_CID:
+		st = desc_set_cid(desc, (uint32_t)c->result, &err);
+		break;
+	case E_SET_PARENT_CID:
+		st = desc_set_parent_cid(desc, (uint32_t)c->result, &err);
+		break;
+	case E_SET_HINT:
+		st = desc_set_parent_hint(desc, c->value, &err);
+		break;
+	}
+	ck_assert_msg(st == DESC_OK, "%s: %s", c->name, err.message);
+	if (c->op == E_DDB_UNSET || c->op == E_HEADER_UNSET)
+		ck_assert_uint_eq(removed, c->result);
+	out = write_ok(desc);
+	ck_assert_msg(strcmp(out, c->want) == 0, "%s:\ngot:\n[%s]\nwant:\n[%s]",
+		      c->name, out, c->want);
+	free(out);
+	desc_free(desc);
+}
+END_TEST
+
+START_TEST(test_edit_accessors)
+{
+	desc_descriptor *desc = parse_ok(sample, NULL);
+	desc_extent e = { .access = DESC_ACCESS_RDONLY, .sectors = 7,
+			  .type = DESC_EXTENT_FLAT, .path = "f-flat.vmdk",
+			  .has_offset = true, .offset = 9, .line = 42 };
+	const desc_extent *got;
+	uint32_t cid;
+
+	ck_assert_int_eq(desc_extent_add(desc, &e, NULL), DESC_OK);
+	got = desc_extent_at(desc, 2);
+	ck_assert_int_eq(got->access, DESC_ACCESS_RDONLY);
+	ck_assert_str_eq(got->path, "f-flat.vmdk");
+	ck_assert_uint_eq(got->offset, 9);
+	ck_assert_uint_eq(got->line, 0);
+	ck_assert_int_eq(desc_extent_set_path(desc, 0, "x y.vmdk", NULL), DESC_OK);
+	ck_assert_str_eq(desc_extent_at(desc, 0)->path, "x y.vmdk");
+	ck_assert_uint_eq(desc_extent_at(desc, 0)->line, 0);
+	ck_assert_uint_eq(desc_extent_at(desc, 0)->sectors, 4192256);
+	ck_assert_int_eq(desc_ddb_set(desc, "ddb.uuid", "1 2", NULL), DESC_OK);
+	ck_assert_str_eq(desc_ddb_get(desc, "ddb.uuid"), "1 2");
+	ck_assert_int_eq(desc_set_cid(desc, 0xa, NULL), DESC_OK);
+	ck_assert(desc_cid(desc, &cid));
+	ck_assert_uint_eq(cid, 0xa);
+	ck_assert_int_eq(desc_header_set(desc, "CID", "abc", NULL), DESC_OK);
+	ck_assert_str_eq(desc_header_get(desc, "CID"), "abc");
+	ck_assert(!desc_cid(desc, &cid)); /* not 8 digits */
+	ck_assert_uint_eq(desc_header_unset(desc, "CID"), 1);
+	ck_assert(!desc_cid(desc, &cid));
+	desc_free(desc);
+}
+END_TEST
+
+/* Refused edits fail with the right status and change nothing. */
+START_TEST(test_edit_refused)
+{
+	desc_descriptor *desc = parse_ok(sample, NULL);
+	desc_extent zero_offset = { .type = DESC_EXTENT_ZERO, .sectors = 1,
+				    .has_offset = true };
+	desc_extent vmfs_offset = { .type = DESC_EXTENT_VMFS, .sectors = 1,
+				    .path = "v", .has_offset = true };
+	desc_extent no_path = { .type = DESC_EXTENT_SPARSE, .sectors = 1 };
+	desc_extent quote = { .type = DESC_EXTENT_SPARSE, .sectors = 1,
+			      .path = "a\"b" };
+	desc_error err;
+	char *out;
+
+	desc_error_clear(&err);
+	ck_assert_int_eq(desc_ddb_set(desc, "ddb.uuid", "a\"b", &err), DESC_E_ARG);
+	ck_assert_str_eq(err.message,
+			 "value for 'ddb.uuid' cannot contain a double quote or a line break");
+	ck_assert_int_eq(desc_ddb_set(desc, "ddb.x", "a\nb", NULL), DESC_E_ARG);
+	ck_assert_int_eq(desc_ddb_set(desc, "bad key", "v", NULL), DESC_E_ARG);
+	ck_assert_int_eq(desc_ddb_set(desc, "ddb.x", NULL, NULL), DESC_E_ARG);
+	ck_assert_int_eq(desc_header_set(desc, "CID", "xyz", &err), DESC_E_ARG);
+	ck_assert_str_eq(err.message,
+			 "CID 'xyz' is not hexadecimal (expected 8 hex digits such as 8c808111)");
+	ck_assert_int_eq(desc_header_set(desc, "ddb.uuid", "x", NULL), DESC_E_ARG);
+	ck_assert_int_eq(desc_header_set(desc, "=", "x", NULL), DESC_E_ARG);
+	ck_assert_int_eq(desc_set_parent_hint(desc, "", NULL), DESC_E_ARG);
+	ck_assert_int_eq(desc_extent_set_path(desc, 2, "x", &err), DESC_E_NOT_FOUND);
+	ck_assert_str_eq(err.message, "no extent 2 (the descriptor has 2)");
+	ck_assert_int_eq(desc_extent_set_path(desc, 0, NULL, NULL), DESC_E_ARG);
+	ck_assert_int_eq(desc_extent_set_path(desc, 0, "", NULL), DESC_E_ARG);
+	ck_assert_int_eq(desc_extent_remove(desc, 9, NULL), DESC_E_NOT_FOUND);
+	ck_assert_int_eq(desc_extent_add(desc, &zero_offset, NULL), DESC_E_ARG);
+	ck_assert_int_eq(desc_extent_add(desc, &vmfs_offset, NULL), DESC_E_ARG);
+	ck_assert_int_eq(desc_extent_add(desc, &no_path, NULL), DESC_E_ARG);
+	ck_assert_int_eq(desc_extent_add(desc, &quote, NULL), DESC_E_ARG);
+	ck_assert_int_eq(desc_extent_add(desc, NULL, NULL), DESC_E_ARG);
+	out = write_ok(desc);
+	assert_text(out, sample);
+	free(out);
+	desc_free(desc);
+}
+END_TEST
+
+START_TEST(test_new_template)
+{
+	desc_descriptor *desc = NULL, *again;
+	desc_extent e = { .access = DESC_ACCESS_RW, .sectors = 8192,
+			  .type = DESC_EXTENT_SPARSE };
+	desc_error err;
+	char *out;
+
+	desc_error_clear(&err);
+	ck_assert_int_eq(desc_new("monolithicSparse", 0x0a1b2c3d, 0xffffffff,
+				  &desc, &err), DESC_OK);
+	ck_assert_ptr_null(desc_name(desc));
+	out = write_ok(desc);
+	assert_text(out,
+		    "# Disk DescriptorFile\n"
+		    "version=1\n"
+		    "encoding=\"UTF-8\"\n"
+		    "CID=0a1b2c3d\n"
+		    "parentCID=ffffffff\n"
+		    "createType=\"monolithicSparse\"\n"
+		    "\n"
+		    "# Extent description\n"
+		    "\n"
+		    "# The Disk Data Base\n"
+		    "#DDB\n"
+		    "\n");
+	free(out);
+	ck_assert_uint_eq(desc_extent_count(desc), 0);
+	ck_assert_str_eq(desc_create_type(desc), "monolithicSparse");
+
+	ck_assert_int_eq(desc_ddb_set(desc, "ddb.virtualHWVersion", "4", NULL), DESC_OK);
+	e.path = "leaf-s001.vmdk";
+	ck_assert_int_eq(desc_extent_add(desc, &e, NULL), DESC_OK);
+	e.path = "leaf-s002.vmdk";
+	ck_assert_int_eq(desc_extent_add(desc, &e, NULL), DESC_OK);
+	ck_assert_int_eq(desc_set_parent_hint(desc, "../base/base.vmdk", NULL), DESC_OK);
+	ck_assert_int_eq(desc_ddb_set(desc, "ddb.adapterType", "lsilogic", NULL), DESC_OK);
+	out = write_ok(desc);
+	assert_text(out,
+		    "# Disk DescriptorFile\n"
+		    "version=1\n"
+		    "encoding=\"UTF-8\"\n"
+		    "CID=0a1b2c3d\n"
+		    "parentCID=ffffffff\n"
+		    "createType=\"monolithicSparse\"\n"
+		    "parentFileNameHint=\"../base/base.vmdk\"\n"
+		    "\n"
+		    "# Extent description\n"
+		    "RW 8192 SPARSE \"leaf-s001.vmdk\"\n"
+		    "RW 8192 SPARSE \"leaf-s002.vmdk\"\n"
+		    "\n"
+		    "# The Disk Data Base\n"
+		    "#DDB\n"
+		    "\n"
+		    "ddb.virtualHWVersion = \"4\"\n"
+		    "ddb.adapterType = \"lsilogic\"\n");
+	/* What we generate parses back to the same bytes. */
+	again = parse_ok(out, NULL);
+	free(out);
+	out = write_ok(again);
+	ck_assert_uint_eq(desc_extent_count(again), 2);
+	ck_assert_str_eq(desc_parent_hint(again), "../base/base.vmdk");
+	free(out);
+	desc_free(again);
+	desc_free(desc);
+
+	ck_assert_int_eq(desc_new("bad\"type", 1, 2, &desc, &err), DESC_E_ARG);
+	ck_assert_ptr_null(desc);
+	ck_assert_int_eq(desc_new(NULL, 1, 2, &desc, NULL), DESC_E_ARG);
+}
+END_TEST
+
+START_TEST(test_clone)
+{
+	desc_descriptor *desc = parse_ok(sample, NULL), *copy = NULL;
+	char *a, *b;
+
+	ck_assert_int_eq(desc_clone(desc, &copy, NULL), DESC_OK);
+	ck_assert_str_eq(desc_name(copy), "t.vmdk");
+	ck_assert_int_eq(desc_extent_set_path(copy, 0, "elsewhere.vmdk", NULL), DESC_OK);
+	ck_assert_uint_eq(desc_ddb_unset(copy, "ddb.uuid"), 1);
+	a = write_ok(desc);
+	assert_text(a, sample);
+	b = write_ok(copy);
+	ck_assert_str_ne(a, b);
+	ck_assert_str_eq(desc_extent_at(desc, 0)->path, "8.10 Core-s001.vmdk");
+	ck_assert_str_eq(desc_extent_at(copy, 0)->path, "elsewhere.vmdk");
+	ck_assert_ptr_null(desc_ddb_get(copy, "ddb.uuid"));
+	ck_assert_ptr_nonnull(desc_ddb_get(desc, "ddb.uuid"));
+	free(a);
+	free(b);
+	desc_free(copy);
+	desc_free(desc);
+	desc_free(NULL);
+	ck_assert_int_eq(desc_clone(NULL, &copy, NULL), DESC_E_ARG);
+	ck_assert_ptr_null(copy);
+}
+END_TEST
+
 static Suite *descriptor_suite(void)
 {
 	Suite *s = suite_create("descriptor");
@@ -298,6 +1083,24 @@ static Suite *descriptor_suite(void)
 
 	tcase_add_test(tc, test_parse_sample);
 	tcase_add_test(tc, test_names);
+	tcase_add_loop_test(tc, test_bad_input, 0,
+			    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+	tcase_add_test(tc, test_long_line);
+	tcase_add_test(tc, test_input_cap);
+	tcase_add_loop_test(tc, test_lossless, 0,
+			    (int)(sizeof(lossless_cases) / sizeof(lossless_cases[0])));
+	tcase_add_test(tc, test_parsed_fields);
+	tcase_add_test(tc, test_parse_warnings);
+	tcase_add_loop_test(tc, test_fixtures, 0,
+			    (int)(sizeof(fixture_cases) / sizeof(fixture_cases[0])));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("edit");
+	tcase_add_loop_test(tc, test_edit, 0,
+			    (int)(sizeof(edit_cases) / sizeof(edit_cases[0])));
+	tcase_add_test(tc, test_edit_accessors);
+	tcase_add_test(tc, test_edit_refused);
+	tcase_add_test(tc, test_new_template);
+	tcase_add_test(tc, test_clone);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("corpus");
 	tcase_add_test(tc, test_corpus_roundtrip);
