@@ -4,7 +4,10 @@ libvmdkit_la_SOURCES += \
 	vmdk/fsutil.h \
 	vmdk/fsutil.c \
 	vmdk/disk_private.h \
-	vmdk/sparse.c
+	vmdk/sparse.c \
+	vmdk/disk.c \
+	vmdk/chain.c \
+	vmdk/create.c
 
 check_PROGRAMS += tests/check_disk
 TESTS += tests/check_disk
@@ -22,3 +25,9 @@ tests_check_sparse_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_sparse_LDADD = $(CHECK_TEST_LIBS)
 tests_check_sparse_LDFLAGS = -static
 EXTRA_DIST += tests/data/sparse/qemu-pattern.vmdk
+
+# Test driver for the shell tests (independent of the CLI's progress).
+check_PROGRAMS += tests/vmdk-tool
+tests_vmdk_tool_SOURCES = tests/vmdk-tool.c
+tests_vmdk_tool_CFLAGS = $(PROJECT_CFLAGS)
+tests_vmdk_tool_LDADD = libvmdkit.la

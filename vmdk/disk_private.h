@@ -96,6 +96,12 @@ desc_status sparse_create_file(const char *path,
 desc_status disk_load_descriptor(const char *path, desc_descriptor **out,
 				 bool *embedded, desc_error *err);
 
+/* CID / parentCID of a descriptor.  Unlike desc_cid() this accepts 1 to
+ * 8 hex digits: qemu writes "%x" (CID=16d1e43), so real files carry
+ * fewer than 8 digits.  False when missing or not hex. */
+bool disk_cid(const desc_descriptor *desc, uint32_t *out);
+bool disk_parent_cid(const desc_descriptor *desc, uint32_t *out);
+
 /* Sets err to DESC_E_NOMEM. */
 desc_status disk_nomem(desc_error *err);
 

@@ -475,7 +475,9 @@ char *fs_join(const char *dir, const char *name)
 {
 	size_t n;
 
-	if (name[0] == '/' || dir == NULL || dir[0] == '\0')
+	/* "./name" says nothing more than "name". */
+	if (name[0] == '/' || dir == NULL || dir[0] == '\0' ||
+	    strcmp(dir, ".") == 0)
 		return vk_strdup(name);
 	n = strlen(dir);
 	if (dir[n - 1] == '/')
