@@ -281,6 +281,20 @@ desc_status vmdk_leaf_create(const char *base_descriptor,
 			     const vmdk_leaf_spec *spec,
 			     const vmdk_clone_options *opt, desc_error *err);
 
+/* Stamping many leaves from one base: the base descriptor(s) and the
+ * master .vmx are read once by vmdk_leaf_context_new; each
+ * vmdk_leaf_context_create then does what vmdk_leaf_create does.  `opt`
+ * is copied, but the strings and report context it points at must stay
+ * valid until vmdk_leaf_context_free (NULL is a no-op). */
+typedef struct vmdk_leaf_context vmdk_leaf_context;
+desc_status vmdk_leaf_context_new(const char *base_descriptor,
+				  const vmdk_clone_options *opt,
+				  vmdk_leaf_context **out, desc_error *err);
+desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
+				     const vmdk_leaf_spec *spec,
+				     desc_error *err);
+void vmdk_leaf_context_free(vmdk_leaf_context *ctx);
+
 /* Removes leftover VMDK_STAGING_PREFIX folders in `dir` (from a crashed
  * run).  Returns the number removed through *removed (may be NULL). */
 desc_status vmdk_staging_cleanup(const char *dir, size_t *removed,
