@@ -123,6 +123,35 @@ bool cli_parse_u64(const char *text, uint64_t *out);
 /* "10 GiB", "1.5 MiB", "512 B" */
 void cli_human_size(uint64_t bytes, char *buf, size_t size);
 
+/* Loads a descriptor from a separate descriptor file ("-" = stdin) or,
+ * when `path` is a binary sparse extent, its embedded descriptor (then
+ * *embedded is set; warnings are not collected).  `name` in messages is the
+ * path as given. */
+desc_status cli_load_descriptor(const char *path, desc_descriptor **out,
+				desc_findings *warnings, bool *embedded,
+				desc_error *err);
+/* The embedded descriptor of a monolithicSparse/streamOptimized file. */
+desc_status cli_open_embedded(const char *path, desc_descriptor **out,
+			      desc_findings *warnings, desc_error *err);
+
+/* Prints findings: text `FILE:LINE: severity: message [code]` lines, or a
+ * YAML/JSON list of {file, line, severity, code, message}. */
+void cli_print_findings(const desc_findings *list, enum out_format format);
+/* 1 when an error is present, 5 for warnings only, else 0. */
+int cli_findings_exit(const desc_findings *list);
+
+/* Steps reported by base and clone (vmdk_report_fn).  In text, each step
+ * is printed at once as "ACTION 'PATH'" after `indent`; otherwise it is
+ * added as {action, path} to `list` (when set). */
+struct cli_steps {
+	enum out_format format;
+	out_node *list;
+	const char *indent;
+	size_t count;
+};
+void cli_steps_init(struct cli_steps *s, enum out_format format);
+void cli_steps_report(void *ctx, const char *action, const char *path);
+
 /* Command entry points (one file each). */
 int cmd_info(const struct cli_command *cmd, int argc, char **argv);
 int cmd_check(const struct cli_command *cmd, int argc, char **argv);

@@ -150,7 +150,8 @@ const struct cli_command cli_commands[] = {
 	  "change the file name of extent INDEX (0-based)", NULL,
 	  dry_run_opts, cmd_desc_repath },
 	{ "desc print", "DISK.vmdk|-",
-	  "parse and write back a descriptor to stdout (byte-identical)", NULL,
+	  "parse and write back a descriptor, .vmx or .vmsd to stdout "
+	  "(byte-identical)", NULL,
 	  no_opts, cmd_desc_print },
 };
 

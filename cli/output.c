@@ -126,6 +126,24 @@ void out_add_null(out_node *parent, const char *key)
 	attach(parent, key, node_new(OUT_NULL));
 }
 
+out_node *out_find(const out_node *map, const char *key)
+{
+	for (out_node *c = map->first; c != NULL; c = c->next)
+		if (c->key != NULL && strcmp(c->key, key) == 0)
+			return c;
+	return NULL;
+}
+
+out_node *out_first(const out_node *node)
+{
+	return node != NULL ? node->first : NULL;
+}
+
+out_node *out_next(const out_node *node)
+{
+	return node->next;
+}
+
 static bool is_scalar(const out_node *node)
 {
 	return node->kind != OUT_MAP && node->kind != OUT_LIST;

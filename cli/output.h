@@ -45,6 +45,12 @@ void out_add_uint(out_node *parent, const char *key, uint64_t value);
 void out_add_bool(out_node *parent, const char *key, bool value);
 void out_add_null(out_node *parent, const char *key);
 
+/* Walking a tree being built: the child of a map with this key (NULL
+ * when none), the first child, the next sibling. */
+out_node *out_find(const out_node *map, const char *key);
+out_node *out_first(const out_node *node);
+out_node *out_next(const out_node *node);
+
 /* Writes the tree; returns false on a write error. */
 bool out_emit(FILE *fp, const out_node *root, enum out_format format);
 

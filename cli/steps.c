@@ -1,0 +1,33 @@
+/* steps.c - the report callback of base and clone: each step the library
+ * takes (or would take) printed as it happens in text, or collected for
+ * YAML/JSON. */
+#include "config.h"
+
+#include "cli/cli.h"
+#include "descriptor/banned.h"
+
+void cli_steps_init(struct cli_steps *s, enum out_format format)
+{
+	s->format = format;
+	s->list = NULL;
+	s->indent = "";
+	s->count = 0;
+}
+
+void cli_steps_report(void *ctx, const char *action, const char *path)
+{
+	struct cli_steps *s = ctx;
+
+	s->count++;
+	if (s->format == OUT_TEXT) {
+		printf("%s%s '%s'\n", s->indent, action, path ? path : "");
+		fflush(stdout);
+		return;
+	}
+	if (s->list != NULL) {
+		out_node *m = out_add_map(s->list, NULL);
+
+		out_add_str(m, "action", action);
+		out_add_str(m, "path", path);
+	}
+}

@@ -1,0 +1,148 @@
+#!/bin/sh
+# vmdkit desc: lossless print (samples and the real-file corpus), edits
+# that change only the expected lines, --dry-run, and every refusal:
+# read-only files and folders, symlinks, embedded descriptors, bad input.
+. "$VMDKIT_SRCDIR/tests/lib.sh"
+LC_ALL=C; export LC_ALL
+S="$VMDKIT_SRCDIR/samples"
+BAD="$VMDKIT_SRCDIR/tests/data/cli"
+
+# same_text OUT ORIG: OUT equals ORIG, except that NUL/space padding after
+# the text of ORIG is not reproduced (descriptor.h says so).
+same_text() {
+	n=$(wc -c <"$1")
+	cmp -s -n "$n" "$1" "$2" || return 1
+	rest=$(tail -c +"$((n + 1))" "$2" | tr -d '\000 ' | wc -c)
+	[ "$rest" = 0 ]
+}
+
+# --- desc print: byte for byte -------------------------------------------
+for f in "$S"/*.vmdk "$S"/master/* "$S"/odd/*; do
+	"$VMDKIT" desc print "$f" >"$T/out" || fail "desc print $f"
+	cmp -s "$T/out" "$f" || fail "desc print $f is not byte-identical"
+done
+"$VMDKIT" desc print - <"$S/Data.vmdk" >"$T/out" || fail "desc print -"
+cmp -s "$T/out" "$S/Data.vmdk" || fail "desc print - differs"
+
+if [ -d "${VMDKIT_CORPUS:-}/descriptors" ]; then
+	n=0
+	for f in "$VMDKIT_CORPUS"/descriptors/* "$VMDKIT_CORPUS"/vmx/* \
+		 "$VMDKIT_CORPUS"/vmsd/*; do
+		"$VMDKIT" desc print "$f" >"$T/out" || fail "desc print $f"
+		same_text "$T/out" "$f" || fail "desc print $f differs"
+		n=$((n + 1))
+	done
+	[ "$n" -gt 50 ] || fail "only $n corpus files"
+	# known-bad descriptors: a FILE:LINE message, exit 3, nothing on stdout
+	for f in "$VMDKIT_CORPUS"/descriptors-bad/*; do
+		expect_exit 3 "$VMDKIT" desc print "$f" >"$T/out" 2>"$T/err"
+		[ ! -s "$T/out" ] || fail "desc print $f wrote output"
+		grep -q "^$f:[0-9][0-9]*: " "$T/err" || fail "no FILE:LINE for $f"
+	done
+else
+	echo "corpus not found (VMDKIT_CORPUS); corpus round trip skipped"
+fi
+
+# --- edits change only the expected lines ---------------------------------
+cp "$S/Master.vmdk" "$T/Master.vmdk"
+chmod 640 "$T/Master.vmdk"
+"$VMDKIT" desc set "$T/Master.vmdk" ddb.adapterType buslogic
+sed 's/^ddb.adapterType = "lsilogic"$/ddb.adapterType = "buslogic"/' \
+	"$S/Master.vmdk" >"$T/want"
+cmp -s "$T/Master.vmdk" "$T/want" || fail "desc set changed more than one line"
+[ "$(stat -c %a "$T/Master.vmdk")" = 640 ] || fail "desc set lost the mode"
+[ "$("$VMDKIT" desc get "$T/Master.vmdk" ddb.adapterType)" = buslogic ] ||
+	fail "desc get after set"
+
+"$VMDKIT" desc set "$T/Master.vmdk" CID 0badcafe
+sed -i 's/^CID=8c808111$/CID=0badcafe/' "$T/want"
+cmp -s "$T/Master.vmdk" "$T/want" || fail "desc set CID"
+
+"$VMDKIT" desc unset "$T/Master.vmdk" ddb.uuid
+grep -v '^ddb.uuid = ' "$T/want" >"$T/want2"
+cmp -s "$T/Master.vmdk" "$T/want2" || fail "desc unset ddb.uuid"
+expect_exit 1 "$VMDKIT" desc unset "$T/Master.vmdk" ddb.uuid 2>/dev/null
+expect_exit 1 "$VMDKIT" desc get "$T/Master.vmdk" ddb.uuid 2>/dev/null
+
+"$VMDKIT" desc repath "$T/Master.vmdk" 2 "../Base/Master-s003.vmdk"
+sed 's|^RW 20480 SPARSE "Master-s003.vmdk"$|RW 20480 SPARSE "../Base/Master-s003.vmdk"|' \
+	"$T/want2" >"$T/want3"
+cmp -s "$T/Master.vmdk" "$T/want3" || fail "desc repath"
+ls -a "$T" | grep -q vmdkit-tmp && fail "temporary file left behind"
+
+# CRLF file: the edited line keeps the file's line ending, others untouched
+cp "$S/Data.vmdk" "$T/Data.vmdk"
+"$VMDKIT" desc set "$T/Data.vmdk" ddb.adapterType lsilogic
+sed 's/^ddb.adapterType = "ide"\r$/ddb.adapterType = "lsilogic"\r/' \
+	"$S/Data.vmdk" >"$T/want"
+cmp -s "$T/Data.vmdk" "$T/want" || fail "desc set on a CRLF file"
+
+# --- --dry-run writes nothing ------------------------------------------------
+cp "$S/Master.vmdk" "$T/dry.vmdk"
+before=$(sha "$T/dry.vmdk")
+"$VMDKIT" desc set --dry-run "$T/dry.vmdk" ddb.adapterType ide >"$T/diff"
+"$VMDKIT" desc unset --dry-run "$T/dry.vmdk" ddb.uuid >>"$T/diff"
+"$VMDKIT" desc repath --dry-run "$T/dry.vmdk" 0 x.vmdk >>"$T/diff"
+[ "$(sha "$T/dry.vmdk")" = "$before" ] || fail "--dry-run wrote the file"
+grep -q '^+ddb.adapterType = "ide"$' "$T/diff" || fail "dry-run diff"
+grep -q '^-ddb.uuid = ' "$T/diff" || fail "dry-run unset diff"
+grep -q '^+RW 4192256 SPARSE "x.vmdk"$' "$T/diff" || fail "dry-run repath diff"
+# the dry-run diff applies with patch to give what a real run writes
+if command -v patch >/dev/null 2>&1; then
+	"$VMDKIT" desc set --dry-run "$T/dry.vmdk" ddb.adapterType ide >"$T/p"
+	cp "$T/dry.vmdk" "$T/patched.vmdk"
+	patch -s "$T/patched.vmdk" <"$T/p"
+	"$VMDKIT" desc set "$T/dry.vmdk" ddb.adapterType ide
+	cmp -s "$T/dry.vmdk" "$T/patched.vmdk" || fail "dry-run diff != edit"
+fi
+
+# --- refusals ----------------------------------------------------------------
+cp "$S/Master.vmdk" "$T/ro.vmdk"
+chmod a-w "$T/ro.vmdk"
+before=$(sha "$T/ro.vmdk")
+expect_exit 6 "$VMDKIT" desc set "$T/ro.vmdk" ddb.adapterType ide 2>"$T/err"
+grep -q "read-only" "$T/err" || fail "no read-only message"
+expect_exit 6 "$VMDKIT" desc unset "$T/ro.vmdk" ddb.uuid 2>/dev/null
+expect_exit 6 "$VMDKIT" desc repath "$T/ro.vmdk" 0 x.vmdk 2>/dev/null
+[ "$(sha "$T/ro.vmdk")" = "$before" ] || fail "read-only file changed"
+
+mkdir "$T/base"
+cp "$S/Master.vmdk" "$T/base/Master.vmdk"
+chmod a-w "$T/base"
+expect_exit 6 "$VMDKIT" desc set "$T/base/Master.vmdk" ddb.adapterType ide 2>/dev/null
+chmod u+w "$T/base"
+
+ln -s "$T/Master.vmdk" "$T/link.vmdk"
+expect_exit 6 "$VMDKIT" desc set "$T/link.vmdk" ddb.adapterType ide 2>/dev/null
+[ -L "$T/link.vmdk" ] || fail "symlink replaced"
+
+# an embedded descriptor (a binary sparse extent) is not edited
+printf 'KDMV\001\000\000\000' >"$T/mono.vmdk"
+head -c 1024 /dev/zero >>"$T/mono.vmdk"
+before=$(sha "$T/mono.vmdk")
+expect_exit 3 "$VMDKIT" desc set "$T/mono.vmdk" ddb.adapterType ide 2>"$T/err"
+grep -q "embedded" "$T/err" || fail "no embedded message"
+[ "$(sha "$T/mono.vmdk")" = "$before" ] || fail "embedded file changed"
+
+# bad input: FILE:LINE message, exit 3, nothing written
+mkdir "$T/bad"
+cp "$BAD"/*.vmdk "$T/bad/"
+before=$(cd "$T/bad" && sha *)
+for f in "$T"/bad/*.vmdk; do
+	expect_exit 3 "$VMDKIT" desc set "$f" ddb.adapterType ide 2>"$T/err"
+	grep -q "^$f:[0-9][0-9]*: " "$T/err" || fail "no FILE:LINE for $f: $(cat "$T/err")"
+done
+expect_exit 3 "$VMDKIT" desc set "$T/bad/bad-extent-type.vmdk" CID 1 2>"$T/err"
+grep -q "bad-extent-type.vmdk:9: unknown extent type 'SPARES'" "$T/err" ||
+	fail "wrong message: $(cat "$T/err")"
+[ "$(cd "$T/bad" && sha *)" = "$before" ] || fail "bad input was written"
+[ "$(ls -a "$T/bad" | wc -l)" = $(( $(ls "$BAD"/*.vmdk | wc -l) + 2 )) ] ||
+	fail "stray file in $T/bad"
+
+# usage errors
+expect_exit 2 "$VMDKIT" desc repath "$T/Master.vmdk" x y.vmdk 2>/dev/null
+expect_exit 2 "$VMDKIT" desc repath "$T/Master.vmdk" 9 y.vmdk 2>/dev/null
+expect_exit 2 "$VMDKIT" desc set "$T/Master.vmdk" CID 2>/dev/null
+expect_exit 2 "$VMDKIT" desc set - CID 1 2>/dev/null
+expect_exit 4 "$VMDKIT" desc get "$T/nonexistent.vmdk" CID 2>/dev/null
+exit 0
