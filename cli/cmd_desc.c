@@ -585,13 +585,6 @@ int cmd_desc_repath(const struct cli_command *cmd, int argc, char **argv)
 	return run_edit(cmd, argv[first], &e, dry_run);
 }
 
-/* Until the disk layer lands, vmdk_disk_open may be missing from the
- * library; weak references keep this file linkable and the embedded case
- * reports that it is unavailable. */
-#pragma weak vmdk_disk_open
-#pragma weak vmdk_disk_descriptor
-#pragma weak vmdk_disk_free
-
 desc_status cli_open_embedded(const char *path, desc_descriptor **out,
 			      desc_findings *warnings, desc_error *err)
 {
@@ -600,10 +593,6 @@ desc_status cli_open_embedded(const char *path, desc_descriptor **out,
 
 	(void)warnings;
 	*out = NULL;
-	if (vmdk_disk_open == NULL)
-		return desc_error_set(err, DESC_E_FORMAT, path, 0,
-				      "embedded descriptors are not supported "
-				      "by this build");
 	st = vmdk_disk_open(path, VMDK_OPEN_DESCRIPTOR_ONLY, &disk, err);
 	if (st == DESC_OK)
 		st = desc_clone(vmdk_disk_descriptor(disk), out, err);

@@ -17,14 +17,6 @@
 #include "vmdk/vmdk.h"
 #include "descriptor/banned.h"
 
-/* The disk layer lands after the descriptor layer; weak references keep
- * info linkable meanwhile (descriptor-level output only). */
-#pragma weak vmdk_disk_open
-#pragma weak vmdk_disk_free
-#pragma weak vmdk_disk_extent_info
-#pragma weak vmdk_chain_walk
-#pragma weak vmdk_chain_clear
-
 /* Header keys shown, in the order a descriptor usually has them. */
 static const char *const header_keys[] = {
 	"version", "encoding", "CID", "parentCID", "isNativeSnapshot",
@@ -205,8 +197,7 @@ int cmd_info(const struct cli_command *cmd, int argc, char **argv)
 		return cli_report_error(&err);
 	root = out_new_map();
 	describe_descriptor(root, path, desc, embedded);
-	if (!descriptor_only && strcmp(path, "-") != 0 &&
-	    vmdk_disk_open != NULL && vmdk_chain_walk != NULL) {
+	if (!descriptor_only && strcmp(path, "-") != 0) {
 		r = describe_extents(root, path, desc);
 		if (r >= 0)
 			rc = r;

@@ -2,9 +2,14 @@
 bin_PROGRAMS += vmdkit
 vmdkit_SOURCES = \
 	cli/cli.h \
+	cli/cmd_base.c \
+	cli/cmd_chain.c \
 	cli/cmd_check.c \
+	cli/cmd_clone.c \
+	cli/cmd_create.c \
 	cli/cmd_desc.c \
 	cli/cmd_info.c \
+	cli/cmd_verify.c \
 	cli/main.c \
 	cli/output.c \
 	cli/output.h \

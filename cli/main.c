@@ -12,22 +12,6 @@
 #include "cli/cli.h"
 #include "descriptor/banned.h"
 
-/* Commands whose library part has not landed yet are weak, so the table
- * can list them while the build stays green: their entry is NULL and
- * dispatch says they are not available. */
-#pragma weak cmd_info
-#pragma weak cmd_check
-#pragma weak cmd_create
-#pragma weak cmd_chain
-#pragma weak cmd_base
-#pragma weak cmd_clone
-#pragma weak cmd_verify
-#pragma weak cmd_desc_get
-#pragma weak cmd_desc_set
-#pragma weak cmd_desc_unset
-#pragma weak cmd_desc_repath
-#pragma weak cmd_desc_print
-
 #define FORMAT_OPT { "format", OPT_FORMAT, "FORMAT", \
 		     "output as text (default), yaml or json" }
 #define DRY_RUN_OPT(what) { "dry-run", OPT_DRY_RUN, NULL, \

@@ -1,0 +1,392 @@
+/*
+ * cmd_clone.c - `vmdkit clone BASE LEAFDIR`: stamp one leaf, --count N
+ * leaves named from a pattern, or the leaves of a --plan file.
+ *
+ * Leaves are stamped in order and the command stops at the first failure;
+ * leaves already stamped stay (each one is complete: the library stages
+ * and renames every leaf into place).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "descriptor/descriptor.h"
+#include "vmdk/vmdk.h"
+#include "descriptor/banned.h"
+
+#define MAX_COUNT 10000
+#define BUNDLE_SUFFIX ".vmwarevm"
+
+/* A --name pattern: prefix, one number of at least `width` digits,
+ * suffix.  "%%" stands for '%'. */
+struct pattern {
+	char *prefix;
+	char *suffix;
+	unsigned width;
+};
+
+static void pattern_free(struct pattern *pat)
+{
+	free(pat->prefix);
+	free(pat->suffix);
+}
+
+/* Accepts exactly one %d or %0Nd (N 1..20); never used as a printf
+ * format, so nothing else in the user's text is interpreted. */
+static bool pattern_parse(const char *text, struct pattern *pat)
+{
+	size_t len = strlen(text);
+	char *pre = xcalloc(len + 1, 1), *suf = xcalloc(len + 1, 1);
+	char *cur = pre;
+	size_t n = 0;
+	int conversions = 0;
+	unsigned width = 0;
+
+	for (const char *p = text; *p != '\0'; p++) {
+		if (*p != '%') {
+			cur[n++] = *p;
+			continue;
+		}
+		p++;
+		if (*p == '%') {
+			cur[n++] = '%';
+			continue;
+		}
+		if (*p == '0') {
+			p++;
+			if (*p < '1' || *p > '9')
+				goto bad;
+			width = (unsigned)(*p++ - '0');
+			if (*p >= '0' && *p <= '9')
+				width = width * 10 + (unsigned)(*p++ - '0');
+			if (width > 20)
+				goto bad;
+		}
+		if (*p != 'd' || ++conversions > 1)
+			goto bad;
+		cur = suf;
+		n = 0;
+	}
+	if (conversions != 1)
+		goto bad;
+	pat->prefix = pre;
+	pat->suffix = suf;
+	pat->width = width;
+	return true;
+bad:
+	free(pre);
+	free(suf);
+	return false;
+}
+
+static char *pattern_expand(const struct pattern *pat, unsigned long number)
+{
+	return xasprintf("%s%0*lu%s", pat->prefix, (int)pat->width, number,
+			 pat->suffix);
+}
+
+/* LEAFDIR "a/web-01.vmwarevm/" -> "web-01" */
+static char *name_from_folder(const char *folder)
+{
+	size_t end = strlen(folder), start;
+	size_t slen = strlen(BUNDLE_SUFFIX);
+
+	while (end > 1 && folder[end - 1] == '/')
+		end--;
+	start = end;
+	while (start > 0 && folder[start - 1] != '/')
+		start--;
+	if (end - start > slen &&
+	    strncmp(folder + end - slen, BUNDLE_SUFFIX, slen) == 0)
+		end -= slen;
+	return xasprintf("%.*s", (int)(end - start), folder + start);
+}
+
+static char *parent_of(const char *folder)
+{
+	size_t end = strlen(folder);
+
+	while (end > 1 && folder[end - 1] == '/')
+		end--;
+	while (end > 0 && folder[end - 1] != '/')
+		end--;
+	while (end > 1 && folder[end - 1] == '/')
+		end--;
+	if (end == 0)
+		return xstrdup(".");
+	return xasprintf("%.*s", (int)end, folder);
+}
+
+static char *join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir);
+
+	if (name[0] == '/')
+		return xstrdup(name);
+	return xasprintf("%s%s%s", dir, n > 0 && dir[n - 1] == '/' ? "" : "/",
+			 name);
+}
+
+struct clone_args {
+	const char *vmx, *name, *plan_path, *memory, *cpus;
+	const char *snapshot_name, *snapshot_description;
+	unsigned long count;
+	bool dry_run;
+	enum out_format format;
+};
+
+/* The leaves to stamp; strings owned by `owned` or by the plan. */
+struct leaves {
+	vmdk_leaf_spec *specs;
+	size_t count;
+	char **owned;
+	size_t owned_count;
+	vmdk_plan *plan;
+};
+
+static const char *own(struct leaves *l, char *s)
+{
+	l->owned = xrealloc(l->owned, l->owned_count + 1, sizeof(*l->owned));
+	l->owned[l->owned_count++] = s;
+	return s;
+}
+
+static void leaves_free(struct leaves *l)
+{
+	for (size_t i = 0; i < l->owned_count; i++)
+		free(l->owned[i]);
+	free(l->owned);
+	free(l->specs);
+	vmdk_plan_free(l->plan);
+}
+
+static int parse_args(const struct cli_command *cmd, int argc, char **argv,
+		      struct clone_args *a, int *first)
+{
+	struct cli_parser p;
+	const char *arg, *count = NULL;
+	uint64_t v;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	cli_parser_init(&p, cmd, argc, argv);
+	while ((c = cli_getopt(&p, &arg)) != -1) {
+		switch (c) {
+		case 'x': a->vmx = arg; break;
+		case 'n': a->name = arg; break;
+		case 'N': count = arg; break;
+		case 'p': a->plan_path = arg; break;
+		case 'm': a->memory = arg; break;
+		case 'C': a->cpus = arg; break;
+		case 'S': a->snapshot_name = arg; break;
+		case 'd': a->snapshot_description = arg; break;
+		case OPT_DRY_RUN: a->dry_run = true; break;
+		case OPT_FORMAT:
+			if (!cli_parse_format(cmd, arg, &a->format)) {
+				cli_parser_done(&p);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+	}
+	cli_parser_done(&p);
+	*first = p.optind;
+	if (!cli_operands(cmd, argc - p.optind, 2, 2))
+		return EXIT_USAGE;
+	if (count != NULL) {
+		if (!cli_parse_u64(count, &v) || v == 0 || v > MAX_COUNT)
+			return cli_usage_error(cmd, "bad count '%s' (expected "
+					       "a number from 1 to %d)", count,
+					       MAX_COUNT);
+		a->count = (unsigned long)v;
+		if (a->name == NULL)
+			return cli_usage_error(cmd, "--count needs --name "
+					       "PATTERN (e.g. 'web-%%02d')");
+	}
+	if (count != NULL && a->plan_path != NULL)
+		return cli_usage_error(cmd, "--count and --plan exclude each "
+				       "other");
+	if (a->plan_path != NULL && (a->name != NULL || a->memory != NULL ||
+				     a->cpus != NULL))
+		return cli_usage_error(cmd, "with --plan, names, memory and "
+				       "cpus come from the plan");
+	if (a->memory != NULL && (!cli_parse_u64(a->memory, &v) || v == 0))
+		return cli_usage_error(cmd, "bad memory '%s' (expected MiB, a "
+				       "number > 0)", a->memory);
+	if (a->cpus != NULL && (!cli_parse_u64(a->cpus, &v) || v == 0))
+		return cli_usage_error(cmd, "bad cpus '%s' (expected a number "
+				       "> 0)", a->cpus);
+	return -1;
+}
+
+/* Fills the leaf list; *parent is the folder the leaves are created in.
+ * Returns an exit code, or -1. */
+static int build_leaves(const struct cli_command *cmd,
+			const struct clone_args *a, const char *leafdir,
+			struct leaves *l, const char **parent)
+{
+	struct pattern pat;
+	desc_error err;
+
+	memset(l, 0, sizeof(*l));
+	if (a->plan_path != NULL) {
+		desc_error_clear(&err);
+		if (vmdk_plan_load(a->plan_path, &l->plan, &err) != DESC_OK)
+			return cli_report_error(&err);
+		l->count = l->plan->count;
+		l->specs = xcalloc(l->count, sizeof(*l->specs));
+		for (size_t i = 0; i < l->count; i++) {
+			l->specs[i] = l->plan->leaves[i];
+			l->specs[i].folder = own(l, join(leafdir,
+						l->plan->leaves[i].folder));
+		}
+		*parent = leafdir;
+		return -1;
+	}
+	if (a->count > 0) {
+		if (!pattern_parse(a->name, &pat))
+			return cli_usage_error(cmd, "bad name pattern '%s' "
+					       "(expected exactly one %%d or "
+					       "%%0Nd, and %%%% for a '%%')",
+					       a->name);
+		l->count = a->count;
+		l->specs = xcalloc(l->count, sizeof(*l->specs));
+		for (size_t i = 0; i < l->count; i++) {
+			char *name = pattern_expand(&pat, i + 1);
+
+			l->specs[i].name = own(l, name);
+			l->specs[i].folder = own(l, xasprintf("%s%s%s%s",
+				leafdir, leafdir[strlen(leafdir) - 1] == '/' ?
+				"" : "/", name, BUNDLE_SUFFIX));
+			l->specs[i].memsize = a->memory;
+			l->specs[i].numvcpus = a->cpus;
+		}
+		pattern_free(&pat);
+		*parent = leafdir;
+		return -1;
+	}
+	if (a->name != NULL && strchr(a->name, '%') != NULL)
+		return cli_usage_error(cmd, "a name pattern needs --count");
+	l->count = 1;
+	l->specs = xcalloc(1, sizeof(*l->specs));
+	l->specs[0].name = a->name ? a->name : own(l, name_from_folder(leafdir));
+	l->specs[0].folder = leafdir;
+	l->specs[0].memsize = a->memory;
+	l->specs[0].numvcpus = a->cpus;
+	*parent = own(l, parent_of(leafdir));
+	return -1;
+}
+
+int cmd_clone(const struct cli_command *cmd, int argc, char **argv)
+{
+	vmdk_clone_options opt;
+	vmdk_leaf_context *ctx = NULL;
+	struct clone_args a;
+	struct leaves l;
+	struct cli_steps steps;
+	out_node *root = NULL, *list = NULL;
+	const char *base, *leafdir, *parent = NULL;
+	desc_error err;
+	size_t removed = 0;
+	int first, rc;
+
+	rc = parse_args(cmd, argc, argv, &a, &first);
+	if (rc >= 0)
+		return rc;
+	base = argv[first];
+	leafdir = argv[first + 1];
+	if (base[0] == '\0' || leafdir[0] == '\0')
+		return cli_usage_error(cmd, "empty BASE or LEAFDIR");
+	rc = build_leaves(cmd, &a, leafdir, &l, &parent);
+	if (rc >= 0)
+		goto out;
+	rc = EXIT_CLEAN;
+
+	memset(&opt, 0, sizeof(opt));
+	opt.master_vmx = a.vmx ? a.vmx : (l.plan ? l.plan->vmx : NULL);
+	opt.snapshot_name = a.snapshot_name;
+	opt.snapshot_description = a.snapshot_description;
+	opt.dry_run = a.dry_run;
+	opt.report = cli_steps_report;
+	opt.report_ctx = &steps;
+	cli_steps_init(&steps, a.format);
+	if (a.format != OUT_TEXT) {
+		root = out_new_map();
+		out_add_str(root, "base", base);
+		out_add_bool(root, "dryRun", a.dry_run);
+		list = out_add_list(root, "leaves");
+	}
+
+	desc_error_clear(&err);
+	if (!a.dry_run) {
+		/* many leaves go into LEAFDIR: make it when missing */
+		if (parent == leafdir && mkdir(leafdir, 0777) != 0 &&
+		    errno != EEXIST) {
+			desc_error_set(&err, errno == ENOENT ? DESC_E_NOT_FOUND :
+				       DESC_E_IO, leafdir, 0,
+				       "cannot create folder: %s",
+				       strerror(errno));
+			rc = cli_report_error(&err);
+			goto out;
+		}
+		if (vmdk_staging_cleanup(parent, &removed, &err) != DESC_OK) {
+			rc = cli_report_error(&err);
+			goto out;
+		}
+		if (removed > 0)
+			cli_warn("removed %zu leftover staging folder%s in '%s'",
+				 removed, removed == 1 ? "" : "s", parent);
+	}
+	/* the base and master .vmx are read once for all leaves */
+	if (vmdk_leaf_context_new(base, &opt, &ctx, &err) != DESC_OK) {
+		rc = cli_report_error(&err);
+		goto out;
+	}
+	for (size_t i = 0; i < l.count; i++) {
+		const vmdk_leaf_spec *spec = &l.specs[i];
+		out_node *m = NULL;
+		desc_status st;
+
+		if (list != NULL) {
+			m = out_add_map(list, NULL);
+			out_add_str(m, "name", spec->name);
+			out_add_str(m, "folder", spec->folder);
+			if (a.dry_run)
+				steps.list = out_add_list(m, "steps");
+		} else if (a.dry_run) {
+			printf("leaf %s -> '%s'\n", spec->name, spec->folder);
+			steps.indent = "  ";
+		} else {
+			/* the steps of a real run are the summary line */
+			steps.format = OUT_YAML;
+		}
+		st = vmdk_leaf_context_create(ctx, spec, &err);
+		if (m != NULL)
+			out_add_str(m, "status", st != DESC_OK ? "failed" :
+				    a.dry_run ? "planned" : "created");
+		if (st != DESC_OK) {
+			rc = cli_report_error(&err);
+			break;
+		}
+		if (list == NULL && !a.dry_run)
+			printf("created %s\n", spec->folder);
+		fflush(stdout);
+	}
+	if (root != NULL && !out_emit(stdout, root, a.format))
+		rc = EXIT_SYSTEM;
+	if (a.dry_run && a.format == OUT_TEXT && rc == EXIT_CLEAN)
+		fputs("(dry run: nothing was written)\n", stderr);
+	if (fflush(stdout) != 0) {
+		cli_warn("cannot write to stdout: %s", strerror(errno));
+		rc = EXIT_SYSTEM;
+	}
+out:
+	vmdk_leaf_context_free(ctx);
+	out_free(root);
+	leaves_free(&l);
+	return rc;
+}
