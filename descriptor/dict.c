@@ -59,6 +59,11 @@ struct desc_dict {
 	struct dict_line *lines;
 	size_t count;
 	size_t capacity;
+	/* Indexes into lines[] of the key lines, so the *_at accessors are
+	 * O(1) and a scan over all entries stays linear. */
+	size_t *entries;
+	size_t nentries;
+	size_t entries_capacity;
 };
 
 #define UTF8_BOM "\xef\xbb\xbf"
@@ -102,6 +107,7 @@ void desc_dict_free(desc_dict *dict)
 	for (i = 0; i < dict->count; i++)
 		line_free(&dict->lines[i]);
 	vk_free(dict->lines);
+	vk_free(dict->entries);
 	vk_free(dict);
 }
 
@@ -129,6 +135,35 @@ static desc_status reserve_line(desc_dict *dict, desc_error *err)
 	dict->lines = grown;
 	dict->capacity = capacity;
 	return DESC_OK;
+}
+
+/* Room for one more entry index (so appending cannot fail later). */
+static desc_status reserve_entry(desc_dict *dict, desc_error *err)
+{
+	size_t *grown;
+	size_t capacity;
+
+	if (dict->nentries < dict->entries_capacity)
+		return DESC_OK;
+	capacity = dict->entries_capacity ? dict->entries_capacity * 2 : 32;
+	grown = vk_reallocarray(dict->entries, capacity, sizeof(*grown));
+	if (grown == NULL)
+		return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
+				      "out of memory");
+	dict->entries = grown;
+	dict->entries_capacity = capacity;
+	return DESC_OK;
+}
+
+/* Rebuilds the entry index in place (entries never grow here). */
+static void reindex(desc_dict *dict)
+{
+	size_t i;
+
+	dict->nentries = 0;
+	for (i = 0; i < dict->count; i++)
+		if (dict->lines[i].key != NULL)
+			dict->entries[dict->nentries++] = i;
 }
 
 /* Decodes VMware's |XX escapes; NULL on allocation failure. */
@@ -296,6 +331,8 @@ static desc_status add_line(desc_dict *dict, const char *s, size_t n,
 	desc_status status;
 
 	status = reserve_line(dict, err);
+	if (status == DESC_OK && parts->entry)
+		status = reserve_entry(dict, err);
 	if (status != DESC_OK)
 		return status;
 	memset(&line, 0, sizeof(line));
@@ -316,6 +353,8 @@ static desc_status add_line(desc_dict *dict, const char *s, size_t n,
 		if (line.key == NULL || line.raw == NULL || line.value == NULL)
 			goto nomem;
 	}
+	if (parts->entry)
+		dict->entries[dict->nentries++] = dict->count;
 	dict->lines[dict->count++] = line;
 	return DESC_OK;
 nomem:
@@ -536,30 +575,14 @@ const char *desc_dict_get_raw(const desc_dict *dict, const char *key)
 /* The entry (key line) number `index`, or NULL. */
 static const struct dict_line *entry_at(const desc_dict *dict, size_t index)
 {
-	size_t i;
-
-	if (dict == NULL)
+	if (dict == NULL || index >= dict->nentries)
 		return NULL;
-	for (i = 0; i < dict->count; i++) {
-		if (dict->lines[i].key == NULL)
-			continue;
-		if (index == 0)
-			return &dict->lines[i];
-		index--;
-	}
-	return NULL;
+	return &dict->lines[dict->entries[index]];
 }
 
 size_t desc_dict_count(const desc_dict *dict)
 {
-	size_t i, n = 0;
-
-	if (dict == NULL)
-		return 0;
-	for (i = 0; i < dict->count; i++)
-		if (dict->lines[i].key != NULL)
-			n++;
-	return n;
+	return dict ? dict->nentries : 0;
 }
 
 const char *desc_dict_key_at(const desc_dict *dict, size_t index)
@@ -654,6 +677,8 @@ desc_status desc_dict_set(desc_dict *dict, const char *key, const char *value,
 		return DESC_OK;
 	}
 	status = reserve_line(dict, err);
+	if (status == DESC_OK)
+		status = reserve_entry(dict, err);
 	if (status != DESC_OK) {
 		line_free(&fresh);
 		return status;
@@ -662,6 +687,7 @@ desc_status desc_dict_set(desc_dict *dict, const char *key, const char *value,
 	/* A file without a final newline gets one before the new line. */
 	if (dict->count > 0 && dict->lines[dict->count - 1].eol == EOL_NONE)
 		dict->lines[dict->count - 1].eol = fresh.eol;
+	dict->entries[dict->nentries++] = dict->count;
 	dict->lines[dict->count++] = fresh;
 	return DESC_OK;
 nomem:
@@ -687,6 +713,8 @@ size_t desc_dict_unset(desc_dict *dict, const char *key)
 		dict->lines[kept++] = *line;
 	}
 	dict->count = kept;
+	if (removed > 0)
+		reindex(dict);
 	return removed;
 }
 

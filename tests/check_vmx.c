@@ -367,8 +367,7 @@ static const char *const identity_keys[] = {
 	"ethernet1.address", "sched.swap.derivedName", "checkpoint.vmState",
 	"suspend.mainMemFile", "extendedConfigFile", "migrate.hostLog",
 	"vmxstats.filename", "fileSearchPath", "answer.msg.uuid.altered",
-	"scsi0:0.mode", "scsi0:0.redo", "scsi0:1.fileName", "scsi0:1.present",
-	"scsi0:1.redo",
+	"scsi0:0.mode", "scsi0:0.redo",
 };
 
 START_TEST(leaf_removes_identity)
@@ -403,6 +402,9 @@ static const char *const leaf_values[][2] = {
 	{ "ethernet0.addressType", "generated" },
 	{ "ethernet1.addressType", "generated" },
 	{ "sata0:1.fileName", "/Users/me/iso/install.iso" },
+	/* the other disk is the caller's to re-point (vmx_point_disk) */
+	{ "scsi0:1.fileName", "/Volumes/data/shared-data.vmdk" },
+	{ "scsi0:1.redo", "" },
 	{ "annotation", "master\nline two" },
 	{ "memsize", "2048" },
 };
@@ -449,8 +451,7 @@ static size_t split_lines(char *text, size_t len, char ***out)
 }
 
 /* Could vmx_prepare_leaf legitimately change or drop this entry? */
-static bool touchable(const char *key, const char *value,
-		      const vmdk_vmx_disk *disks, size_t ndisks)
+static bool touchable(const char *key, const char *value)
 {
 	static const char *const edited[] = {
 		"displayName", "nvram", "uuid.action", "uuid.bios",
@@ -471,15 +472,8 @@ static bool touchable(const char *key, const char *value,
 		       strcasecmp(value + n - 5, ".vmem") == 0 ||
 		       strcasecmp(value + n - 5, ".vswp") == 0))
 		return true;
-	if (strncasecmp(key, "scsi0:0.", 8) == 0)
-		return true;
-	for (i = 0; i < ndisks; i++) {
-		size_t m = strlen(disks[i].node);
-
-		if (strncasecmp(key, disks[i].node, m) == 0 && key[m] == '.')
-			return true;
-	}
-	return false;
+	/* only the leaf's own disk node; other disks stay as they are */
+	return strncasecmp(key, "scsi0:0.", 8) == 0;
 }
 
 /*
@@ -542,8 +536,7 @@ START_TEST(leaf_every_corpus_file_keeps_the_rest)
 			for (e = 0; e < desc_dict_count(orig); e++)
 				if (desc_dict_line_at(orig, e) == i + 1)
 					skip = touchable(desc_dict_key_at(orig, e),
-							 desc_dict_value_at(orig, e),
-							 disks, ndisks);
+							 desc_dict_value_at(orig, e));
 			if (skip)
 				continue;
 			while (j < nout && strcmp(out_lines[j], in_lines[i]) != 0)
@@ -587,7 +580,7 @@ START_TEST(leaf_keeps_key_spelling)
 }
 END_TEST
 
-/* Pointing a CD node at the disk makes it a disk; other disks go. */
+/* Pointing a CD node at the disk makes it a disk; other disks stay. */
 START_TEST(leaf_on_other_node)
 {
 	char *path = data_path("master.vmx"), *text;
@@ -599,16 +592,51 @@ START_TEST(leaf_on_other_node)
 	ck_assert_int_eq(vmx_prepare_leaf(vmx, "w", "SATA0:1", "w.vmdk", NULL),
 			 DESC_OK);
 	ck_assert_ptr_null(desc_dict_get(vmx, "sata0:1.deviceType"));
-	ck_assert_ptr_null(desc_dict_get(vmx, "scsi0:0.fileName"));
-	ck_assert_ptr_null(desc_dict_get(vmx, "scsi0:1.fileName"));
 	ck_assert_str_eq(desc_dict_get(vmx, "sata0.present"), "TRUE");
-	/* the controller of the removed disks is kept */
-	ck_assert_str_eq(desc_dict_get(vmx, "scsi0.virtualDev"), "lsilogic");
+	ck_assert_str_eq(desc_dict_get(vmx, "scsi0:0.mode"), "independent-persistent");
 	ck_assert_int_eq(vmdk_vmx_disks(vmx, &disks, &count, NULL), DESC_OK);
-	ck_assert_uint_eq(count, 1);
-	ck_assert_str_eq(disks[0].node, "sata0:1");
-	ck_assert_str_eq(disks[0].file_name, "w.vmdk");
+	ck_assert_uint_eq(count, 3);
+	ck_assert_str_eq(disks[0].node, "scsi0:0");
+	ck_assert_str_eq(disks[0].file_name, "8.10 Core.vmdk");
+	ck_assert_str_eq(disks[2].node, "sata0:1");
+	ck_assert_str_eq(disks[2].file_name, "w.vmdk");
 	vmdk_vmx_disks_free(disks, count);
+	desc_dict_free(vmx);
+	free(text);
+	free(path);
+}
+END_TEST
+
+/* A two-disk leaf: the second node is re-pointed in place. */
+START_TEST(point_second_disk)
+{
+	char *path = data_path("master.vmx"), *text, *out, *want;
+	desc_dict *vmx, *golden;
+	size_t len, out_len, want_len;
+	desc_error err;
+
+	vmx = parse_file(path, &text, &len);
+	ck_assert_int_eq(vmx_prepare_leaf(vmx, "web-01", "scsi0:0",
+					  "8.10 Core-000001.vmdk", NULL), DESC_OK);
+	ck_assert_int_eq(vmx_point_disk(vmx, "scsi0:1", "shared-data-000001.vmdk",
+					&err), DESC_OK);
+	/* Same as the one-disk golden except the scsi0:1 lines. */
+	free(path);
+	path = data_path("master-leaf.vmx");
+	want = read_all(path, &want_len);
+	golden = parse_text(want, want_len, "golden");
+	ck_assert_int_eq(desc_dict_set(golden, "scsi0:1.fileName",
+				       "shared-data-000001.vmdk", NULL), DESC_OK);
+	ck_assert_uint_eq(desc_dict_unset(golden, "scsi0:1.redo"), 1);
+	free(want);
+	want = write_dict(golden, &want_len);
+	out = write_dict(vmx, &out_len);
+	ck_assert_str_eq(out, want);
+	ck_assert_int_eq(vmx_point_disk(vmx, "scsi0", "x.vmdk", &err), DESC_E_ARG);
+	ck_assert_int_eq(vmx_point_disk(vmx, "ide0:1", "", &err), DESC_E_ARG);
+	free(out);
+	free(want);
+	desc_dict_free(golden);
 	desc_dict_free(vmx);
 	free(text);
 	free(path);
@@ -938,6 +966,7 @@ static Suite *vmx_suite(void)
 	tcase_add_test(tc, leaf_every_corpus_file_keeps_the_rest);
 	tcase_add_test(tc, leaf_keeps_key_spelling);
 	tcase_add_test(tc, leaf_on_other_node);
+	tcase_add_test(tc, point_second_disk);
 	tcase_add_loop_test(tc, leaf_bad_args, 0, (int)LEN(bad_args));
 	tcase_add_test(tc, default_golden);
 	tcase_add_loop_test(tc, default_other_controllers, 0, (int)LEN(default_nodes));

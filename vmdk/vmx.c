@@ -207,7 +207,7 @@ desc_status vmdk_vmx_disks(const desc_dict *vmx, vmdk_vmx_disk **out,
 			   size_t *count, desc_error *err)
 {
 	vmdk_vmx_disk *disks = NULL;
-	size_t i, n = 0, entries;
+	size_t i, n = 0, capacity = 0, entries;
 	desc_status status = DESC_OK;
 
 	*out = NULL;
@@ -226,10 +226,13 @@ desc_status vmdk_vmx_disks(const desc_dict *vmx, vmdk_vmx_disk **out,
 			goto fail;
 		if (!yes)
 			continue;
-		grown = vk_reallocarray(disks, n + 1, sizeof(*disks));
-		if (grown == NULL)
-			goto nomem;
-		disks = grown;
+		if (n == capacity) {
+			capacity = capacity ? capacity * 2 : 4;
+			grown = vk_reallocarray(disks, capacity, sizeof(*disks));
+			if (grown == NULL)
+				goto nomem;
+			disks = grown;
+		}
 		memset(&disks[n], 0, sizeof(disks[n]));
 		disks[n].line = desc_dict_line_at(vmx, i);
 		disks[n].node = vk_strndup(desc_dict_key_at(vmx, i), node_len);
@@ -283,30 +286,39 @@ static const char *const state_suffixes[] = { ".vmss", ".vmem", ".vswp" };
 typedef bool (*entry_pred)(const char *key, const char *value,
 			   const void *ctx);
 
-/* Removes every key for which pred is true.  Restarts the scan after each
- * removal because unset() also removes earlier lines with the same key. */
+/* Removes every key (all its lines) for which pred is true of one of its
+ * lines.  The keys are collected first: unset() shifts the entries. */
 static desc_status unset_where(desc_dict *dict, entry_pred pred,
 			       const void *ctx, desc_error *err)
 {
-	size_t i = 0;
+	size_t i, n = 0, count = desc_dict_count(dict);
+	char **keys;
+	desc_status status = DESC_OK;
 
-	while (i < desc_dict_count(dict)) {
-		const char *key = desc_dict_key_at(dict, i);
-		char *copy;
-
-		if (!pred(key, desc_dict_value_at(dict, i), ctx)) {
-			i++;
+	if (count == 0)
+		return DESC_OK;
+	keys = vk_calloc(count, sizeof(*keys));
+	if (keys == NULL)
+		return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
+				      "out of memory");
+	for (i = 0; i < count; i++) {
+		if (!pred(desc_dict_key_at(dict, i), desc_dict_value_at(dict, i),
+			  ctx))
 			continue;
+		keys[n] = vk_strdup(desc_dict_key_at(dict, i));
+		if (keys[n++] == NULL) {
+			status = desc_error_set(err, DESC_E_NOMEM, NULL, 0,
+						"out of memory");
+			goto out;
 		}
-		copy = vk_strdup(key);
-		if (copy == NULL)
-			return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-					      "out of memory");
-		desc_dict_unset(dict, copy);
-		vk_free(copy);
-		i = 0;
 	}
-	return DESC_OK;
+	for (i = 0; i < n; i++)
+		desc_dict_unset(dict, keys[i]);
+out:
+	for (i = 0; i < n; i++)
+		vk_free(keys[i]);
+	vk_free(keys);
+	return status;
 }
 
 static bool is_state_file(const char *key, const char *value, const void *ctx)
@@ -332,30 +344,6 @@ static bool is_nic_address(const char *key, const char *value, const void *ctx)
 	return strcasecmp(p, "generatedAddress") == 0 ||
 	       strcasecmp(p, "generatedAddressOffset") == 0 ||
 	       strcasecmp(p, "address") == 0;
-}
-
-/* Every key of another hard-disk node (the leaf carries one disk only). */
-struct other_nodes {
-	const vmdk_vmx_disk *disks;
-	size_t count;
-	const char *keep;
-};
-
-static bool is_other_disk_key(const char *key, const char *value,
-			      const void *ctx)
-{
-	const struct other_nodes *o = ctx;
-	size_t i;
-
-	for (i = 0; i < o->count; i++) {
-		size_t n = strlen(o->disks[i].node);
-
-		if (strcasecmp(o->disks[i].node, o->keep) == 0)
-			continue;
-		if (strncasecmp(key, o->disks[i].node, n) == 0 && key[n] == '.')
-			return true;
-	}
-	return false;
 }
 
 /* Switches NICs with a static MAC (addressType "static", or an address
@@ -420,14 +408,34 @@ static char *node_controller(const char *node)
 	return vk_strndup(node, colon ? (size_t)(colon - node) : strlen(node));
 }
 
-/* Makes disk_node a present hard disk that names disk_file. */
-static desc_status point_node(desc_dict *vmx, const char *disk_node,
-			      const char *disk_file, desc_error *err)
+desc_status vmx_point_disk(desc_dict *vmx, const char *disk_node,
+			   const char *disk_file, desc_error *err)
 {
 	const char *field;
+	char *controller;
 	desc_status status;
 
-	status = node_set(vmx, disk_node, "present", "TRUE", err);
+	if (vmx == NULL)
+		return desc_error_set(err, DESC_E_ARG, NULL, 0,
+				      "missing .vmx dictionary");
+	if (disk_node == NULL || !is_disk_node(disk_node))
+		return desc_error_set(err, DESC_E_ARG, NULL, 0,
+				      "invalid disk node '%s' (expected scsiN:M, sataN:M, nvmeN:M or ideN:M)",
+				      disk_node ? disk_node : "");
+	if (disk_file == NULL || disk_file[0] == '\0')
+		return desc_error_set(err, DESC_E_ARG, NULL, 0,
+				      "missing disk file (expected a .vmdk name)");
+	controller = node_controller(disk_node);
+	if (controller == NULL)
+		return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
+				      "out of memory");
+	/* IDE channels have no .present key of their own. */
+	status = DESC_OK;
+	if (strncasecmp(controller, "ide", 3) != 0)
+		status = node_set(vmx, controller, "present", "TRUE", err);
+	vk_free(controller);
+	if (status == DESC_OK)
+		status = node_set(vmx, disk_node, "present", "TRUE", err);
 	if (status == DESC_OK)
 		status = node_set(vmx, disk_node, "fileName", disk_file, err);
 	if (status == DESC_OK)
@@ -450,10 +458,8 @@ desc_status vmx_prepare_leaf(desc_dict *vmx, const char *display_name,
 			     const char *disk_node, const char *disk_file,
 			     desc_error *err)
 {
-	vmdk_vmx_disk *disks = NULL;
-	size_t ndisks = 0, i;
-	struct other_nodes others;
-	char *nvram = NULL, *controller = NULL;
+	size_t i;
+	char *nvram = NULL;
 	desc_status status;
 
 	if (vmx == NULL)
@@ -462,15 +468,6 @@ desc_status vmx_prepare_leaf(desc_dict *vmx, const char *display_name,
 	status = check_leaf_args(display_name, disk_node, disk_file, err);
 	if (status != DESC_OK)
 		return status;
-	status = vmdk_vmx_disks(vmx, &disks, &ndisks, err);
-	if (status != DESC_OK)
-		return status;
-	others.disks = disks;
-	others.count = ndisks;
-	others.keep = disk_node;
-	status = unset_where(vmx, is_other_disk_key, &others, err);
-	if (status != DESC_OK)
-		goto out;
 	for (i = 0; i < sizeof(identity_keys) / sizeof(identity_keys[0]); i++)
 		desc_dict_unset(vmx, identity_keys[i]);
 	status = nics_to_generated(vmx, err);
@@ -481,26 +478,18 @@ desc_status vmx_prepare_leaf(desc_dict *vmx, const char *display_name,
 	if (status != DESC_OK)
 		goto out;
 	nvram = vk_asprintf("%s.nvram", display_name);
-	controller = node_controller(disk_node);
-	if (nvram == NULL || controller == NULL) {
-		status = desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-					"out of memory");
-		goto out;
-	}
+	if (nvram == NULL)
+		return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
+				      "out of memory");
 	status = desc_dict_set(vmx, "displayName", display_name, err);
 	if (status == DESC_OK)
 		status = desc_dict_set(vmx, "nvram", nvram, err);
 	if (status == DESC_OK)
 		status = desc_dict_set(vmx, "uuid.action", "create", err);
-	/* IDE channels have no .present key of their own. */
-	if (status == DESC_OK && strncasecmp(controller, "ide", 3) != 0)
-		status = node_set(vmx, controller, "present", "TRUE", err);
 	if (status == DESC_OK)
-		status = point_node(vmx, disk_node, disk_file, err);
+		status = vmx_point_disk(vmx, disk_node, disk_file, err);
 out:
 	vk_free(nvram);
-	vk_free(controller);
-	vmdk_vmx_disks_free(disks, ndisks);
 	return status;
 }
 
@@ -684,7 +673,7 @@ desc_status vmsd_snapshot_disks(const desc_dict *vmsd,
 				desc_error *err)
 {
 	vmsd_snapshot_disk *disks = NULL;
-	size_t i, n = 0, entries;
+	size_t i, n = 0, capacity = 0, entries;
 
 	*out = NULL;
 	*count = 0;
@@ -708,10 +697,13 @@ desc_status vmsd_snapshot_disks(const desc_dict *vmsd,
 			continue;
 		if (desc_dict_get(vmsd, key) != value)
 			continue; /* counted at its last line */
-		grown = vk_reallocarray(disks, n + 1, sizeof(*disks));
-		if (grown == NULL)
-			goto nomem;
-		disks = grown;
+		if (n == capacity) {
+			capacity = capacity ? capacity * 2 : 4;
+			grown = vk_reallocarray(disks, capacity, sizeof(*disks));
+			if (grown == NULL)
+				goto nomem;
+			disks = grown;
+		}
 		d = &disks[n++];
 		memset(d, 0, sizeof(*d));
 		d->snapshot = snap;

@@ -40,19 +40,12 @@
  *   - nvram = "<display_name>.nvram";
  *   - uuid.action = "create" (the hypervisor makes a new uuid without
  *     asking "moved or copied?");
- *   - disk_node.fileName = disk_file (the key spelling already in the file
- *     is kept, e.g. `filename`), disk_node.present = "TRUE";
- *     A cdrom deviceType on that node is removed (the node becomes a
- *     hard disk); an independent-* mode is removed (independent disks are
- *     left out of snapshots, so the base would not be protected);
- *     NODE.redo is removed; the controller gets NODE-controller.present =
- *     "TRUE" (not for ide);
- *   - removes every key of the OTHER hard-disk nodes (as vmdk_vmx_disks
- *     lists them): the leaf carries one disk, and a master's second disk
- *     would either dangle (relative name) or be shared by every leaf
- *     (absolute name).  CD-ROM, floppy and other devices stay;
  *   - removes fileSearchPath and answer.msg.uuid.altered (Workstation
- *     linked-clone / copied-VM leftovers).
+ *     linked-clone / copied-VM leftovers);
+ *   - points disk_node at disk_file with vmx_point_disk (below).
+ * Other disk nodes are left as they are: a multi-disk leaf calls
+ * vmx_point_disk for each of them (a node left alone keeps naming the
+ * master's disk, which the leaf would then share).
  * disk_node is "scsi0:0"-like (controller scsi/sata/nvme/ide, N:M);
  * anything else is DESC_E_ARG, as is an empty display_name or disk_file.
  * On failure the dictionary may be partly edited: callers work on their
@@ -61,6 +54,21 @@
 desc_status vmx_prepare_leaf(desc_dict *vmx, const char *display_name,
 			     const char *disk_node, const char *disk_file,
 			     desc_error *err);
+
+/*
+ * Makes disk_node a present hard disk naming disk_file, with the edits a
+ * leaf's disk needs (only those lines change):
+ *   - NODE.fileName = disk_file (an existing key keeps its spelling, e.g.
+ *     `filename`), NODE.present = "TRUE", and the controller's
+ *     .present = "TRUE" (scsiN/sataN/nvmeN; IDE has none);
+ *   - a cdrom/atapi NODE.deviceType is removed (the node becomes a disk);
+ *   - an independent-* NODE.mode is removed: independent disks are left
+ *     out of snapshots, so the leaf's snapshot would not protect the base;
+ *   - NODE.redo is removed.
+ * Bad node or empty disk_file: DESC_E_ARG.
+ */
+desc_status vmx_point_disk(desc_dict *vmx, const char *disk_node,
+			   const char *disk_file, desc_error *err);
 
 /*
  * A minimal .vmx for a leaf when there is no master .vmx:
