@@ -2,7 +2,23 @@
 libvmdkit_la_SOURCES += \
 	vmdk/leaf_private.h \
 	vmdk/manifest.c \
-	vmdk/plan.c
+	vmdk/plan.c \
+	vmdk/base.c \
+	vmdk/leaf.c
+
+check_PROGRAMS += tests/check_leaf
+TESTS += tests/check_leaf
+tests_check_leaf_SOURCES = tests/check_leaf.c
+tests_check_leaf_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_leaf_LDADD = $(CHECK_TEST_LIBS)
+
+# Drives base/clone/verify/plan for the shell tests, independent of the CLI.
+check_PROGRAMS += tests/leaf-tool
+tests_leaf_tool_SOURCES = tests/leaf-tool.c
+tests_leaf_tool_CFLAGS = $(PROJECT_CFLAGS)
+tests_leaf_tool_LDADD = libvmdkit.la
+TESTS += tests/integration/leaf-e2e.sh tests/integration/leaf-mono.sh
+EXTRA_DIST += tests/integration/leaf-e2e.sh tests/integration/leaf-mono.sh
 
 check_PROGRAMS += tests/check_plan
 TESTS += tests/check_plan

@@ -1,0 +1,1147 @@
+/*
+ * base.c - making a protected base from a master, and verifying it.
+ *
+ * vmdk_base_make(SOURCE, BASEDIR):
+ *   1. collects the master's disks (a .vmx: every hard disk it names; a
+ *      .vmdk: that disk) and refuses, before touching anything, a master
+ *      that looks running (a *.lck entry beside its .vmx or a disk), a disk
+ *      that is a delta (parentCID != ffffffff), a .vmx folder holding
+ *      snapshot deltas (NAME-00000N.vmdk) or a .vmsd with snapshots, a
+ *      streamOptimized disk, and a BASEDIR that exists and is not empty;
+ *   2. stages the base in a sibling folder ".vmdkit-tmp-BASENAME-XXXXXX";
+ *   3. moves the extents in (rename; a copy when the master is on another
+ *      filesystem, or with opt->copy), keeping each file's name;
+ *   4. writes each base descriptor under the master descriptor's own name
+ *      (a clone of it: extent paths rewritten to bare file names, or to
+ *      absolute BASEDIR paths with opt->absolute; ddb.uuid removed,
+ *      ddb.longContentID too with opt->strip_long_content_id; CID
+ *      unchanged, so nothing that already points at this content breaks).
+ *      A monolithicSparse master has no separate descriptor: the base is
+ *      that one file and its embedded descriptor is edited in place,
+ *      within its descriptorSize sectors, NUL-padded;
+ *   5. writes the manifest, makes every file 0444, fsyncs every file and
+ *      the staging folder;
+ *   6. when moving: renames each master text descriptor to
+ *      "NAME.vmdk.vmdkit-moved" (see below);
+ *   7. renames the staging folder to BASEDIR (no replace), fsyncs the
+ *      folders involved, and only then removes master originals that had
+ *      to be copied across filesystems.
+ * A failure in 3-7 undoes everything done so far: moved extents go back
+ * (with their modes, and a monolithic file's embedded descriptor bytes),
+ * renamed descriptors get their names back, the staging folder is
+ * removed.
+ *
+ * The master after a move: its extents now live in the base and must
+ * never be written again (a single write changes the CID and breaks every
+ * leaf).  Pointing the master's descriptor at the base would leave a VM
+ * that boots straight off the base, so instead the descriptor is renamed
+ * to "NAME.vmdk.vmdkit-moved" (text unchanged, kept for the record): the
+ * master's .vmx now names a missing disk and the hypervisor refuses to
+ * power it on.  Use --copy to keep a bootable master.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmdk/vmdk.h"
+#include "vmdk/fsutil.h"
+#include "vmdk/leaf_private.h"
+#include "vmdk/vmx_private.h"
+#include "descriptor/private.h"
+
+#define MOVED_SUFFIX ".vmdkit-moved"
+
+/* One file that ends up in the base folder. */
+struct base_file {
+	char *src;      /* where it is in the master */
+	char *name;     /* its name in the base */
+	mode_t mode;    /* its mode before we touched it */
+	bool moved;     /* renamed into staging: rename back on failure */
+	bool copied;    /* copied while moving (EXDEV): unlink src at the end */
+};
+
+struct base_disk {
+	char *path;              /* master descriptor (or monolithic file) */
+	char *name;              /* its base name, also its name in the base */
+	char *dir;               /* its folder */
+	desc_descriptor *desc;   /* the master's descriptor */
+	bool embedded;
+	size_t file;             /* embedded: index of its file in files[] */
+	/* embedded + moved: the original descriptor area, for rollback */
+	uint64_t area_offset;
+	size_t area_len;
+	char *area_orig;
+	bool area_edited;
+	bool desc_renamed;       /* master descriptor renamed to .vmdkit-moved */
+	char *moved_path;
+};
+
+struct base_job {
+	const char *source;
+	const vmdk_base_options *opt;
+	desc_error *err;
+	char *basedir;           /* absolute */
+	char *parent;            /* its folder */
+	bool basedir_empty;      /* exists as an empty folder */
+	bool basedir_removed;    /* we removed that empty folder */
+	struct base_disk *disks;
+	size_t ndisks;
+	struct base_file *files;
+	size_t nfiles;
+	char *staging;
+};
+
+static desc_status nomem(desc_error *err)
+{
+	return desc_error_set(err, DESC_E_NOMEM, NULL, 0, "out of memory");
+}
+
+static void report(const struct base_job *job, const char *action,
+		   const char *path)
+{
+	if (job->opt->report != NULL)
+		job->opt->report(job->opt->report_ctx, action, path);
+}
+
+static void report2(const struct base_job *job, const char *action,
+		    const char *from, const char *to)
+{
+	char *s;
+
+	if (job->opt->report == NULL)
+		return;
+	s = vk_asprintf("%s -> %s", from, to);
+	report(job, action, s ? s : to);
+	vk_free(s);
+}
+
+static bool ends_with(const char *s, const char *suffix, bool nocase)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	if (n < m)
+		return false;
+	return nocase ? strcasecmp(s + n - m, suffix) == 0 :
+			strcmp(s + n - m, suffix) == 0;
+}
+
+/* "NAME-000001.vmdk", "NAME-000012-s001.vmdk": the names VMware gives
+ * snapshot deltas. */
+static bool snapshot_delta_name(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	const char *p;
+	int digits;
+
+	if (dot == NULL || strcasecmp(dot, ".vmdk") != 0)
+		return false;
+	for (p = name; (p = strchr(p, '-')) != NULL; p++) {
+		const char *q = p + 1;
+
+		for (digits = 0; q[digits] >= '0' && q[digits] <= '9'; digits++)
+			;
+		if (digits != 6)
+			continue;
+		q += digits;
+		if (q == dot)
+			return true;
+		if (q[0] == '-' && q[1] == 's') {
+			for (q += 2; *q >= '0' && *q <= '9'; q++)
+				;
+			if (q == dot)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Refuses a folder holding a lock (running VM) or, when `deltas`, a
+ * snapshot delta. */
+static desc_status check_folder(struct base_job *job, const char *dir,
+				bool deltas)
+{
+	desc_status st = DESC_OK;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (d == NULL)
+		return fs_error(job->err, errno, dir, "cannot read folder");
+	while ((de = readdir(d)) != NULL) {
+		char *path;
+
+		if (ends_with(de->d_name, ".lck", true)) {
+			path = fs_join(dir, de->d_name);
+			st = desc_error_set(job->err, DESC_E_BUSY, path ? path : dir, 0,
+					    "'%s' exists: the master looks running; power it off first",
+					    de->d_name);
+			vk_free(path);
+			break;
+		}
+		if (deltas && snapshot_delta_name(de->d_name)) {
+			path = fs_join(dir, de->d_name);
+			st = desc_error_set(job->err, DESC_E_REFUSED, path ? path : dir, 0,
+					    "snapshot delta '%s' beside the master (expected a master without snapshots: delete or consolidate its snapshots first)",
+					    de->d_name);
+			vk_free(path);
+			break;
+		}
+	}
+	closedir(d);
+	return st;
+}
+
+static desc_status check_vmsd(struct base_job *job, const char *vmx_path)
+{
+	char *vmsd_path = NULL, *text = NULL;
+	const char *numsnap;
+	desc_dict *vmsd = NULL;
+	vmsd_snapshot_disk *sd = NULL;
+	size_t len = 0, nsd = 0;
+	desc_status st = DESC_OK;
+
+	vmsd_path = vk_asprintf("%.*s.vmsd", (int)(strlen(vmx_path) - 4),
+				vmx_path);
+	if (vmsd_path == NULL)
+		return nomem(job->err);
+	if (!fs_exists(vmsd_path))
+		goto out;
+	st = fs_read_file(vmsd_path, DESC_MAX_INPUT, &text, &len, job->err);
+	if (st != DESC_OK)
+		goto out;
+	st = desc_dict_parse(text, len, vmsd_path, &vmsd, NULL, job->err);
+	if (st != DESC_OK)
+		goto out;
+	st = vmsd_snapshot_disks(vmsd, &sd, &nsd, job->err);
+	if (st != DESC_OK)
+		goto out;
+	numsnap = desc_dict_get(vmsd, "snapshot.numSnapshots");
+	if (nsd > 0 || (numsnap != NULL && strcmp(numsnap, "0") != 0 &&
+			numsnap[0] != '\0'))
+		st = desc_error_set(job->err, DESC_E_REFUSED, vmsd_path, 0,
+				    "the master has snapshots (expected none: delete or consolidate its snapshots first)");
+out:
+	vmsd_snapshot_disks_free(sd, nsd);
+	desc_dict_free(vmsd);
+	vk_free(text);
+	vk_free(vmsd_path);
+	return st;
+}
+
+/* Adds a file to the base, refusing two files with one name. */
+static desc_status add_file(struct base_job *job, const char *src,
+			    const char *name, size_t *index)
+{
+	struct base_file *grown, *f;
+	struct stat sb;
+	size_t i;
+
+	if (strcmp(name, VMDK_MANIFEST_NAME) == 0 || name[0] == '.' ||
+	    strchr(name, '\n') != NULL)
+		return desc_error_set(job->err, DESC_E_REFUSED, src, 0,
+				      "base file name '%s' is reserved or hidden (expected a plain disk file name)",
+				      name);
+	for (i = 0; i < job->nfiles; i++)
+		if (strcmp(job->files[i].name, name) == 0)
+			return desc_error_set(job->err, DESC_E_REFUSED, src, 0,
+					      "two base files would be named '%s' (expected distinct disk file names)",
+					      name);
+	for (i = 0; i < job->ndisks; i++)
+		if (!job->disks[i].embedded && job->disks[i].name != NULL &&
+		    strcmp(job->disks[i].name, name) == 0)
+			return desc_error_set(job->err, DESC_E_REFUSED, src, 0,
+					      "two base files would be named '%s' (expected distinct disk file names)",
+					      name);
+	if (lstat(src, &sb) != 0)
+		return fs_error(job->err, errno, src, "cannot find extent");
+	if (!S_ISREG(sb.st_mode))
+		return desc_error_set(job->err, DESC_E_REFUSED, src, 0,
+				      "extent is not a regular file (expected a file, not a symlink or device)");
+	grown = vk_reallocarray(job->files, job->nfiles + 1, sizeof(*grown));
+	if (grown == NULL)
+		return nomem(job->err);
+	job->files = grown;
+	f = &job->files[job->nfiles];
+	memset(f, 0, sizeof(*f));
+	f->src = vk_strdup(src);
+	f->name = vk_strdup(name);
+	f->mode = sb.st_mode & 07777;
+	job->nfiles++;
+	if (f->src == NULL || f->name == NULL)
+		return nomem(job->err);
+	if (index != NULL)
+		*index = job->nfiles - 1;
+	return DESC_OK;
+}
+
+static desc_status add_disk(struct base_job *job, const char *path)
+{
+	struct base_disk *grown, *d;
+	vmdk_disk *disk = NULL;
+	char *dir = NULL;
+	const char *ct;
+	uint32_t pcid;
+	desc_status st;
+	size_t i, n;
+
+	grown = vk_reallocarray(job->disks, job->ndisks + 1, sizeof(*grown));
+	if (grown == NULL)
+		return nomem(job->err);
+	job->disks = grown;
+	d = &job->disks[job->ndisks++];
+	memset(d, 0, sizeof(*d));
+	d->path = fs_absolute(path);
+	d->name = fs_basename(path);
+	dir = fs_dirname(d->path ? d->path : path);
+	d->dir = dir ? vk_strdup(dir) : NULL;
+	if (d->path == NULL || d->name == NULL || d->dir == NULL) {
+		st = nomem(job->err);
+		goto out;
+	}
+	for (i = 0; i + 1 < job->ndisks; i++)
+		if (strcmp(job->disks[i].path, d->path) == 0) {
+			st = desc_error_set(job->err, DESC_E_INVALID, path, 0,
+					    "disk named twice by the master");
+			goto out;
+		}
+	st = check_folder(job, dir, false);
+	if (st != DESC_OK)
+		goto out;
+	st = vmdk_disk_open(d->path, VMDK_OPEN_DESCRIPTOR_ONLY, &disk, job->err);
+	if (st != DESC_OK)
+		goto out;
+	st = desc_clone(vmdk_disk_descriptor(disk), &d->desc, job->err);
+	if (st != DESC_OK)
+		goto out;
+	d->embedded = vmdk_disk_embedded(disk);
+	if (!desc_parent_cid(d->desc, &pcid)) {
+		st = desc_error_set(job->err, DESC_E_INVALID, path, 0,
+				    "no valid parentCID (expected parentCID=ffffffff on a master disk)");
+		goto out;
+	}
+	if (pcid != 0xffffffffu) {
+		st = desc_error_set(job->err, DESC_E_REFUSED, path, 0,
+				    "disk is a snapshot delta (parentCID=%08x; expected a disk without parent: consolidate the master's snapshots first)",
+				    pcid);
+		goto out;
+	}
+	ct = desc_create_type(d->desc);
+	if (ct != NULL && strcasecmp(ct, "streamOptimized") == 0) {
+		st = desc_error_set(job->err, DESC_E_REFUSED, path, 0,
+				    "streamOptimized disk cannot serve as a base (expected a sparse or flat disk: convert it first)");
+		goto out;
+	}
+	n = desc_extent_count(d->desc);
+	if (n == 0) {
+		st = desc_error_set(job->err, DESC_E_INVALID, path, 0,
+				    "disk has no extents");
+		goto out;
+	}
+	if (d->embedded) {
+		if (n != 1) {
+			st = desc_error_set(job->err, DESC_E_INVALID, path, 0,
+					    "embedded descriptor lists %zu extents (expected 1)",
+					    n);
+			goto out;
+		}
+		st = add_file(job, d->path, d->name, &d->file);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		const desc_extent *e = desc_extent_at(d->desc, i);
+		char *src, *name;
+
+		if (e->path == NULL)
+			continue;
+		if (e->type != DESC_EXTENT_FLAT && e->type != DESC_EXTENT_SPARSE &&
+		    e->type != DESC_EXTENT_VMFS) {
+			st = desc_error_set(job->err, DESC_E_REFUSED, path,
+					    e->line,
+					    "%s extent cannot be moved into a base (expected FLAT, SPARSE or VMFS)",
+					    desc_extent_type_name(e->type));
+			goto out;
+		}
+		src = fs_join(dir, e->path);
+		name = fs_basename(e->path);
+		if (src == NULL || name == NULL)
+			st = nomem(job->err);
+		else if (strcmp(name, d->name) == 0)
+			st = desc_error_set(job->err, DESC_E_INVALID, path,
+					    e->line,
+					    "extent '%s' has the descriptor's own name",
+					    e->path);
+		else
+			st = add_file(job, src, name, NULL);
+		vk_free(src);
+		vk_free(name);
+		if (st != DESC_OK)
+			goto out;
+	}
+	/* The descriptor's own name is taken in the base too. */
+	for (i = 0; i < job->nfiles; i++)
+		if (strcmp(job->files[i].name, d->name) == 0) {
+			st = desc_error_set(job->err, DESC_E_REFUSED, path, 0,
+					    "two base files would be named '%s' (expected distinct disk file names)",
+					    d->name);
+			goto out;
+		}
+out:
+	vmdk_disk_free(disk);
+	vk_free(dir);
+	return st;
+}
+
+static desc_status collect_vmx(struct base_job *job, const char *vmx_path)
+{
+	char *text = NULL, *dir = NULL;
+	desc_dict *vmx = NULL;
+	vmdk_vmx_disk *disks = NULL;
+	size_t len = 0, n = 0, i;
+	desc_status st;
+
+	dir = fs_dirname(vmx_path);
+	if (dir == NULL)
+		return nomem(job->err);
+	st = check_folder(job, dir, true);
+	if (st != DESC_OK)
+		goto out;
+	st = check_vmsd(job, vmx_path);
+	if (st != DESC_OK)
+		goto out;
+	st = fs_read_file(vmx_path, DESC_MAX_INPUT, &text, &len, job->err);
+	if (st != DESC_OK)
+		goto out;
+	st = desc_dict_parse(text, len, vmx_path, &vmx, NULL, job->err);
+	if (st != DESC_OK)
+		goto out;
+	st = vmdk_vmx_disks(vmx, &disks, &n, job->err);
+	if (st != DESC_OK)
+		goto out;
+	if (n == 0) {
+		st = desc_error_set(job->err, DESC_E_INVALID, vmx_path, 0,
+				    "no hard disk in the .vmx (expected a NODE.fileName naming a .vmdk)");
+		goto out;
+	}
+	for (i = 0; i < n && st == DESC_OK; i++) {
+		char *p = fs_join(dir, disks[i].file_name);
+
+		if (p == NULL) {
+			st = nomem(job->err);
+			break;
+		}
+		st = add_disk(job, p);
+		vk_free(p);
+	}
+out:
+	vmdk_vmx_disks_free(disks, n);
+	desc_dict_free(vmx);
+	vk_free(text);
+	vk_free(dir);
+	return st;
+}
+
+static desc_status check_basedir(struct base_job *job, const char *basedir)
+{
+	struct stat sb;
+	struct dirent *de;
+	DIR *d;
+
+	job->basedir = fs_absolute(basedir);
+	if (job->basedir == NULL)
+		return nomem(job->err);
+	job->parent = fs_dirname(job->basedir);
+	if (job->parent == NULL)
+		return nomem(job->err);
+	if (stat(job->parent, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return desc_error_set(job->err, DESC_E_NOT_FOUND, job->parent, 0,
+				      "folder does not exist (expected the folder that will hold the base)");
+	if (lstat(job->basedir, &sb) != 0) {
+		if (errno == ENOENT)
+			return DESC_OK;
+		return fs_error(job->err, errno, job->basedir, "cannot stat");
+	}
+	if (!S_ISDIR(sb.st_mode))
+		return desc_error_set(job->err, DESC_E_EXISTS, basedir, 0,
+				      "base folder exists and is not a folder");
+	d = opendir(job->basedir);
+	if (d == NULL)
+		return fs_error(job->err, errno, basedir, "cannot read folder");
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+			closedir(d);
+			return desc_error_set(job->err, DESC_E_EXISTS, basedir, 0,
+					      "base folder exists and is not empty");
+		}
+	}
+	closedir(d);
+	job->basedir_empty = true;
+	return DESC_OK;
+}
+
+static char *staged(const struct base_job *job, const char *name)
+{
+	return fs_join(job->staging, name);
+}
+
+static char *final(const struct base_job *job, const char *name)
+{
+	return fs_join(job->basedir, name);
+}
+
+static desc_status place_files(struct base_job *job)
+{
+	desc_status st = DESC_OK;
+	size_t i;
+
+	for (i = 0; i < job->nfiles; i++) {
+		struct base_file *f = &job->files[i];
+		char *dst = staged(job, f->name), *shown = final(job, f->name);
+
+		if (dst == NULL || shown == NULL) {
+			st = nomem(job->err);
+		} else if (!job->opt->copy && rename(f->src, dst) == 0) {
+			f->moved = true;
+			report2(job, "move", f->src, shown);
+		} else if (!job->opt->copy && errno != EXDEV) {
+			st = fs_error(job->err, errno, f->src, "cannot move");
+		} else {
+			st = fs_copy_file(f->src, dst, 0644, job->err);
+			if (st == DESC_OK) {
+				f->copied = !job->opt->copy;
+				report2(job, "copy", f->src, shown);
+			}
+		}
+		vk_free(dst);
+		vk_free(shown);
+		if (st != DESC_OK)
+			return st;
+	}
+	return DESC_OK;
+}
+
+static desc_status write_text_descriptor(struct base_job *job,
+					 struct base_disk *d)
+{
+	desc_descriptor *copy = NULL;
+	char *text = NULL, *dst = NULL, *shown = NULL;
+	size_t len = 0, i;
+	desc_status st;
+
+	st = desc_clone(d->desc, &copy, job->err);
+	if (st != DESC_OK)
+		return st;
+	for (i = 0; i < desc_extent_count(copy) && st == DESC_OK; i++) {
+		const desc_extent *e = desc_extent_at(copy, i);
+		char *name, *path;
+
+		if (e->path == NULL)
+			continue;
+		name = fs_basename(e->path);
+		path = name && job->opt->absolute ? final(job, name) : NULL;
+		if (name == NULL || (job->opt->absolute && path == NULL))
+			st = nomem(job->err);
+		else if (path != NULL && strchr(path, '"') != NULL)
+			st = desc_error_set(job->err, DESC_E_REFUSED, path, 0,
+					    "path holds '\"' and cannot be written in a descriptor");
+		else
+			st = desc_extent_set_path(copy, i,
+						  path ? path : name, job->err);
+		vk_free(name);
+		vk_free(path);
+	}
+	if (st != DESC_OK)
+		goto out;
+	desc_ddb_unset(copy, "ddb.uuid");
+	if (job->opt->strip_long_content_id)
+		desc_ddb_unset(copy, "ddb.longContentID");
+	st = desc_write(copy, &text, &len, job->err);
+	if (st != DESC_OK)
+		goto out;
+	dst = staged(job, d->name);
+	shown = final(job, d->name);
+	if (dst == NULL || shown == NULL) {
+		st = nomem(job->err);
+		goto out;
+	}
+	st = fs_write_new(dst, text, len, 0444, true, job->err);
+	if (st == DESC_OK)
+		report(job, "write", shown);
+out:
+	vk_free(dst);
+	vk_free(shown);
+	vk_free(text);
+	desc_free(copy);
+	return st;
+}
+
+/* Rewrites the embedded descriptor of the staged monolithic file without
+ * ddb.uuid, inside its own area (the text only shrinks). */
+static desc_status edit_embedded(struct base_job *job, struct base_disk *d)
+{
+	desc_descriptor *copy = NULL;
+	vmdk_sparse_header h;
+	uint8_t raw[512];
+	char *path = NULL, *text = NULL, *area = NULL;
+	size_t len = 0, removed;
+	uint64_t off, size;
+	desc_status st;
+	struct stat sb;
+	int fd = -1;
+
+	st = desc_clone(d->desc, &copy, job->err);
+	if (st != DESC_OK)
+		return st;
+	removed = desc_ddb_unset(copy, "ddb.uuid");
+	if (job->opt->strip_long_content_id)
+		removed += desc_ddb_unset(copy, "ddb.longContentID");
+	if (removed == 0)
+		goto out; /* nothing to change: leave the bytes alone */
+	path = staged(job, d->name);
+	if (path == NULL) {
+		st = nomem(job->err);
+		goto out;
+	}
+	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) != 0) {
+		st = fs_error(job->err, errno, path, "cannot open");
+		goto out;
+	}
+	if (pread(fd, raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+		st = desc_error_set(job->err, DESC_E_FORMAT, d->path, 0,
+				    "cannot read the sparse header");
+		goto out;
+	}
+	st = vmdk_sparse_header_decode(raw, (uint64_t)sb.st_size, d->path, &h,
+				       job->err);
+	if (st != DESC_OK)
+		goto out;
+	if (h.descriptor_offset == 0 || h.descriptor_size == 0 ||
+	    h.descriptor_size > DESC_MAX_INPUT / 512) {
+		st = desc_error_set(job->err, DESC_E_FORMAT, d->path, 0,
+				    "no embedded descriptor area in the sparse header");
+		goto out;
+	}
+	off = h.descriptor_offset * 512;
+	size = h.descriptor_size * 512;
+	st = desc_write(copy, &text, &len, job->err);
+	if (st != DESC_OK)
+		goto out;
+	if (len > size) {
+		st = desc_error_set(job->err, DESC_E_TOO_LARGE, d->path, 0,
+				    "edited descriptor (%zu bytes) does not fit its %llu-byte area",
+				    len, (unsigned long long)size);
+		goto out;
+	}
+	area = vk_calloc(1, (size_t)size);
+	d->area_orig = vk_malloc((size_t)size);
+	if (area == NULL || d->area_orig == NULL) {
+		st = nomem(job->err);
+		goto out;
+	}
+	if (pread(fd, d->area_orig, (size_t)size, (off_t)off) != (ssize_t)size) {
+		st = fs_error(job->err, errno ? errno : EIO, path,
+			      "cannot read the descriptor area of");
+		goto out;
+	}
+	d->area_offset = off;
+	d->area_len = (size_t)size;
+	memcpy(area, text, len);
+	d->area_edited = true;
+	if (pwrite(fd, area, (size_t)size, (off_t)off) != (ssize_t)size ||
+	    fsync(fd) != 0) {
+		st = fs_error(job->err, errno ? errno : EIO, path, "cannot write");
+		goto out;
+	}
+	report(job, "write", d->path);
+out:
+	if (fd >= 0)
+		close(fd);
+	vk_free(area);
+	vk_free(path);
+	vk_free(text);
+	desc_free(copy);
+	return st;
+}
+
+static desc_status write_manifest(struct base_job *job)
+{
+	manifest m = { 0 };
+	char *text = NULL, *path = NULL, *shown = NULL;
+	size_t len = 0, i;
+	desc_status st = DESC_OK;
+	int dfd;
+
+	dfd = open(job->staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return fs_error(job->err, errno, job->staging, "cannot open");
+	for (i = 0; i < job->ndisks && st == DESC_OK; i++)
+		if (!job->disks[i].embedded)
+			st = manifest_add_file(&m, dfd, job->staging,
+					       job->disks[i].name, job->err);
+	for (i = 0; i < job->nfiles && st == DESC_OK; i++)
+		st = manifest_add_file(&m, dfd, job->staging,
+				       job->files[i].name, job->err);
+	close(dfd);
+	if (st != DESC_OK)
+		goto out;
+	st = manifest_format(&m, &text, &len, job->err);
+	if (st != DESC_OK)
+		goto out;
+	path = staged(job, VMDK_MANIFEST_NAME);
+	shown = final(job, VMDK_MANIFEST_NAME);
+	if (path == NULL || shown == NULL) {
+		st = nomem(job->err);
+		goto out;
+	}
+	st = fs_write_new(path, text, len, 0444, true, job->err);
+	if (st == DESC_OK)
+		report(job, "write", shown);
+out:
+	vk_free(text);
+	vk_free(path);
+	vk_free(shown);
+	manifest_clear(&m);
+	return st;
+}
+
+/* chmod 0444 and fsync one staged file. */
+static desc_status protect(struct base_job *job, const char *name)
+{
+	char *path = staged(job, name), *shown = final(job, name);
+	desc_status st = DESC_OK;
+	int fd;
+
+	if (path == NULL || shown == NULL) {
+		st = nomem(job->err);
+		goto out;
+	}
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		st = fs_error(job->err, errno, path, "cannot open");
+		goto out;
+	}
+	if (fchmod(fd, 0444) != 0 || fsync(fd) != 0)
+		st = fs_error(job->err, errno, path, "cannot protect");
+	close(fd);
+	if (st == DESC_OK)
+		report(job, "chmod", shown);
+out:
+	vk_free(path);
+	vk_free(shown);
+	return st;
+}
+
+static desc_status protect_all(struct base_job *job)
+{
+	desc_status st = DESC_OK;
+	size_t i;
+
+	for (i = 0; i < job->ndisks && st == DESC_OK; i++)
+		if (!job->disks[i].embedded)
+			st = protect(job, job->disks[i].name);
+	for (i = 0; i < job->nfiles && st == DESC_OK; i++)
+		st = protect(job, job->files[i].name);
+	if (st == DESC_OK)
+		st = protect(job, VMDK_MANIFEST_NAME);
+	if (st == DESC_OK && chmod(job->staging, 0755) != 0)
+		st = fs_error(job->err, errno, job->staging, "cannot chmod");
+	if (st == DESC_OK)
+		st = fs_sync_dir(job->staging, job->err);
+	return st;
+}
+
+static desc_status rename_master_descriptors(struct base_job *job)
+{
+	desc_status st = DESC_OK;
+	size_t i;
+
+	for (i = 0; i < job->ndisks && st == DESC_OK; i++) {
+		struct base_disk *d = &job->disks[i];
+
+		if (d->embedded)
+			continue;
+		d->moved_path = vk_asprintf("%s%s", d->path, MOVED_SUFFIX);
+		if (d->moved_path == NULL)
+			return nomem(job->err);
+		st = fs_rename_noreplace(d->path, d->moved_path, job->err);
+		if (st == DESC_OK) {
+			d->desc_renamed = true;
+			report2(job, "rename", d->path, d->moved_path);
+		}
+	}
+	return st;
+}
+
+/* Best effort: puts the master back as it was. */
+static void rollback(struct base_job *job)
+{
+	desc_error ignored;
+	size_t i;
+
+	for (i = 0; i < job->ndisks; i++) {
+		struct base_disk *d = &job->disks[i];
+
+		if (d->desc_renamed)
+			fs_rename_noreplace(d->moved_path, d->path, &ignored);
+		if (d->area_edited && job->files[d->file].moved) {
+			char *p = staged(job, d->name);
+			int fd;
+
+			if (p != NULL && chmod(p, 0600) == 0 &&
+			    (fd = open(p, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+				if (pwrite(fd, d->area_orig, d->area_len,
+					   (off_t)d->area_offset) < 0 ||
+				    fsync(fd) != 0) {
+					/* nothing more we can do */
+				}
+				close(fd);
+			}
+			vk_free(p);
+		}
+	}
+	for (i = 0; i < job->nfiles; i++) {
+		struct base_file *f = &job->files[i];
+		char *p;
+
+		if (!f->moved)
+			continue;
+		p = staged(job, f->name);
+		if (p != NULL) {
+			chmod(p, f->mode);
+			if (rename(p, f->src) == 0)
+				f->moved = false;
+		}
+		vk_free(p);
+	}
+	if (job->basedir_removed)
+		mkdir(job->basedir, 0755);
+	if (job->staging != NULL)
+		fs_remove_tree(job->staging, &ignored);
+}
+
+static void dry_run(struct base_job *job)
+{
+	char *staging_shown;
+	size_t i;
+
+	staging_shown = vk_asprintf("%s/%s*", job->parent, VMDK_STAGING_PREFIX);
+	report(job, "mkdir", staging_shown ? staging_shown : job->parent);
+	vk_free(staging_shown);
+	for (i = 0; i < job->nfiles; i++) {
+		char *dst = final(job, job->files[i].name);
+
+		if (dst != NULL)
+			report2(job, job->opt->copy ? "copy" : "move",
+				job->files[i].src, dst);
+		vk_free(dst);
+	}
+	for (i = 0; i < job->ndisks; i++) {
+		char *dst = final(job, job->disks[i].name);
+
+		if (dst != NULL)
+			report(job, "write", job->disks[i].embedded ?
+					     job->disks[i].path : dst);
+		vk_free(dst);
+	}
+	{
+		char *m = final(job, VMDK_MANIFEST_NAME);
+
+		if (m != NULL)
+			report(job, "write", m);
+		vk_free(m);
+	}
+	for (i = 0; i < job->ndisks; i++) {
+		char *dst = final(job, job->disks[i].name);
+
+		if (dst != NULL && !job->disks[i].embedded)
+			report(job, "chmod", dst);
+		vk_free(dst);
+	}
+	for (i = 0; i < job->nfiles; i++) {
+		char *dst = final(job, job->files[i].name);
+
+		if (dst != NULL)
+			report(job, "chmod", dst);
+		vk_free(dst);
+	}
+	if (!job->opt->copy)
+		for (i = 0; i < job->ndisks; i++)
+			if (!job->disks[i].embedded) {
+				char *m = vk_asprintf("%s%s",
+						      job->disks[i].path,
+						      MOVED_SUFFIX);
+
+				if (m != NULL)
+					report2(job, "rename",
+						job->disks[i].path, m);
+				vk_free(m);
+			}
+	report(job, "rename", job->basedir);
+}
+
+static void job_free(struct base_job *job)
+{
+	size_t i;
+
+	for (i = 0; i < job->ndisks; i++) {
+		vk_free(job->disks[i].path);
+		vk_free(job->disks[i].name);
+		vk_free(job->disks[i].dir);
+		vk_free(job->disks[i].moved_path);
+		vk_free(job->disks[i].area_orig);
+		desc_free(job->disks[i].desc);
+	}
+	for (i = 0; i < job->nfiles; i++) {
+		vk_free(job->files[i].src);
+		vk_free(job->files[i].name);
+	}
+	vk_free(job->disks);
+	vk_free(job->files);
+	vk_free(job->staging);
+	vk_free(job->basedir);
+	vk_free(job->parent);
+}
+
+desc_status vmdk_base_make(const char *source, const char *basedir,
+			   const vmdk_base_options *opt, desc_error *err)
+{
+	static const vmdk_base_options defaults;
+	struct base_job job;
+	desc_status st;
+	size_t i;
+
+	desc_error_clear(err);
+	if (source == NULL || basedir == NULL)
+		return desc_error_set(err, DESC_E_ARG, NULL, 0,
+				      "vmdk_base_make: NULL argument");
+	memset(&job, 0, sizeof(job));
+	job.source = source;
+	job.opt = opt ? opt : &defaults;
+	job.err = err;
+	if (ends_with(source, ".vmx", true))
+		st = collect_vmx(&job, source);
+	else
+		st = add_disk(&job, source);
+	if (st != DESC_OK)
+		goto out;
+	st = check_basedir(&job, basedir);
+	if (st != DESC_OK)
+		goto out;
+	if (job.opt->dry_run) {
+		dry_run(&job);
+		goto out;
+	}
+	st = fs_make_staging(job.basedir, &job.staging, err);
+	if (st != DESC_OK)
+		goto out;
+	report(&job, "mkdir", job.staging);
+	st = place_files(&job);
+	for (i = 0; i < job.ndisks && st == DESC_OK; i++)
+		st = job.disks[i].embedded ? edit_embedded(&job, &job.disks[i]) :
+					     write_text_descriptor(&job, &job.disks[i]);
+	if (st == DESC_OK)
+		st = write_manifest(&job);
+	if (st == DESC_OK)
+		st = protect_all(&job);
+	if (st == DESC_OK && !job.opt->copy)
+		st = rename_master_descriptors(&job);
+	if (st == DESC_OK && job.basedir_empty) {
+		if (rmdir(job.basedir) != 0)
+			st = fs_error(err, errno, job.basedir, "cannot replace empty folder");
+		else
+			job.basedir_removed = true;
+	}
+	if (st == DESC_OK)
+		st = fs_rename_noreplace(job.staging, job.basedir, err);
+	if (st != DESC_OK) {
+		rollback(&job);
+		goto out;
+	}
+	report(&job, "rename", job.basedir);
+	vk_free(job.staging);
+	job.staging = NULL;
+	/* The base is in place; make the renames durable.  Nothing from here
+	 * on allocates, so only a real I/O error can still be reported. */
+	st = fs_sync_dir(job.parent, err);
+	for (i = 0; i < job.ndisks && st == DESC_OK && !job.opt->copy; i++)
+		st = fs_sync_dir(job.disks[i].dir, err);
+	/* Master originals copied across filesystems go only now that the
+	 * base holds them for sure. */
+	for (i = 0; i < job.nfiles; i++)
+		if (job.files[i].copied && unlink(job.files[i].src) != 0 &&
+		    st == DESC_OK)
+			st = fs_error(err, errno, job.files[i].src,
+				      "base made, but cannot remove the master's copy of");
+out:
+	job_free(&job);
+	return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* verify                                                              */
+/* ------------------------------------------------------------------ */
+
+static desc_status finding(desc_findings *out, desc_severity sev,
+			   const char *code, const char *file, desc_error *err,
+			   const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+static desc_status finding(desc_findings *out, desc_severity sev,
+			   const char *code, const char *file, desc_error *err,
+			   const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+	desc_status st;
+
+	va_start(ap, fmt);
+	msg = vk_vasprintf(fmt, ap);
+	va_end(ap);
+	if (msg == NULL)
+		return nomem(err);
+	st = desc_findings_add(out, sev, code, file, 0, "%s", msg);
+	vk_free(msg);
+	if (st != DESC_OK)
+		return nomem(err);
+	return DESC_OK;
+}
+
+static desc_status verify_entry(int dfd, const char *basedir,
+				const manifest_entry *e, desc_findings *out,
+				desc_error *err)
+{
+	unsigned char sum[32];
+	uint64_t size = 0;
+	desc_error herr;
+	char *path = fs_join(basedir, e->name);
+	desc_status st = DESC_OK;
+	struct stat sb;
+
+	if (path == NULL)
+		return nomem(err);
+	if (fstatat(dfd, e->name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+		st = finding(out, DESC_SEV_ERROR, "base-missing", path, err,
+			     "base file '%s' is missing", e->name);
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		st = finding(out, DESC_SEV_ERROR, "base-modified", path, err,
+			     "base file '%s' is no longer a regular file",
+			     e->name);
+		goto out;
+	}
+	if (sb.st_mode & 0222) {
+		st = finding(out, DESC_SEV_ERROR, "base-writable", path, err,
+			     "base file '%s' is writable (mode %04o; expected 0444: run chmod a-w)",
+			     e->name, (unsigned)(sb.st_mode & 07777));
+		if (st != DESC_OK)
+			goto out;
+	}
+	if ((uint64_t)sb.st_size != e->size) {
+		st = finding(out, DESC_SEV_ERROR, "base-size-changed", path, err,
+			     "base file '%s' changed size (%llu bytes, manifest says %llu)",
+			     e->name, (unsigned long long)sb.st_size,
+			     (unsigned long long)e->size);
+		goto out;
+	}
+	if (manifest_hash_file(dfd, basedir, e->name, &size, sum, &herr) != DESC_OK) {
+		if (herr.code == DESC_E_NOMEM) {
+			st = nomem(err);
+			goto out;
+		}
+		st = finding(out, DESC_SEV_ERROR, "base-unreadable", path, err,
+			     "%s", herr.message);
+		goto out;
+	}
+	if (size != e->size || memcmp(sum, e->sha256, sizeof(sum)) != 0)
+		st = finding(out, DESC_SEV_ERROR, "base-modified", path, err,
+			     "base file '%s' was modified (SHA-256 differs from the manifest)",
+			     e->name);
+out:
+	vk_free(path);
+	return st;
+}
+
+desc_status vmdk_base_verify(const char *basedir, desc_findings *out,
+			     desc_error *err)
+{
+	manifest m = { 0 };
+	char *mpath = NULL, *text = NULL;
+	size_t len = 0, i;
+	desc_status st;
+	struct dirent *de;
+	struct stat sb;
+	DIR *d = NULL;
+	int dfd = -1;
+
+	desc_error_clear(err);
+	if (basedir == NULL || out == NULL)
+		return desc_error_set(err, DESC_E_ARG, NULL, 0,
+				      "vmdk_base_verify: NULL argument");
+	dfd = open(basedir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return fs_error(err, errno, basedir, "cannot open base folder");
+	mpath = fs_join(basedir, VMDK_MANIFEST_NAME);
+	if (mpath == NULL) {
+		st = nomem(err);
+		goto out;
+	}
+	if (fstatat(dfd, VMDK_MANIFEST_NAME, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+		st = finding(out, DESC_SEV_ERROR, "base-no-manifest", mpath, err,
+			     "no manifest '%s' (expected a folder made by vmdkit base)",
+			     VMDK_MANIFEST_NAME);
+		goto out;
+	}
+	st = fs_read_file(mpath, DESC_MAX_INPUT, &text, &len, err);
+	if (st != DESC_OK)
+		goto out;
+	st = manifest_parse(text, len, mpath, &m, err);
+	if (st != DESC_OK)
+		goto out;
+	if (sb.st_mode & 0222) {
+		st = finding(out, DESC_SEV_ERROR, "base-writable", mpath, err,
+			     "manifest '%s' is writable (expected 0444: run chmod a-w)",
+			     VMDK_MANIFEST_NAME);
+		if (st != DESC_OK)
+			goto out;
+	}
+	for (i = 0; i < m.count && st == DESC_OK; i++)
+		st = verify_entry(dfd, basedir, &m.entries[i], out, err);
+	if (st != DESC_OK)
+		goto out;
+	d = opendir(basedir);
+	if (d == NULL) {
+		st = fs_error(err, errno, basedir, "cannot read folder");
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL && st == DESC_OK) {
+		char *p;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, VMDK_MANIFEST_NAME) == 0 ||
+		    manifest_find(&m, de->d_name) != NULL)
+			continue;
+		p = fs_join(basedir, de->d_name);
+		if (p == NULL) {
+			st = nomem(err);
+			break;
+		}
+		st = finding(out, DESC_SEV_INFO, "base-extra-file", p, err,
+			     "'%s' is not in the manifest", de->d_name);
+		vk_free(p);
+	}
+out:
+	if (d != NULL)
+		closedir(d);
+	close(dfd);
+	manifest_clear(&m);
+	vk_free(text);
+	vk_free(mpath);
+	return st;
+}
