@@ -352,10 +352,318 @@ desc_status desc_validate(const desc_descriptor *desc, desc_findings *out)
 	return DESC_OK;
 }
 
+/* ------------------------------------------------------------------ */
+/* Portability: forms that qemu, libvmdk, VirtualBox and VMware read   */
+/* differently (FORMAT.md, FORMAT-NOTES.md 1.8)                        */
+/* ------------------------------------------------------------------ */
+
+static bool contains(const char *text, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (size_t i = 0; i + n <= len; i++)
+		if (memcmp(text + i, needle, n) == 0)
+			return true;
+	return false;
+}
+
+/* Compares a comment line with a section comment the way libvmdk does:
+ * case-insensitive, surrounding whitespace ignored. */
+static bool comment_is(const struct dline *line, const char *want)
+{
+	size_t start = 0, end = line->len, n = strlen(want);
+
+	while (start < end && (line->text[start] == ' ' || line->text[start] == '\t'))
+		start++;
+	while (end > start && (line->text[end - 1] == ' ' || line->text[end - 1] == '\t'))
+		end--;
+	return end - start == n && strncasecmp(line->text + start, want, n) == 0;
+}
+
+/* VMware itself writes "# The Disk Data Base " with a trailing space. */
+static bool same_ignoring_trailing_blanks(const struct dline *line,
+					  const char *want)
+{
+	size_t end = line->len;
+
+	while (end > 0 && (line->text[end - 1] == ' ' || line->text[end - 1] == '\t'))
+		end--;
+	return end == strlen(want) && memcmp(line->text, want, end) == 0;
+}
+
+static bool blank_text(const struct dline *line)
+{
+	return line->kind == LINE_BLANK;
+}
+
+static bool single_quoted(const struct dline *line)
+{
+	return line->path != NULL && line->path_off > 0 &&
+	       line->text[line->path_off - 1] == '\'';
+}
+
+static bool device_path(const char *path)
+{
+	return strncmp(path, "/dev/", 5) == 0 || strncmp(path, "\\\\.\\", 4) == 0;
+}
+
+/* The extent types qemu reads; every other line it skips silently. */
+static bool qemu_reads(const desc_extent *e, const struct dline *line)
+{
+	if (e->access != DESC_ACCESS_RW || single_quoted(line))
+		return false;
+	return e->type == DESC_EXTENT_FLAT || e->type == DESC_EXTENT_SPARSE ||
+	       e->type == DESC_EXTENT_VMFS || e->type == DESC_EXTENT_VMFSSPARSE ||
+	       e->type == DESC_EXTENT_SESPARSE;
+}
+
+/* Single spaces between fields and no blanks around the line outside
+ * the quoted name: what libvmdk and VirtualBox split on. */
+static bool extent_spacing_ok(const struct dline *line)
+{
+	size_t name_start = line->path ? line->path_off - 1 : line->len;
+	size_t name_end = line->path ? line->path_end + 1 : line->len;
+
+	if (line->len == 0 || line->text[0] == ' ' || line->text[0] == '\t' ||
+	    line->text[line->len - 1] == ' ' || line->text[line->len - 1] == '\t')
+		return false;
+	for (size_t i = 0; i < line->len; i++) {
+		if (i >= name_start && i < name_end)
+			continue;
+		if (line->text[i] == '\t')
+			return false;
+		if (line->text[i] == ' ' && i + 1 < line->len &&
+		    line->text[i + 1] == ' ')
+			return false;
+	}
+	return true;
+}
+
+static bool has_non_ascii(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return true;
+	return false;
+}
+
+static desc_status check_extent_portability(const desc_descriptor *desc,
+					    desc_findings *out)
+{
+	const struct dline *enc = header_line(desc, "encoding");
+	bool legacy_encoding = enc != NULL && strcasecmp(enc->value, "UTF-8") != 0;
+	unsigned long long total = 0, qemu_total = 0;
+	unsigned blanks = 0;
+	size_t index = 0;
+
+	/* First pass: the capacity qemu would see, so every finding can
+	 * say it. */
+	for (size_t i = 0; i < desc->count; i++) {
+		const struct dline *line = desc->lines[i];
+		unsigned long long times;
+
+		if (blank_text(line)) {
+			blanks++;
+			continue;
+		}
+		if (line->kind == LINE_EXTENT) {
+			(void)vk_add_u64(total, line->extent.sectors, &total);
+			times = qemu_reads(&line->extent, line) ? 1 + blanks : 0;
+			for (unsigned long long t = 0; t < times; t++)
+				(void)vk_add_u64(qemu_total, line->extent.sectors,
+						 &qemu_total);
+		}
+		blanks = 0;
+	}
+	blanks = 0;
+	for (size_t i = 0; i < desc->count; i++) {
+		const struct dline *line = desc->lines[i];
+		const desc_extent *e = &line->extent;
+
+		if (blank_text(line)) {
+			blanks++;
+			continue;
+		}
+		if (line->kind != LINE_EXTENT) {
+			blanks = 0;
+			continue;
+		}
+		index++;
+		if (blanks > 0 && qemu_reads(e, line))
+			ADD(out, DESC_SEV_WARNING, "portability-blank-before-extent",
+			    line->number,
+			    "blank line right before extent %zu: qemu reads that extent %u times and sees %llu sectors instead of %llu (expected no blank line between '# Extent description' and the extents)",
+			    index, blanks + 1, qemu_total, total);
+		blanks = 0;
+		if (e->access != DESC_ACCESS_RW || e->type == DESC_EXTENT_ZERO ||
+		    e->type == DESC_EXTENT_VMFSRDM || e->type == DESC_EXTENT_VMFSRAW)
+			ADD(out, DESC_SEV_WARNING, "portability-extent-skipped-by-qemu",
+			    line->number,
+			    "qemu silently skips %s %s extent %zu and sees %llu sectors instead of %llu",
+			    desc_access_name(e->access),
+			    desc_extent_type_name(e->type), index, qemu_total,
+			    total);
+		if (single_quoted(line))
+			ADD(out, DESC_SEV_WARNING, "portability-single-quoted-name",
+			    line->number,
+			    "extent %zu has a single-quoted name: qemu skips the line (expected \"%s\")",
+			    index, e->path);
+		if (!extent_spacing_ok(line))
+			ADD(out, DESC_SEV_WARNING, "portability-extent-spacing",
+			    line->number,
+			    "extent %zu has tabs or repeated spaces between fields: libvmdk and VirtualBox reject it (expected single spaces)",
+			    index);
+		if (e->type == DESC_EXTENT_FLAT && e->path != NULL && !e->has_offset)
+			ADD(out, DESC_SEV_WARNING, "portability-flat-without-offset",
+			    line->number,
+			    "FLAT extent %zu has no offset: qemu rejects the line (expected \"%s\" 0)",
+			    index, e->path);
+		if (e->path != NULL && !device_path(e->path) &&
+		    (strchr(e->path, '/') != NULL || strchr(e->path, '\\') != NULL))
+			ADD(out, DESC_SEV_INFO, "portability-extent-folder",
+			    line->number,
+			    "extent %zu '%s' has a folder part: libvmdk ignores it and looks for the base name next to the descriptor",
+			    index, e->path);
+		if (legacy_encoding && has_non_ascii(e->path))
+			ADD(out, DESC_SEV_WARNING, "portability-encoding",
+			    line->number,
+			    "extent %zu has a non-ASCII name in encoding '%s': qemu passes the bytes through, libvmdk converts them (expected encoding=\"UTF-8\")",
+			    index, enc->value);
+	}
+	return DESC_OK;
+}
+
+static desc_status check_header_portability(const desc_descriptor *desc,
+					    desc_findings *out)
+{
+	const struct dline *cid = header_line(desc, "CID");
+	const struct dline *version = header_line(desc, "version");
+	const struct dline *enc = header_line(desc, "encoding");
+	const struct dline *hint = header_line(desc, "parentFileNameHint");
+	bool before_cid = cid != NULL;
+
+	if (desc->bom)
+		ADD(out, DESC_SEV_WARNING, "portability-bom", 1,
+		    "the text starts with a UTF-8 byte order mark: qemu, libvmdk and VirtualBox do not recognise the descriptor");
+	if (desc->count == 0 || desc->lines[0]->len != 21 ||
+	    memcmp(desc->lines[0]->text, "# Disk DescriptorFile", 21) != 0)
+		ADD(out, DESC_SEV_WARNING, "portability-first-line", 1,
+		    "first line is not exactly '# Disk DescriptorFile': VirtualBox and libvmdk may reject the file");
+	if (version != NULL && strcmp(version->value, "1") != 0)
+		ADD(out, DESC_SEV_WARNING, "portability-version", version->number,
+		    "version %s: VirtualBox accepts only version=1", version->value);
+	/* qemu's format probe: after comment lines, the very next line must
+	 * be exactly version=1, 2 or 3. */
+	for (size_t i = 0; i < desc->count; i++) {
+		const struct dline *line = desc->lines[i];
+
+		if (line->kind == LINE_COMMENT && line->text[0] == '#')
+			continue;
+		if (!(line->len == 9 && memcmp(line->text, "version=", 8) == 0 &&
+		      line->text[8] >= '1' && line->text[8] <= '3'))
+			ADD(out, DESC_SEV_WARNING, "portability-qemu-probe",
+			    line->number,
+			    "qemu-img does not detect the file as VMDK without -f vmdk: the first line after the comments must be exactly version=1");
+		break;
+	}
+	for (size_t i = 0; i < desc->count; i++) {
+		const struct dline *line = desc->lines[i];
+
+		if (line == cid) {
+			before_cid = false;
+		} else if (before_cid && contains(line->text, line->len, "CID")) {
+			if (line->kind == LINE_HEADER &&
+			    strcasecmp(line->key, "parentCID") == 0)
+				ADD(out, DESC_SEV_WARNING,
+				    "portability-parent-cid-before-cid",
+				    line->number,
+				    "parentCID comes before CID: qemu reads the parentCID value as the CID (expected CID= first)");
+			else
+				ADD(out, DESC_SEV_WARNING,
+				    "portability-cid-text-above-cid", line->number,
+				    "'CID' appears above the CID line: qemu takes the first 'CID' text it finds as the CID");
+		}
+		if (line->kind == LINE_HEADER || line->kind == LINE_CTK) {
+			size_t klen = strlen(line->key);
+
+			if (line->len < klen + 1 ||
+			    memcmp(line->text, line->key, klen) != 0 ||
+			    line->text[klen] != '=')
+				ADD(out, DESC_SEV_WARNING,
+				    "portability-header-spacing", line->number,
+				    "spaces around '=' in header key '%s': qemu misreads it (expected %s=VALUE)",
+				    line->key, line->key);
+		}
+	}
+	if (enc != NULL && strcasecmp(enc->value, "UTF-8") != 0 && hint != NULL &&
+	    has_non_ascii(hint->value))
+		ADD(out, DESC_SEV_WARNING, "portability-encoding", hint->number,
+		    "non-ASCII parentFileNameHint in encoding '%s': qemu passes the bytes through, libvmdk converts them (expected encoding=\"UTF-8\")",
+		    enc->value);
+	return DESC_OK;
+}
+
+static desc_status check_section_portability(const desc_descriptor *desc,
+					     desc_findings *out)
+{
+	static const char *const sections[] = {
+		"# Disk DescriptorFile", "# Extent description",
+		"# The Disk Data Base",
+	};
+	bool in_extents = false;
+
+	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
+		const struct dline *found = NULL;
+
+		for (size_t i = 0; i < desc->count && found == NULL; i++)
+			if (desc->lines[i]->kind == LINE_COMMENT &&
+			    comment_is(desc->lines[i], sections[s]))
+				found = desc->lines[i];
+		if (found == NULL)
+			ADD(out, DESC_SEV_WARNING, "portability-section-comment", 0,
+			    "missing section comment '%s': libvmdk needs it",
+			    sections[s]);
+		else if (!same_ignoring_trailing_blanks(found, sections[s]))
+			ADD(out, DESC_SEV_INFO, "portability-section-comment-altered",
+			    found->number,
+			    "section comment differs from '%s' in case or spacing",
+			    sections[s]);
+	}
+	/* libvmdk parses every non-empty line after "# Extent description"
+	 * as an extent until the next section comment. */
+	for (size_t i = 0; i < desc->count; i++) {
+		const struct dline *line = desc->lines[i];
+
+		if (line->kind == LINE_COMMENT) {
+			if (comment_is(line, "# Extent description")) {
+				in_extents = true;
+				continue;
+			}
+			if (comment_is(line, "# The Disk Data Base") ||
+			    comment_is(line, "#DDB") ||
+			    comment_is(line, "# Change Tracking File")) {
+				in_extents = false;
+				continue;
+			}
+			if (in_extents)
+				ADD(out, DESC_SEV_WARNING,
+				    "portability-comment-in-extents", line->number,
+				    "comment among the extent lines: libvmdk reads it as a broken extent");
+		}
+	}
+	return DESC_OK;
+}
+
 desc_status desc_check_portability(const desc_descriptor *desc,
 				   desc_findings *out)
 {
-	(void)desc;
-	(void)out;
+	desc_status st;
+
+	if (desc == NULL || out == NULL)
+		return DESC_E_ARG;
+	if ((st = check_header_portability(desc, out)) != DESC_OK ||
+	    (st = check_section_portability(desc, out)) != DESC_OK ||
+	    (st = check_extent_portability(desc, out)) != DESC_OK)
+		return st;
 	return DESC_OK;
 }
