@@ -25,11 +25,15 @@ EXTRA_DIST += cli/EXIT_CODES
 TESTS += \
 	tests/cli/golden.sh \
 	tests/cli/desc.sh \
-	tests/cli/usage.sh
+	tests/cli/usage.sh \
+	tests/cli/create.sh \
+	tests/cli/clone.sh
 EXTRA_DIST += \
 	tests/cli/golden.sh \
 	tests/cli/desc.sh \
 	tests/cli/usage.sh \
+	tests/cli/create.sh \
+	tests/cli/clone.sh \
 	tests/golden \
 	tests/data/cli \
 	samples/Master.vmdk \

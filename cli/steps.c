@@ -3,6 +3,8 @@
  * YAML/JSON. */
 #include "config.h"
 
+#include <string.h>
+
 #include "cli/cli.h"
 #include "descriptor/banned.h"
 
@@ -14,13 +16,30 @@ void cli_steps_init(struct cli_steps *s, enum out_format format)
 	s->count = 0;
 }
 
+/* The library reports a move or copy as "FROM -> TO". */
+static const char *find_arrow(const char *path)
+{
+	for (const char *p = path; *p != '\0'; p++)
+		if (strncmp(p, " -> ", 4) == 0)
+			return p;
+	return NULL;
+}
+
 void cli_steps_report(void *ctx, const char *action, const char *path)
 {
 	struct cli_steps *s = ctx;
 
 	s->count++;
 	if (s->format == OUT_TEXT) {
-		printf("%s%s '%s'\n", s->indent, action, path ? path : "");
+		const char *arrow = path ? find_arrow(path) : NULL;
+
+		/* "move 'a' -> 'b'": each path quoted on its own */
+		if (arrow != NULL)
+			printf("%s%s '%.*s' -> '%s'\n", s->indent, action,
+			       (int)(arrow - path), path, arrow + 4);
+		else
+			printf("%s%s '%s'\n", s->indent, action,
+			       path ? path : "");
 		fflush(stdout);
 		return;
 	}
