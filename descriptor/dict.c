@@ -67,6 +67,9 @@ struct desc_dict {
 };
 
 #define UTF8_BOM "\xef\xbb\xbf"
+/* Duplicate-key findings listed one by one; a hostile file with a million
+ * repeats gets one summary finding for the rest instead of a million. */
+#define DUPLICATES_LISTED 100
 /* How much of an offending line an error message quotes. */
 #define QUOTE_MAX 60
 
@@ -423,7 +426,7 @@ static desc_status report_duplicates(const desc_dict *dict, const char *name,
 		ndup++;
 	}
 	qsort(dups, ndup, sizeof(*dups), compare_dup_ref);
-	for (i = 0; i < ndup; i++) {
+	for (i = 0; i < ndup && i < DUPLICATES_LISTED; i++) {
 		const struct dict_line *line = &dict->lines[dups[i].index];
 
 		status = desc_findings_add(
@@ -435,6 +438,14 @@ static desc_status report_duplicates(const desc_dict *dict, const char *name,
 			desc_error_set(err, status, NULL, 0, "out of memory");
 			goto out;
 		}
+	}
+	if (ndup > DUPLICATES_LISTED) {
+		status = desc_findings_add(
+			warnings, DESC_SEV_WARNING, "duplicate-key", name, 0,
+			"%zu more duplicate keys not listed (first %u listed)",
+			ndup - DUPLICATES_LISTED, DUPLICATES_LISTED);
+		if (status != DESC_OK)
+			desc_error_set(err, status, NULL, 0, "out of memory");
 	}
 out:
 	vk_free(refs);

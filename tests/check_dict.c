@@ -431,6 +431,33 @@ START_TEST(triple_key_reports_each_repeat)
 }
 END_TEST
 
+/* A flood of repeats is summarised after the first hundred. */
+START_TEST(duplicate_flood_is_capped)
+{
+	size_t n = 150, i, pos = 0;
+	char *text = malloc(n * 8 + 1);
+	desc_findings warnings;
+	desc_dict *dict;
+
+	ck_assert_ptr_nonnull(text);
+	for (i = 0; i < n; i++)
+		pos += (size_t)snprintf(text + pos, 9, "k = %03zu\n", i);
+	desc_findings_init(&warnings);
+	dict = parse_ok(text, pos, &warnings);
+	ck_assert_str_eq(desc_dict_get(dict, "k"), "149");
+	ck_assert_uint_eq(desc_dict_count(dict), n);
+	ck_assert_uint_eq(warnings.count, 101);
+	ck_assert_uint_eq(warnings.items[99].line, 101);
+	ck_assert_uint_eq(warnings.items[100].line, 0);
+	ck_assert_str_eq(warnings.items[100].code, "duplicate-key");
+	ck_assert_str_eq(warnings.items[100].message,
+			 "49 more duplicate keys not listed (first 100 listed)");
+	desc_dict_free(dict);
+	desc_findings_clear(&warnings);
+	free(text);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* Escapes                                                             */
 /* ------------------------------------------------------------------ */
@@ -671,6 +698,7 @@ static Suite *dict_suite(void)
 	tcase_add_test(tc, no_name_in_messages);
 	tcase_add_test(tc, duplicate_keys);
 	tcase_add_test(tc, triple_key_reports_each_repeat);
+	tcase_add_test(tc, duplicate_flood_is_capped);
 	tcase_add_loop_test(tc, escape_roundtrip, 0, (int)LEN(escape_cases));
 	tcase_add_loop_test(tc, edit, 0, (int)LEN(edit_cases));
 	tcase_add_test(tc, new_dict);
