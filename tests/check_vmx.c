@@ -643,6 +643,22 @@ START_TEST(point_second_disk)
 }
 END_TEST
 
+/* The nvram name never leaves the bundle, whatever the display name. */
+START_TEST(nvram_name_stays_in_bundle)
+{
+	desc_dict *vmx;
+
+	ck_assert_int_eq(vmx_new_default("../up/C:\\x", "scsi0:0", "d.vmdk", &vmx,
+					 NULL), DESC_OK);
+	ck_assert_str_eq(desc_dict_get(vmx, "displayName"), "../up/C:\\x");
+	ck_assert_str_eq(desc_dict_get(vmx, "nvram"), ".._up_C__x.nvram");
+	ck_assert_int_eq(vmx_prepare_leaf(vmx, "a/b", "scsi0:0", "d.vmdk", NULL),
+			 DESC_OK);
+	ck_assert_str_eq(desc_dict_get(vmx, "nvram"), "a_b.nvram");
+	desc_dict_free(vmx);
+}
+END_TEST
+
 static const struct bad_arg {
 	const char *display;
 	const char *node;
@@ -967,6 +983,7 @@ static Suite *vmx_suite(void)
 	tcase_add_test(tc, leaf_keeps_key_spelling);
 	tcase_add_test(tc, leaf_on_other_node);
 	tcase_add_test(tc, point_second_disk);
+	tcase_add_test(tc, nvram_name_stays_in_bundle);
 	tcase_add_loop_test(tc, leaf_bad_args, 0, (int)LEN(bad_args));
 	tcase_add_test(tc, default_golden);
 	tcase_add_loop_test(tc, default_other_controllers, 0, (int)LEN(default_nodes));

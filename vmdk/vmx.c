@@ -454,6 +454,19 @@ desc_status vmx_point_disk(desc_dict *vmx, const char *disk_node,
 	return status;
 }
 
+/* "<display_name>.nvram", with path separators made harmless: the display
+ * name is free text, the nvram file must stay inside the bundle. */
+static char *nvram_name(const char *display_name)
+{
+	char *name = vk_asprintf("%s.nvram", display_name);
+	char *p;
+
+	for (p = name; p != NULL && *p != '\0'; p++)
+		if (*p == '/' || *p == '\\' || *p == ':')
+			*p = '_';
+	return name;
+}
+
 desc_status vmx_prepare_leaf(desc_dict *vmx, const char *display_name,
 			     const char *disk_node, const char *disk_file,
 			     desc_error *err)
@@ -477,7 +490,7 @@ desc_status vmx_prepare_leaf(desc_dict *vmx, const char *display_name,
 		status = unset_where(vmx, is_state_file, NULL, err);
 	if (status != DESC_OK)
 		goto out;
-	nvram = vk_asprintf("%s.nvram", display_name);
+	nvram = nvram_name(display_name);
 	if (nvram == NULL)
 		return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
 				      "out of memory");
@@ -560,7 +573,7 @@ desc_status vmx_new_default(const char *display_name, const char *disk_node,
 	if (status != DESC_OK)
 		return status;
 	controller = node_controller(disk_node);
-	nvram = vk_asprintf("%s.nvram", display_name);
+	nvram = nvram_name(display_name);
 	if (controller == NULL || nvram == NULL) {
 		status = desc_error_set(err, DESC_E_NOMEM, NULL, 0,
 					"out of memory");
