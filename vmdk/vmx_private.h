@@ -37,7 +37,7 @@
  *     checkpoint.vmState, extendedConfigFile, migrate.hostLog,
  *     vmxstats.filename and any other key whose value names a .vmss,
  *     .vmem or .vswp file;
- *   - nvram = "<display_name>.nvram" ('/', '\\' and ':' in the name
+ *   - nvram = "<display_name>.nvram" ('/', '\' and ':' in the name
  *     become '_', so the file stays inside the bundle);
  *   - uuid.action = "create" (the hypervisor makes a new uuid without
  *     asking "moved or copied?");
