@@ -659,6 +659,45 @@ START_TEST(nvram_name_stays_in_bundle)
 }
 END_TEST
 
+/* Names we write are UTF-8: refused in a .vmx declaring another charset. */
+static const struct encoding_case {
+	const char *text;
+	const char *display;
+	const char *file;
+	desc_status want;
+	const char *message;
+} encoding_cases[] = {
+	{ ".encoding = \"Shift_JIS\"\n", "caf\xc3\xa9", "a.vmdk", DESC_E_REFUSED,
+	  "non-ASCII display name 'caf\xc3\xa9' in a .vmx encoded as 'Shift_JIS' (expected an ASCII display name, or a UTF-8 .vmx)" },
+	{ ".encoding = \"windows-1252\"\n", "cafe", "d\xc3\xa9.vmdk", DESC_E_REFUSED,
+	  "non-ASCII disk file 'd\xc3\xa9.vmdk' in a .vmx encoded as 'windows-1252' (expected an ASCII disk file, or a UTF-8 .vmx)" },
+	{ ".encoding = \"Shift_JIS\"\n", "plain", "a.vmdk", DESC_OK, NULL },
+	{ ".encoding = \"utf-8\"\n", "caf\xc3\xa9", "\xc3\xa9.vmdk", DESC_OK, NULL },
+	{ "memsize = \"1\"\n", "caf\xc3\xa9", "a.vmdk", DESC_OK, NULL },
+};
+
+START_TEST(leaf_encoding)
+{
+	const struct encoding_case *c = &encoding_cases[_i];
+	desc_dict *vmx = parse_text(c->text, strlen(c->text), "e.vmx");
+	desc_error err;
+	char *out;
+	size_t len;
+
+	ck_assert_int_eq(vmx_prepare_leaf(vmx, c->display, "scsi0:0", c->file,
+					  &err), c->want);
+	if (c->message != NULL) {
+		ck_assert_str_eq(err.message, c->message);
+		out = write_dict(vmx, &len);
+		ck_assert_str_eq(out, c->text); /* refused before any edit */
+		free(out);
+	} else {
+		ck_assert_str_eq(desc_dict_get(vmx, "displayName"), c->display);
+	}
+	desc_dict_free(vmx);
+}
+END_TEST
+
 static const struct bad_arg {
 	const char *display;
 	const char *node;
@@ -984,6 +1023,7 @@ static Suite *vmx_suite(void)
 	tcase_add_test(tc, leaf_on_other_node);
 	tcase_add_test(tc, point_second_disk);
 	tcase_add_test(tc, nvram_name_stays_in_bundle);
+	tcase_add_loop_test(tc, leaf_encoding, 0, (int)LEN(encoding_cases));
 	tcase_add_loop_test(tc, leaf_bad_args, 0, (int)LEN(bad_args));
 	tcase_add_test(tc, default_golden);
 	tcase_add_loop_test(tc, default_other_controllers, 0, (int)LEN(default_nodes));

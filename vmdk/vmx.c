@@ -400,6 +400,32 @@ static desc_status check_leaf_args(const char *display_name,
 	return DESC_OK;
 }
 
+static bool is_ascii(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}
+
+/*
+ * Values we write are UTF-8 (or plain ASCII).  A .vmx that declares another
+ * .encoding (Shift_JIS, windows-1252... are common) would show non-ASCII
+ * bytes as other characters, or name a file that does not exist: refuse.
+ */
+static desc_status check_encoding(const desc_dict *vmx, const char *what,
+				  const char *value, desc_error *err)
+{
+	const char *encoding = desc_dict_get(vmx, ".encoding");
+
+	if (is_ascii(value) || encoding == NULL ||
+	    strcasecmp(encoding, "UTF-8") == 0 || strcasecmp(encoding, "UTF8") == 0)
+		return DESC_OK;
+	return desc_error_set(err, DESC_E_REFUSED, NULL, 0,
+			      "non-ASCII %s '%s' in a .vmx encoded as '%s' (expected an ASCII %s, or a UTF-8 .vmx)",
+			      what, value, encoding, what);
+}
+
 /* The controller part of a node ("scsi0" of "scsi0:1"), vk_malloc'ed. */
 static char *node_controller(const char *node)
 {
@@ -425,6 +451,9 @@ desc_status vmx_point_disk(desc_dict *vmx, const char *disk_node,
 	if (disk_file == NULL || disk_file[0] == '\0')
 		return desc_error_set(err, DESC_E_ARG, NULL, 0,
 				      "missing disk file (expected a .vmdk name)");
+	status = check_encoding(vmx, "disk file", disk_file, err);
+	if (status != DESC_OK)
+		return status;
 	controller = node_controller(disk_node);
 	if (controller == NULL)
 		return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
@@ -479,6 +508,10 @@ desc_status vmx_prepare_leaf(desc_dict *vmx, const char *display_name,
 		return desc_error_set(err, DESC_E_ARG, NULL, 0,
 				      "missing .vmx dictionary");
 	status = check_leaf_args(display_name, disk_node, disk_file, err);
+	if (status == DESC_OK)
+		status = check_encoding(vmx, "display name", display_name, err);
+	if (status == DESC_OK)
+		status = check_encoding(vmx, "disk file", disk_file, err);
 	if (status != DESC_OK)
 		return status;
 	for (i = 0; i < sizeof(identity_keys) / sizeof(identity_keys[0]); i++)

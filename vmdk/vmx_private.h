@@ -49,6 +49,9 @@
  * master's disk, which the leaf would then share).
  * disk_node is "scsi0:0"-like (controller scsi/sata/nvme/ide, N:M);
  * anything else is DESC_E_ARG, as is an empty display_name or disk_file.
+ * A non-ASCII display_name or disk_file in a .vmx whose .encoding is not
+ * UTF-8 (Shift_JIS, windows-1252... occur) is DESC_E_REFUSED, before any
+ * edit: the bytes we write are UTF-8 and would be misread.
  * On failure the dictionary may be partly edited: callers work on their
  * own copy and discard it on error.
  */
@@ -66,7 +69,8 @@ desc_status vmx_prepare_leaf(desc_dict *vmx, const char *display_name,
  *   - an independent-* NODE.mode is removed: independent disks are left
  *     out of snapshots, so the leaf's snapshot would not protect the base;
  *   - NODE.redo is removed.
- * Bad node or empty disk_file: DESC_E_ARG.
+ * Bad node or empty disk_file: DESC_E_ARG; non-ASCII disk_file in a
+ * non-UTF-8 .vmx: DESC_E_REFUSED (as for vmx_prepare_leaf).
  */
 desc_status vmx_point_disk(desc_dict *vmx, const char *disk_node,
 			   const char *disk_file, desc_error *err);
