@@ -244,9 +244,10 @@ static desc_status patterns_init(desc_error *err)
 						i, code);
 			goto out;
 		}
-		/* JIT is an optimisation only: a failure leaves the
-		 * interpreter in charge. */
-		(void)pcre2_jit_compile(patterns[i], PCRE2_JIT_COMPLETE);
+		/* No JIT: lines are short, so the interpreter costs
+		 * nothing measurable, and JIT-generated code makes
+		 * valgrind report uninitialised reads that would drown
+		 * real errors in the valgrind CI run. */
 	}
 	if (match_context == NULL) {
 		match_context = pcre2_general_context_create(pcre_alloc,
@@ -869,13 +870,26 @@ static desc_status classify_line(struct parser *ps, struct dline *line)
 	if (m < 0)
 		goto match_error;
 	if ((m = pattern_match(P_COMMENT, line->text, line->len, ps->md)) == 1) {
+		static const struct {
+			enum pattern_id id;
+			enum section section;
+		} markers[] = {
+			{ P_SEC_EXTENT, SEC_EXTENT },
+			{ P_SEC_CTK, SEC_CTK },
+			{ P_SEC_DDB, SEC_DDB },
+		};
+
 		line->kind = LINE_COMMENT;
-		if (pattern_match(P_SEC_EXTENT, line->text, line->len, ps->md) == 1)
-			ps->section = SEC_EXTENT;
-		else if (pattern_match(P_SEC_CTK, line->text, line->len, ps->md) == 1)
-			ps->section = SEC_CTK;
-		else if (pattern_match(P_SEC_DDB, line->text, line->len, ps->md) == 1)
-			ps->section = SEC_DDB;
+		for (size_t i = 0; i < ARRAY_SIZE(markers); i++) {
+			m = pattern_match(markers[i].id, line->text, line->len,
+					  ps->md);
+			if (m < 0)
+				goto match_error;
+			if (m == 1) {
+				ps->section = markers[i].section;
+				break;
+			}
+		}
 		return DESC_OK;
 	}
 	if (m < 0)
@@ -972,12 +986,20 @@ static desc_status parse_all(struct parser *ps, bool complete)
 		struct dline *line;
 		desc_status st;
 
-		if (!ps->seen_content &&
-		    pattern_match(P_BLANK, ps->r.line, ps->r.line_len, ps->md) != 1) {
-			ps->seen_content = true;
-			st = check_first_content(ps);
-			if (st != DESC_OK)
-				return st;
+		if (!ps->seen_content) {
+			int m = pattern_match(P_BLANK, ps->r.line,
+					      ps->r.line_len, ps->md);
+
+			if (m < 0)
+				return desc_error_set(ps->err, DESC_E_NOMEM,
+						      ps->r.name, ps->r.lineno,
+						      "cannot match line (pcre2 error)");
+			if (m == 0) {
+				ps->seen_content = true;
+				st = check_first_content(ps);
+				if (st != DESC_OK)
+					return st;
+			}
 		}
 		if (ps->r.line_len > DESC_MAX_LINE)
 			return SYNTAX(ps, ps->r.lineno,
@@ -1276,6 +1298,8 @@ static ptrdiff_t last_of_kind(const desc_descriptor *desc, enum line_kind kind)
 	return -1;
 }
 
+/* The first comment line matching a section pattern; -1 when there is
+ * none, -2 when matching failed (out of memory). */
 static ptrdiff_t find_comment(const desc_descriptor *desc, enum pattern_id id)
 {
 	pcre2_match_data *md = match_data_new();
@@ -1285,9 +1309,14 @@ static ptrdiff_t find_comment(const desc_descriptor *desc, enum pattern_id id)
 		return -2;
 	for (size_t i = 0; i < desc->count && found < 0; i++) {
 		const struct dline *line = desc->lines[i];
+		int m;
 
-		if (line->kind == LINE_COMMENT &&
-		    pattern_match(id, line->text, line->len, md) == 1)
+		if (line->kind != LINE_COMMENT)
+			continue;
+		m = pattern_match(id, line->text, line->len, md);
+		if (m < 0)
+			found = -2;
+		else if (m == 1)
 			found = (ptrdiff_t)i;
 	}
 	pcre2_match_data_free(md);

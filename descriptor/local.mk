@@ -14,6 +14,11 @@ TESTS += tests/check_descriptor
 tests_check_descriptor_SOURCES = tests/check_descriptor.c
 tests_check_descriptor_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_descriptor_LDADD = $(CHECK_TEST_LIBS)
+check_PROGRAMS += tests/check_alloc
+TESTS += tests/check_alloc
+tests_check_alloc_SOURCES = tests/check_alloc.c
+tests_check_alloc_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_alloc_LDADD = $(CHECK_TEST_LIBS)
 EXTRA_DIST += descriptor/FINDINGS.md \
 	tests/data/descriptor/README \
 	tests/data/descriptor/crlf.vmdk \
