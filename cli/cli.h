@@ -125,8 +125,8 @@ void cli_human_size(uint64_t bytes, char *buf, size_t size);
 
 /* Loads a descriptor from a separate descriptor file ("-" = stdin) or,
  * when `path` is a binary sparse extent, its embedded descriptor (then
- * *embedded is set; warnings are not collected).  `name` in messages is the
- * path as given. */
+ * *embedded is set; lines then count from the embedded text).  Messages
+ * name the path as given. */
 desc_status cli_load_descriptor(const char *path, desc_descriptor **out,
 				desc_findings *warnings, bool *embedded,
 				desc_error *err);

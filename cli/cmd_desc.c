@@ -589,13 +589,22 @@ desc_status cli_open_embedded(const char *path, desc_descriptor **out,
 			      desc_findings *warnings, desc_error *err)
 {
 	vmdk_disk *disk = NULL;
+	char *text = NULL;
+	size_t len;
 	desc_status st;
 
-	(void)warnings;
 	*out = NULL;
 	st = vmdk_disk_open(path, VMDK_OPEN_DESCRIPTOR_ONLY, &disk, err);
+	if (st != DESC_OK)
+		goto out;
+	/* The disk layer parsed the descriptor without collecting
+	 * warnings; parsing its (byte-identical) text again gives them,
+	 * with lines counted from the start of the embedded descriptor. */
+	st = desc_write(vmdk_disk_descriptor(disk), &text, &len, err);
 	if (st == DESC_OK)
-		st = desc_clone(vmdk_disk_descriptor(disk), out, err);
+		st = desc_parse(text, len, path, out, warnings, err);
+out:
+	free(text);
 	vmdk_disk_free(disk);
 	return st;
 }
