@@ -899,6 +899,48 @@ static void format_vmsd_disks(const vmsd_snapshot_disk *d, size_t n, char *buf,
 					d[i].line);
 }
 
+START_TEST(vmsd_two_disks)
+{
+	const char *nodes[] = { "scsi0:0", "sata0:3" };
+	const char *files[] = { "a.vmdk", "b.vmdk" };
+	const char *want =
+		".encoding = \"UTF-8\"\n"
+		"snapshot.lastUID = \"1\"\n"
+		"snapshot.current = \"1\"\n"
+		"snapshot0.uid = \"1\"\n"
+		"snapshot0.displayName = \"Base\"\n"
+		"snapshot0.description = \"Don't delete!\"\n"
+		"snapshot0.createTimeHigh = \"0\"\n"
+		"snapshot0.createTimeLow = \"-1\"\n"
+		"snapshot0.numDisks = \"2\"\n"
+		"snapshot0.disk0.fileName = \"a.vmdk\"\n"
+		"snapshot0.disk0.node = \"scsi0:0\"\n"
+		"snapshot0.disk1.fileName = \"b.vmdk\"\n"
+		"snapshot0.disk1.node = \"sata0:3\"\n"
+		"snapshot.numSnapshots = \"1\"\n";
+	vmsd_snapshot_disk *disks;
+	desc_dict *vmsd;
+	desc_error err;
+	size_t len, count;
+	char *out, got[256];
+
+	ck_assert_int_eq(vmsd_new_snapshot(NULL, NULL, nodes, files, 2,
+					   0xffffffffu, &vmsd, &err), DESC_OK);
+	out = write_dict(vmsd, &len);
+	ck_assert_str_eq(out, want);
+	free(out);
+	ck_assert_int_eq(vmsd_snapshot_disks(vmsd, &disks, &count, NULL), DESC_OK);
+	format_vmsd_disks(disks, count, got, sizeof(got));
+	ck_assert_str_eq(got, "0.0=a.vmdk(scsi0:0)@10 0.1=b.vmdk(sata0:3)@12");
+	vmsd_snapshot_disks_free(disks, count);
+	desc_dict_free(vmsd);
+	ck_assert_int_eq(vmsd_new_snapshot(NULL, NULL, nodes, files, 0, 1, &vmsd,
+					   &err), DESC_E_ARG);
+	ck_assert_ptr_null(vmsd);
+	ck_assert_str_eq(err.message, "no disk for the snapshot (expected at least one)");
+}
+END_TEST
+
 START_TEST(vmsd_disks_corpus)
 {
 	const struct vmsd_disks_case *c = &vmsd_disks_cases[_i];
@@ -1030,6 +1072,7 @@ static Suite *vmx_suite(void)
 	tcase_add_test(tc, vmsd_golden_negative_low);
 	tcase_add_loop_test(tc, vmsd_create_time, 0, (int)LEN(vmsd_times));
 	tcase_add_test(tc, vmsd_escapes_and_bad_args);
+	tcase_add_test(tc, vmsd_two_disks);
 	tcase_add_loop_test(tc, vmsd_disks_corpus, 0, (int)LEN(vmsd_disks_cases));
 	tcase_add_test(tc, vmsd_disks_of_our_own);
 	tcase_add_test(tc, allocation_failure);

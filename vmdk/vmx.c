@@ -647,23 +647,31 @@ out:
 /* .vmsd                                                               */
 /* ------------------------------------------------------------------ */
 
-desc_status vmsd_new_single(const char *snapshot_name, const char *description,
-			    const char *disk_node, const char *disk_file,
-			    uint64_t create_time_us, desc_dict **out,
-			    desc_error *err)
+desc_status vmsd_new_snapshot(const char *snapshot_name,
+			      const char *description,
+			      const char *const *disk_nodes,
+			      const char *const *disk_files, size_t ndisks,
+			      uint64_t create_time_us, desc_dict **out,
+			      desc_error *err)
 {
 	desc_dict *vmsd = NULL;
-	char high[16], low[16];
+	char high[16], low[16], count[32], key[64];
 	desc_status status;
+	size_t i;
 
 	*out = NULL;
-	if (disk_node == NULL || !is_disk_node(disk_node))
+	if (ndisks == 0 || disk_nodes == NULL || disk_files == NULL)
 		return desc_error_set(err, DESC_E_ARG, NULL, 0,
-				      "invalid disk node '%s' (expected scsiN:M, sataN:M, nvmeN:M or ideN:M)",
-				      disk_node ? disk_node : "");
-	if (disk_file == NULL || disk_file[0] == '\0')
-		return desc_error_set(err, DESC_E_ARG, NULL, 0,
-				      "missing disk file (expected a .vmdk name)");
+				      "no disk for the snapshot (expected at least one)");
+	for (i = 0; i < ndisks; i++) {
+		if (disk_nodes[i] == NULL || !is_disk_node(disk_nodes[i]))
+			return desc_error_set(err, DESC_E_ARG, NULL, 0,
+					      "invalid disk node '%s' (expected scsiN:M, sataN:M, nvmeN:M or ideN:M)",
+					      disk_nodes[i] ? disk_nodes[i] : "");
+		if (disk_files[i] == NULL || disk_files[i][0] == '\0')
+			return desc_error_set(err, DESC_E_ARG, NULL, 0,
+					      "missing disk file (expected a .vmdk name)");
+	}
 	if (snapshot_name == NULL)
 		snapshot_name = VMX_DEFAULT_SNAPSHOT_NAME;
 	if (description == NULL)
@@ -672,8 +680,9 @@ desc_status vmsd_new_single(const char *snapshot_name, const char *description,
 	snprintf(high, sizeof(high), "%u", (unsigned)(create_time_us >> 32));
 	snprintf(low, sizeof(low), "%d",
 		 (int)(int32_t)(uint32_t)(create_time_us & 0xffffffffu));
+	snprintf(count, sizeof(count), "%zu", ndisks);
 	{
-		const char *const pairs[][2] = {
+		const char *const head[][2] = {
 			{ ".encoding", "UTF-8" },
 			{ "snapshot.lastUID", "1" },
 			{ "snapshot.current", "1" },
@@ -682,23 +691,38 @@ desc_status vmsd_new_single(const char *snapshot_name, const char *description,
 			{ "snapshot0.description", description },
 			{ "snapshot0.createTimeHigh", high },
 			{ "snapshot0.createTimeLow", low },
-			{ "snapshot0.numDisks", "1" },
-			{ "snapshot0.disk0.fileName", disk_file },
-			{ "snapshot0.disk0.node", disk_node },
-			{ "snapshot.numSnapshots", "1" },
+			{ "snapshot0.numDisks", count },
 		};
 
 		status = desc_dict_new(&vmsd, err);
 		if (status == DESC_OK)
-			status = set_pairs(vmsd, pairs,
-					   sizeof(pairs) / sizeof(pairs[0]), err);
+			status = set_pairs(vmsd, head,
+					   sizeof(head) / sizeof(head[0]), err);
 	}
+	for (i = 0; i < ndisks && status == DESC_OK; i++) {
+		snprintf(key, sizeof(key), "snapshot0.disk%zu.fileName", i);
+		status = desc_dict_set(vmsd, key, disk_files[i], err);
+		snprintf(key, sizeof(key), "snapshot0.disk%zu.node", i);
+		if (status == DESC_OK)
+			status = desc_dict_set(vmsd, key, disk_nodes[i], err);
+	}
+	if (status == DESC_OK)
+		status = desc_dict_set(vmsd, "snapshot.numSnapshots", "1", err);
 	if (status != DESC_OK) {
 		desc_dict_free(vmsd);
 		return status;
 	}
 	*out = vmsd;
 	return DESC_OK;
+}
+
+desc_status vmsd_new_single(const char *snapshot_name, const char *description,
+			    const char *disk_node, const char *disk_file,
+			    uint64_t create_time_us, desc_dict **out,
+			    desc_error *err)
+{
+	return vmsd_new_snapshot(snapshot_name, description, &disk_node,
+				 &disk_file, 1, create_time_us, out, err);
 }
 
 void vmsd_snapshot_disks_free(vmsd_snapshot_disk *disks, size_t count)

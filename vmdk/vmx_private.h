@@ -115,6 +115,19 @@ desc_status vmsd_new_single(const char *snapshot_name, const char *description,
 			    uint64_t create_time_us, desc_dict **out,
 			    desc_error *err);
 
+/*
+ * The same for a leaf with several disks: one snapshot holding ndisks
+ * disks, snapshot0.numDisks = ndisks and snapshot0.diskI.fileName/.node
+ * for each, in the same key order (all before snapshot.numSnapshots, as
+ * VMware writes them).  ndisks 0: DESC_E_ARG.
+ */
+desc_status vmsd_new_snapshot(const char *snapshot_name,
+			      const char *description,
+			      const char *const *disk_nodes,
+			      const char *const *disk_files, size_t ndisks,
+			      uint64_t create_time_us, desc_dict **out,
+			      desc_error *err);
+
 /* One snapshotN.diskM entry of a .vmsd. */
 typedef struct vmsd_snapshot_disk {
 	unsigned long snapshot; /* N of snapshotN */
