@@ -316,6 +316,80 @@ START_TEST(test_base_rollback)
 }
 END_TEST
 
+/* A monolithicSparse master whose embedded descriptor carries ddb.uuid. */
+static void make_mono_master(const char *path)
+{
+	vmdk_create_options opt = { .type = VMDK_CREATE_MONOLITHIC_SPARSE,
+				    .size_bytes = 1u << 20 };
+	static const char uuid[] =
+		"ddb.uuid = \"60 00 c2 99 ab ce aa 92-d3 3e 55 a9 30 e7 c6 dd\"\n";
+	char area[10240];
+	desc_error err;
+	size_t len;
+	int fd;
+
+	ck_assert_int_eq(vmdk_disk_create(path, &opt, &err), DESC_OK);
+	fd = open(path, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, area, sizeof(area), 512), (ssize_t)sizeof(area));
+	len = strnlen(area, sizeof(area));
+	ck_assert_uint_lt(len + sizeof(uuid), sizeof(area));
+	memcpy(area + len, uuid, sizeof(uuid) - 1);
+	ck_assert_int_eq(pwrite(fd, area, sizeof(area), 512), (ssize_t)sizeof(area));
+	close(fd);
+}
+
+static void read_file(const char *path, char *buf, size_t size, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+
+	ck_assert_ptr_nonnull(f);
+	*len = fread(buf, 1, size, f);
+	fclose(f);
+}
+
+/* Moving a monolithic master edits its embedded descriptor; every failure
+ * must restore the original bytes and put the file back. */
+START_TEST(test_mono_move_rollback)
+{
+	static char before[1u << 17], after[1u << 17];
+	size_t blen, alen;
+	unsigned long n;
+	bool done = false;
+
+	ck_assert_int_eq(mkdir("m", 0755), 0);
+	make_mono_master("m/Mono.vmdk");
+	read_file("m/Mono.vmdk", before, sizeof(before), &blen);
+	ck_assert_ptr_nonnull(memmem(before, blen, "ddb.uuid", 8));
+	for (n = 1; n < 2000 && !done; n++) {
+		desc_error err;
+		desc_status st;
+
+		desc_test_fail_allocation(n);
+		st = vmdk_base_make("m/Mono.vmdk", "Base", NULL, &err);
+		desc_test_fail_allocation(0);
+		if (st == DESC_OK) {
+			done = true;
+			break;
+		}
+		ck_assert_msg(st == DESC_E_NOMEM, "n=%lu: %d %s", n, (int)st,
+			      err.message);
+		read_file("m/Mono.vmdk", after, sizeof(after), &alen);
+		ck_assert_msg(alen == blen && memcmp(before, after, blen) == 0,
+			      "n=%lu: master changed", n);
+		ck_assert(!exists("Base"));
+		ck_assert(no_staging("."));
+	}
+	ck_assert(done);
+	ck_assert(!exists("m/Mono.vmdk"));
+	read_file("Base/Mono.vmdk", after, sizeof(after), &alen);
+	ck_assert_uint_eq(alen, blen);
+	ck_assert_ptr_null(memmem(after, alen, "ddb.uuid", 8));
+	ck_assert_ptr_nonnull(memmem(after, alen, "ddb.adapterType", 15));
+	ck_assert_uint_eq(mode_of("Base/Mono.vmdk"), 0444);
+}
+END_TEST
+
 static bool has_finding(const desc_findings *f, const char *code,
 			const char *file_suffix, desc_severity sev)
 {
@@ -599,6 +673,7 @@ static Suite *leaf_suite(void)
 	tcase_add_loop_test(base, test_base_refusals, 0,
 			    (int)(sizeof(refusals) / sizeof(refusals[0])));
 	tcase_add_test(base, test_base_rollback);
+	tcase_add_test(base, test_mono_move_rollback);
 	tcase_add_test(base, test_verify_findings);
 	suite_add_tcase(s, base);
 

@@ -17,8 +17,10 @@ check_PROGRAMS += tests/leaf-tool
 tests_leaf_tool_SOURCES = tests/leaf-tool.c
 tests_leaf_tool_CFLAGS = $(PROJECT_CFLAGS)
 tests_leaf_tool_LDADD = libvmdkit.la
-TESTS += tests/integration/leaf-e2e.sh tests/integration/leaf-mono.sh
-EXTRA_DIST += tests/integration/leaf-e2e.sh tests/integration/leaf-mono.sh
+TESTS += tests/integration/leaf-e2e.sh tests/integration/leaf-mono.sh \
+	tests/integration/leaf-exdev.sh
+EXTRA_DIST += tests/integration/leaf-e2e.sh tests/integration/leaf-mono.sh \
+	tests/integration/leaf-exdev.sh
 
 check_PROGRAMS += tests/check_plan
 TESTS += tests/check_plan
