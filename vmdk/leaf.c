@@ -436,47 +436,33 @@ static desc_status build_vmx(const vmdk_leaf_context *ctx,
 static desc_status build_vmsd(const vmdk_leaf_context *ctx, desc_dict **out,
 			      desc_error *err)
 {
-	const struct leaf_disk *first = &ctx->disks[0];
+	const char **nodes, **files;
 	struct timespec now;
 	uint64_t us = 0;
-	desc_dict *vmsd = NULL;
 	desc_status st;
 	size_t i;
 
 	if (clock_gettime(CLOCK_REALTIME, &now) == 0 && now.tv_sec > 0)
 		us = (uint64_t)now.tv_sec * 1000000u +
 		     (uint64_t)now.tv_nsec / 1000u;
-	st = vmsd_new_single(ctx->opt.snapshot_name,
-			     ctx->opt.snapshot_description, first->node,
-			     first->copy_name, us, &vmsd, err);
-	if (st != DESC_OK)
-		return st;
-	if (ctx->ndisks > 1) {
-		char *n = vk_asprintf("%zu", ctx->ndisks);
-
-		st = n ? desc_dict_set(vmsd, "snapshot0.numDisks", n, err) :
-			 nomem(err);
-		vk_free(n);
+	nodes = vk_calloc(ctx->ndisks, sizeof(*nodes));
+	files = vk_calloc(ctx->ndisks, sizeof(*files));
+	if (nodes == NULL || files == NULL) {
+		st = nomem(err);
+		goto out;
 	}
-	for (i = 1; i < ctx->ndisks && st == DESC_OK; i++) {
-		char *k1 = vk_asprintf("snapshot0.disk%zu.fileName", i);
-		char *k2 = vk_asprintf("snapshot0.disk%zu.node", i);
-
-		if (k1 == NULL || k2 == NULL)
-			st = nomem(err);
-		else
-			st = desc_dict_set(vmsd, k1, ctx->disks[i].copy_name, err);
-		if (st == DESC_OK)
-			st = desc_dict_set(vmsd, k2, ctx->disks[i].node, err);
-		vk_free(k1);
-		vk_free(k2);
+	/* The snapshot's disks are the copies: the delta's parent side. */
+	for (i = 0; i < ctx->ndisks; i++) {
+		nodes[i] = ctx->disks[i].node;
+		files[i] = ctx->disks[i].copy_name;
 	}
-	if (st != DESC_OK) {
-		desc_dict_free(vmsd);
-		return st;
-	}
-	*out = vmsd;
-	return DESC_OK;
+	st = vmsd_new_snapshot(ctx->opt.snapshot_name,
+			       ctx->opt.snapshot_description, nodes, files,
+			       ctx->ndisks, us, out, err);
+out:
+	vk_free(nodes);
+	vk_free(files);
+	return st;
 }
 
 /* fsync every file the leaf holds (the delta writer's files included). */
