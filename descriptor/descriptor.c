@@ -606,6 +606,11 @@ static void lines_remove(desc_descriptor *desc, size_t pos)
 /* Parsing one line                                                    */
 /* ------------------------------------------------------------------ */
 
+/* Real descriptors have a few dozen lines (VirtualBox refuses more than
+ * 1100); the cap keeps 4 MiB of newlines from costing hundreds of MiB
+ * of line objects. */
+#define MAX_LINES 65536u
+
 struct parser {
 	struct reader r;
 	desc_descriptor *desc;
@@ -1001,6 +1006,11 @@ static desc_status parse_all(struct parser *ps, bool complete)
 					return st;
 			}
 		}
+		if (ps->r.lineno > MAX_LINES)
+			return desc_error_set(ps->err, DESC_E_TOO_LARGE,
+					      ps->r.name, ps->r.lineno,
+					      "descriptor has more than %u lines",
+					      MAX_LINES);
 		if (ps->r.line_len > DESC_MAX_LINE)
 			return SYNTAX(ps, ps->r.lineno,
 				      "line is longer than %u bytes (%zu bytes)",

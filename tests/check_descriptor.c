@@ -468,6 +468,39 @@ START_TEST(test_long_line)
 }
 END_TEST
 
+START_TEST(test_line_cap)
+{
+	size_t len = strlen(sample) + 70000;
+	char *text = malloc(len);
+
+	ck_assert(text != NULL);
+	memcpy(text, sample, strlen(sample));
+	memset(text + strlen(sample), '\n', len - strlen(sample));
+	parse_expect(text, len, DESC_E_TOO_LARGE, 65537,
+		     "descriptor has more than 65536 lines");
+	free(text);
+}
+END_TEST
+
+/* The disk layer hands over the whole embedded descriptor area:
+ * descriptorSize sectors, the text then NULs. */
+START_TEST(test_embedded_area)
+{
+	char area[20 * 512];
+	desc_descriptor *desc = NULL;
+	char *out;
+
+	memset(area, 0, sizeof(area));
+	memcpy(area, sample, strlen(sample));
+	ck_assert_int_eq(desc_parse(area, sizeof(area), "disk.vmdk", &desc,
+				    NULL, NULL), DESC_OK);
+	out = write_ok(desc);
+	assert_text(out, sample);
+	free(out);
+	desc_free(desc);
+}
+END_TEST
+
 START_TEST(test_input_cap)
 {
 	size_t len = DESC_MAX_INPUT + 1;
@@ -1392,6 +1425,8 @@ static Suite *descriptor_suite(void)
 			    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_test(tc, test_long_line);
 	tcase_add_test(tc, test_input_cap);
+	tcase_add_test(tc, test_line_cap);
+	tcase_add_test(tc, test_embedded_area);
 	tcase_add_loop_test(tc, test_lossless, 0,
 			    (int)(sizeof(lossless_cases) / sizeof(lossless_cases[0])));
 	tcase_add_test(tc, test_parsed_fields);
