@@ -825,6 +825,10 @@ static const struct edit_case edit_cases[] = {
 	  "RW 4192256 SPARSE \"../base/8.10 Core-s001.vmdk\"\nRW 20480 ZERO\n" S_DDB1 S_DDB2 },
 	{ "repath-keeps-offset-and-spacing", HDR "RW  100\tFLAT \"old\"  7 extra\n",
 	  E_REPATH, "0", "new name", 0, HDR "RW  100\tFLAT \"new name\"  7 extra\n" },
+	{ "repath-single-quoted", HDR "RW 100 SPARSE 'old.vmdk' \n", E_REPATH, "0",
+	  "new.vmdk", 0, HDR "RW 100 SPARSE 'new.vmdk' \n" },
+	{ "repath-single-quoted-apostrophe", HDR "RW 100 SPARSE 'old.vmdk' \n", E_REPATH, "0",
+	  "it's.vmdk", 0, HDR "RW 100 SPARSE \"it's.vmdk\"\n" },
 	{ "repath-zero-gets-name", sample, E_REPATH, "1", "z.vmdk", 0,
 	  S_HEAD "\n# Extent description\n"
 	  "RW 4192256 SPARSE \"8.10 Core-s001.vmdk\"\nRW 20480 ZERO \"z.vmdk\"\n" S_DDB1 S_DDB2 },
