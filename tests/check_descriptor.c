@@ -1418,6 +1418,77 @@ START_TEST(test_codes_documented)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* mutations: whatever parses writes back as itself                    */
+/* ------------------------------------------------------------------ */
+
+static uint32_t lcg(uint32_t *state)
+{
+	*state = *state * 1103515245u + 12345u;
+	return *state >> 8;
+}
+
+START_TEST(test_mutations)
+{
+	static const char alphabet[] = " \t\r\n\"'#=\0\x80\xff" "0129aZRWFLATSPARSEZEROddb.CID";
+	uint32_t state = 20261125;
+	size_t base_len = strlen(sample);
+	unsigned accepted = 0;
+
+	for (int round = 0; round < 3000; round++) {
+		char text[sizeof(sample) + 16];
+		size_t len = base_len;
+		int edits = 1 + (int)(lcg(&state) % 4);
+		desc_descriptor *desc = NULL;
+		desc_findings f;
+		char *out = NULL;
+		size_t out_len;
+
+		memcpy(text, sample, base_len);
+		for (int k = 0; k < edits; k++) {
+			size_t at = lcg(&state) % len;
+			char c = alphabet[lcg(&state) % (sizeof(alphabet) - 1)];
+
+			switch (lcg(&state) % 3) {
+			case 0: /* replace */
+				text[at] = c;
+				break;
+			case 1: /* insert */
+				if (len + 1 < sizeof(text)) {
+					memmove(text + at + 1, text + at, len - at);
+					text[at] = c;
+					len++;
+				}
+				break;
+			default: /* delete */
+				memmove(text + at, text + at + 1, len - at - 1);
+				len--;
+				break;
+			}
+		}
+		if (desc_parse(text, len, "m.vmdk", &desc, NULL, NULL) != DESC_OK)
+			continue;
+		accepted++;
+		ck_assert_int_eq(desc_write(desc, &out, &out_len, NULL), DESC_OK);
+		/* The output is the input minus trailing padding. */
+		ck_assert_msg(out_len <= len && memcmp(out, text, out_len) == 0,
+			      "round %d: output is not a prefix of the input", round);
+		for (size_t i = out_len; i < len; i++)
+			ck_assert_msg(text[i] == '\0' || text[i] == ' ',
+				      "round %d: byte %zu (%02x) dropped", round,
+				      i, (unsigned char)text[i]);
+		desc_findings_init(&f);
+		ck_assert_int_eq(desc_validate(desc, &f), DESC_OK);
+		ck_assert_int_eq(desc_check_portability(desc, &f), DESC_OK);
+		desc_findings_clear(&f);
+		free(out);
+		desc_free(desc);
+	}
+	/* The mutations must leave enough inputs valid to mean something. */
+	ck_assert_uint_gt(accepted, 300);
+}
+END_TEST
+
 static Suite *descriptor_suite(void)
 {
 	Suite *s = suite_create("descriptor");
@@ -1451,6 +1522,9 @@ static Suite *descriptor_suite(void)
 			    (int)(sizeof(finding_cases) / sizeof(finding_cases[0])));
 	tcase_add_test(tc, test_clean);
 	tcase_add_test(tc, test_codes_documented);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("mutations");
+	tcase_add_test(tc, test_mutations);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("corpus");
 	tcase_add_test(tc, test_corpus_roundtrip);
