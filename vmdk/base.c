@@ -658,7 +658,12 @@ static desc_status edit_embedded(struct base_job *job, struct base_disk *d)
 		st = fs_error(job->err, errno ? errno : EIO, path, "cannot write");
 		goto out;
 	}
-	report(job, "write", d->path);
+	if (job->opt->report != NULL) {
+		char *shown = final(job, d->name);
+
+		report(job, "write", shown ? shown : d->name);
+		vk_free(shown);
+	}
 out:
 	if (fd >= 0)
 		close(fd);
@@ -845,8 +850,7 @@ static void dry_run(struct base_job *job)
 		char *dst = final(job, job->disks[i].name);
 
 		if (dst != NULL)
-			report(job, "write", job->disks[i].embedded ?
-					     job->disks[i].path : dst);
+			report(job, "write", dst);
 		vk_free(dst);
 	}
 	{

@@ -381,7 +381,7 @@ static desc_status write_dict(const desc_dict *dict, const char *path,
 
 	st = desc_dict_write(dict, &text, &len, err);
 	if (st == DESC_OK)
-		st = fs_write_new(path, text, len, 0644, true, err);
+		st = fs_write_new(path, text, len, 0644, false, err);
 	vk_free(text);
 	return st;
 }

@@ -30,6 +30,7 @@ qemu-io -c 'write -P 0x11 0 64k' -c 'write -P 0x22 3G 64k' \
 tr -d '\000' <"$M/8.10 Core.vmdk" >desc.tmp
 printf 'ddb.uuid = "60 00 c2 99 ab ce aa 92-d3 3e 55 a9 30 e7 c6 dd"\n' >>desc.tmp
 cat desc.tmp >"$M/8.10 Core.vmdk"
+# qemu writes the CID without leading zeros; vmdkinfo prints 8 digits.
 cid=$(sed -n 's/^CID=//p' "$M/8.10 Core.vmdk")
 cat >"$M/8.10 Core.vmx" <<'VMX'
 .encoding = "UTF-8"
@@ -119,7 +120,7 @@ for L in "$L1" "$L2"; do
 		|| fail "patterns through $L: $(cat io.txt)"
 	grep -q 'Pattern verification failed' io.txt && fail "pattern mismatch through $L"
 	vmdkinfo "$L/8.10 Core.vmdk" >vi.txt 2>&1 || fail "vmdkinfo: $(cat vi.txt)"
-	grep -q "Content identifier:.*0x$cid" vi.txt || fail "vmdkinfo CID: $(cat vi.txt)"
+	grep -q "Content identifier:.*0x$(printf %08x "0x$cid")" vi.txt || fail "vmdkinfo CID: $(cat vi.txt)"
 done
 grep -q '^memsize = "2048"' "$L2/8.10 Leaf 2.vmx" || fail "memsize not set"
 

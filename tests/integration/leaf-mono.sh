@@ -32,7 +32,7 @@ master_sum=$(sha256sum <"$m")
 [ "$(ls bases/mono | wc -l)" = 2 ] || fail "base holds: $(ls bases/mono)"
 head -c 10752 "bases/mono/mono disk.vmdk" | tr -d '\000' >based.txt
 grep -q ddb.uuid based.txt && fail "ddb.uuid kept in the embedded descriptor"
-grep -q "^CID=$cid" based.txt || fail "CID changed"
+grep -q "^CID=$cid$" based.txt || fail "CID changed"
 qemu-img check -q "bases/mono/mono disk.vmdk" || fail "qemu-img check on the base"
 "$TOOL" verify bases/mono >v.txt || fail "verify: $(cat v.txt)"
 (cd bases/mono && sha256sum -- *) >base.sha
@@ -50,7 +50,7 @@ for n in 1 2; do
 	qemu-io -r -c 'read -P 0x5a 0 64k' -c 'read -P 0xa5 7M 64k' "$L/$disk" >io.txt
 	grep -q 'Pattern verification failed' io.txt && fail "pattern through leaf $n"
 	vmdkinfo "$L/mono disk.vmdk" >vi.txt 2>&1 || fail "vmdkinfo: $(cat vi.txt)"
-	grep -q "Content identifier:.*0x$cid" vi.txt || fail "vmdkinfo: $(cat vi.txt)"
+	grep -q "Content identifier:.*0x$(printf %08x "0x$cid")" vi.txt || fail "vmdkinfo: $(cat vi.txt)"
 done
 qemu-io -c 'write -P 0x77 0 4k' "leaves/Mono 1.vmwarevm/mono disk-000001.vmdk" >/dev/null
 qemu-io -r -c 'read -P 0x5a 0 64k' "leaves/Mono 2.vmwarevm/mono disk-000001.vmdk" >io.txt
