@@ -229,16 +229,36 @@ static enum file_kind kind_of(const char *path)
 
 static void sort_by_line(desc_finding *items, size_t count);
 
+/* Same line, same code: the parser and the validator both saw it (an
+ * unknown createType); the later one, the validator's, says more. */
+static bool same_as_next(const desc_finding *items, size_t count, size_t i)
+{
+	return i + 1 < count && items[i].line == items[i + 1].line &&
+	       items[i].code != NULL && items[i + 1].code != NULL &&
+	       strcmp(items[i].code, items[i + 1].code) == 0 &&
+	       items[i].severity <= items[i + 1].severity;
+}
+
 static void check_file(const char *path, desc_findings *out)
 {
 	enum file_kind kind = kind_of(path);
-	size_t first = out->count;
+	desc_findings one;
 
+	desc_findings_init(&one);
 	if (kind == KIND_DESCRIPTOR)
-		check_descriptor(path, out);
+		check_descriptor(path, &one);
 	else
-		check_dict(path, kind, out);
-	sort_by_line(out->items + first, out->count - first);
+		check_dict(path, kind, &one);
+	sort_by_line(one.items, one.count);
+	for (size_t i = 0; i < one.count; i++) {
+		const desc_finding *f = &one.items[i];
+
+		if (same_as_next(one.items, one.count, i))
+			continue;
+		oom_if(desc_findings_add(out, f->severity, f->code, f->file,
+					 f->line, "%s", f->message));
+	}
+	desc_findings_clear(&one);
 }
 
 static int name_cmp(const void *a, const void *b)

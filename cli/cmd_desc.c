@@ -305,10 +305,21 @@ static bool is_ddb_key(const char *key)
 	return strncmp(key, "ddb.", 4) == 0;
 }
 
-/* Parses options common to the editing commands; returns -1 to go on, or
- * an exit code. */
+enum edit_kind { EDIT_SET, EDIT_UNSET, EDIT_REPATH };
+
+struct edit {
+	enum edit_kind kind;
+	const char *key;   /* SET, UNSET */
+	const char *value; /* SET: value; REPATH: new path */
+	size_t index;      /* REPATH */
+	bool dry_run;
+	bool force;        /* write even when the edit adds errors */
+};
+
+/* Parses options common to the desc commands (e may be NULL for the
+ * reading ones); returns -1 to go on, or an exit code. */
 static int parse_edit_opts(const struct cli_command *cmd, int argc,
-			   char **argv, int min, int max, bool *dry_run,
+			   char **argv, int min, int max, struct edit *e,
 			   int *first)
 {
 	struct cli_parser p;
@@ -317,8 +328,10 @@ static int parse_edit_opts(const struct cli_command *cmd, int argc,
 
 	cli_parser_init(&p, cmd, argc, argv);
 	while ((c = cli_getopt(&p, &arg)) != -1) {
-		if (c == OPT_DRY_RUN && dry_run != NULL)
-			*dry_run = true;
+		if (c == OPT_DRY_RUN && e != NULL)
+			e->dry_run = true;
+		if (c == 'f' && e != NULL)
+			e->force = true;
 	}
 	cli_parser_done(&p);
 	*first = p.optind;
@@ -419,14 +432,6 @@ out:
 	return rc;
 }
 
-enum edit_kind { EDIT_SET, EDIT_UNSET, EDIT_REPATH };
-
-struct edit {
-	enum edit_kind kind;
-	const char *key;   /* SET, UNSET */
-	const char *value; /* SET: value; REPATH: new path */
-	size_t index;      /* REPATH */
-};
 
 /* Applies the edit to desc; returns an exit code, or -1 when done. */
 static int apply_edit(const struct cli_command *cmd, const char *path,
@@ -471,9 +476,53 @@ static int apply_edit(const struct cli_command *cmd, const char *path,
 	return -1;
 }
 
-static int run_edit(const struct cli_command *cmd, const char *path,
-		    const struct edit *e, bool dry_run)
+/* Error findings the edit added: per code, how many more errors the
+ * edited descriptor has than the original.  Printed like `check` does;
+ * returns whether there were any. */
+static bool report_new_errors(const desc_descriptor *before,
+			      const desc_descriptor *after)
 {
+	desc_findings a, b;
+	bool any = false;
+
+	desc_findings_init(&a);
+	desc_findings_init(&b);
+	if (desc_validate(before, &a) != DESC_OK ||
+	    desc_validate(after, &b) != DESC_OK) {
+		fputs("vmdkit: out of memory\n", stderr);
+		exit(EXIT_SYSTEM);
+	}
+	for (size_t i = 0; i < b.count; i++) {
+		const desc_finding *f = &b.items[i];
+		size_t in_a = 0, in_b = 0;
+
+		if (f->severity != DESC_SEV_ERROR)
+			continue;
+		for (size_t j = 0; j < a.count; j++)
+			in_a += a.items[j].severity == DESC_SEV_ERROR &&
+				strcmp(a.items[j].code, f->code) == 0;
+		for (size_t j = 0; j <= i; j++)
+			in_b += b.items[j].severity == DESC_SEV_ERROR &&
+				strcmp(b.items[j].code, f->code) == 0;
+		if (in_b > in_a) {
+			if (f->line != 0)
+				fprintf(stderr, "%s:%u: ", f->file ? f->file : "-",
+					f->line);
+			else
+				fprintf(stderr, "%s: ", f->file ? f->file : "-");
+			fprintf(stderr, "error: %s [%s]\n", f->message, f->code);
+			any = true;
+		}
+	}
+	desc_findings_clear(&a);
+	desc_findings_clear(&b);
+	return any;
+}
+
+static int run_edit(const struct cli_command *cmd, const char *path,
+		    const struct edit *e)
+{
+	desc_descriptor *orig = NULL;
 	desc_descriptor *desc = NULL;
 	desc_error err;
 	struct stat st;
@@ -494,7 +543,8 @@ static int run_edit(const struct cli_command *cmd, const char *path,
 	}
 	if (is_binary_extent(old, old_len))
 		goto embedded;
-	if (desc_parse(old, old_len, path, &desc, NULL, &err) != DESC_OK) {
+	if (desc_parse(old, old_len, path, &desc, NULL, &err) != DESC_OK ||
+	    desc_clone(desc, &orig, &err) != DESC_OK) {
 		rc = cli_report_error(&err);
 		goto out;
 	}
@@ -505,12 +555,21 @@ static int run_edit(const struct cli_command *cmd, const char *path,
 		rc = cli_report_error(&err);
 		goto out;
 	}
-	if (dry_run) {
-		if (!print_diff(path, old, old_len, new, new_len))
-			fprintf(stderr, "%s: no change\n", path);
-		rc = EXIT_CLEAN;
+	rc = EXIT_CLEAN;
+	if (e->dry_run &&
+	    !print_diff(path, old, old_len, new, new_len))
+		fprintf(stderr, "%s: no change\n", path);
+	/* An edit must not break a descriptor that was valid in that
+	 * respect (a CID of 7 digits, a createType that does not match the
+	 * extents): a dry run predicts the refusal. */
+	if (!e->force && report_new_errors(orig, desc)) {
+		fprintf(stderr, "vmdkit: %s: refusing an edit that makes '%s' "
+			"invalid (--force writes it anyway)\n", cmd->name, path);
+		rc = EXIT_REFUSED;
 		goto out;
 	}
+	if (e->dry_run)
+		goto out;
 	if (check_editable(path, &st, &err) != DESC_OK) {
 		rc = cli_report_error(&err);
 		goto out;
@@ -530,50 +589,47 @@ out:
 	free(old);
 	free(new);
 	desc_free(desc);
+	desc_free(orig);
 	return rc;
 }
 
 static bool edit_opts(const struct cli_command *cmd, int argc, char **argv,
-		      int n, bool *dry_run, int *first, int *rc)
+		      int n, struct edit *e, int *first, int *rc)
 {
-	*dry_run = false;
-	*rc = parse_edit_opts(cmd, argc, argv, n, n, dry_run, first);
+	*rc = parse_edit_opts(cmd, argc, argv, n, n, e, first);
 	return *rc < 0;
 }
 
 int cmd_desc_set(const struct cli_command *cmd, int argc, char **argv)
 {
 	struct edit e = { .kind = EDIT_SET };
-	bool dry_run;
 	int first, rc;
 
-	if (!edit_opts(cmd, argc, argv, 3, &dry_run, &first, &rc))
+	if (!edit_opts(cmd, argc, argv, 3, &e, &first, &rc))
 		return rc;
 	e.key = argv[first + 1];
 	e.value = argv[first + 2];
-	return run_edit(cmd, argv[first], &e, dry_run);
+	return run_edit(cmd, argv[first], &e);
 }
 
 int cmd_desc_unset(const struct cli_command *cmd, int argc, char **argv)
 {
 	struct edit e = { .kind = EDIT_UNSET };
-	bool dry_run;
 	int first, rc;
 
-	if (!edit_opts(cmd, argc, argv, 2, &dry_run, &first, &rc))
+	if (!edit_opts(cmd, argc, argv, 2, &e, &first, &rc))
 		return rc;
 	e.key = argv[first + 1];
-	return run_edit(cmd, argv[first], &e, dry_run);
+	return run_edit(cmd, argv[first], &e);
 }
 
 int cmd_desc_repath(const struct cli_command *cmd, int argc, char **argv)
 {
 	struct edit e = { .kind = EDIT_REPATH };
 	uint64_t index;
-	bool dry_run;
 	int first, rc;
 
-	if (!edit_opts(cmd, argc, argv, 3, &dry_run, &first, &rc))
+	if (!edit_opts(cmd, argc, argv, 3, &e, &first, &rc))
 		return rc;
 	if (!cli_parse_u64(argv[first + 1], &index) || index > SIZE_MAX)
 		return cli_usage_error(cmd, "bad extent index '%s' (expected "
@@ -582,7 +638,7 @@ int cmd_desc_repath(const struct cli_command *cmd, int argc, char **argv)
 	e.value = argv[first + 2];
 	if (e.value[0] == '\0')
 		return cli_usage_error(cmd, "empty NEWPATH");
-	return run_edit(cmd, argv[first], &e, dry_run);
+	return run_edit(cmd, argv[first], &e);
 }
 
 desc_status cli_open_embedded(const char *path, desc_descriptor **out,

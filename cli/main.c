@@ -72,8 +72,10 @@ static const struct cli_opt clone_opts[] = {
 	CLI_OPT_END,
 };
 
-static const struct cli_opt dry_run_opts[] = {
+static const struct cli_opt edit_opts[] = {
 	DRY_RUN_OPT("the changed lines"),
+	{ "force", 'f', NULL,
+	  "write even when the edit makes the descriptor invalid" },
 	CLI_OPT_END,
 };
 
@@ -127,12 +129,12 @@ const struct cli_command cli_commands[] = {
 	  "set a header or ddb.* value, rewriting only that line",
 	  "The file is replaced atomically and keeps its mode.  Read-only "
 	  "files (a base) are refused.",
-	  dry_run_opts, cmd_desc_set },
+	  edit_opts, cmd_desc_set },
 	{ "desc unset", "DISK.vmdk KEY",
-	  "remove a header or ddb.* key", NULL, dry_run_opts, cmd_desc_unset },
+	  "remove a header or ddb.* key", NULL, edit_opts, cmd_desc_unset },
 	{ "desc repath", "DISK.vmdk INDEX NEWPATH",
 	  "change the file name of extent INDEX (0-based)", NULL,
-	  dry_run_opts, cmd_desc_repath },
+	  edit_opts, cmd_desc_repath },
 	{ "desc print", "DISK.vmdk|-",
 	  "parse and write back a descriptor, .vmx or .vmsd to stdout "
 	  "(byte-identical)", NULL,
