@@ -647,6 +647,19 @@ static desc_status parser_warn(struct parser *ps, unsigned line,
 #define SYNTAX(ps, line, ...) \
 	desc_error_set((ps)->err, DESC_E_SYNTAX, (ps)->r.name, (line), __VA_ARGS__)
 
+/* Points err at the byte of the line where the problem starts. */
+static desc_status at_column(desc_error *err, const struct dline *line,
+			     const char *pos, desc_status st)
+{
+	if (err != NULL)
+		err->column = (unsigned)(pos - line->text) + 1;
+	return st;
+}
+
+#define EXTENT_ERROR(pos, ...)                                               \
+	at_column(err, line, (pos),                                          \
+		  desc_error_set(err, DESC_E_SYNTAX, name, lineno, __VA_ARGS__))
+
 /* Parses an extent line into line->extent.  `name` and `lineno` are only
  * for messages; `err` may be NULL. */
 static desc_status parse_extent(struct dline *line, const char *name,
@@ -663,50 +676,50 @@ static desc_status parse_extent(struct dline *line, const char *name,
 	quote_text(shown, sizeof(shown), line->text, line->len);
 	skip_blanks(&p, end);
 	if (!read_word(&p, end, &word, &wlen))
-		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
-				      "empty extent line (expected %s)",
-				      EXPECTED_EXTENT);
+		return EXTENT_ERROR(p,
+				    "empty extent line (expected %s)",
+				    EXPECTED_EXTENT);
 	if (!name_lookup(access_names, ARRAY_SIZE(access_names), word, wlen, &v))
-		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
-				      "unknown access mode '%s' (expected RW, RDONLY, NOACCESS)",
-				      quote_text(what, sizeof(what), word, wlen));
+		return EXTENT_ERROR(word,
+				    "unknown access mode '%s' (expected RW, RDONLY, NOACCESS)",
+				    quote_text(what, sizeof(what), word, wlen));
 	e->access = (desc_access)v;
 
 	skip_blanks(&p, end);
 	if (!read_word(&p, end, &word, &wlen))
-		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
-				      "missing extent size in '%s' (expected %s)",
-				      shown, EXPECTED_EXTENT);
+		return EXTENT_ERROR(p,
+				    "missing extent size in '%s' (expected %s)",
+				    shown, EXPECTED_EXTENT);
 	quote_text(what, sizeof(what), word, wlen);
 	switch (parse_u64(word, wlen, &number)) {
 	case NUM_OK:
 		break;
 	case NUM_NEGATIVE:
-		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
-				      "extent size '%s' is negative (expected a number of sectors)",
-				      what);
+		return EXTENT_ERROR(word,
+				    "extent size '%s' is negative (expected a number of sectors)",
+				    what);
 	case NUM_OVERFLOW:
-		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
-				      "extent size '%s' is too large (expected at most %llu sectors)",
-				      what, (unsigned long long)UINT64_MAX);
+		return EXTENT_ERROR(word,
+				    "extent size '%s' is too large (expected at most %llu sectors)",
+				    what, (unsigned long long)UINT64_MAX);
 	case NUM_NOT_NUMBER:
-		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
-				      "extent size '%s' is not a number in '%s' (expected %s)",
-				      what, shown, EXPECTED_EXTENT);
+		return EXTENT_ERROR(word,
+				    "extent size '%s' is not a number in '%s' (expected %s)",
+				    what, shown, EXPECTED_EXTENT);
 	}
 	e->sectors = number;
 
 	skip_blanks(&p, end);
 	if (!read_word(&p, end, &word, &wlen))
-		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
-				      "missing extent type in '%s' (expected %s)",
-				      shown, EXPECTED_TYPES);
+		return EXTENT_ERROR(p,
+				    "missing extent type in '%s' (expected %s)",
+				    shown, EXPECTED_TYPES);
 	if (!name_lookup(extent_type_names, ARRAY_SIZE(extent_type_names), word,
 			 wlen, &v))
-		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
-				      "unknown extent type '%s' (expected %s)",
-				      quote_text(what, sizeof(what), word, wlen),
-				      EXPECTED_TYPES);
+		return EXTENT_ERROR(word,
+				    "unknown extent type '%s' (expected %s)",
+				    quote_text(what, sizeof(what), word, wlen),
+				    EXPECTED_TYPES);
 	e->type = (desc_extent_type)v;
 
 	skip_blanks(&p, end);
@@ -716,30 +729,30 @@ static desc_status parse_extent(struct dline *line, const char *name,
 	if (p == end) {
 		if (e->type == DESC_EXTENT_ZERO)
 			return DESC_OK;
-		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
-				      "missing file name in '%s' (expected %s)",
-				      shown, EXPECTED_EXTENT);
+		return EXTENT_ERROR(p,
+				    "missing file name in '%s' (expected %s)",
+				    shown, EXPECTED_EXTENT);
 	}
 	if (*p != '"' && *p != '\'') {
 		read_word(&p, end, &word, &wlen);
-		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
-				      "extent file name '%s' is not quoted (expected %s)",
-				      quote_text(what, sizeof(what), word, wlen),
-				      EXPECTED_EXTENT);
+		return EXTENT_ERROR(word,
+				    "extent file name '%s' is not quoted (expected %s)",
+				    quote_text(what, sizeof(what), word, wlen),
+				    EXPECTED_EXTENT);
 	}
 	/* The name runs to the matching closing quote: there is no escape
 	 * mechanism, so a quote can never be part of a name. */
 	q = memchr(p + 1, *p, (size_t)(end - p - 1));
 	if (q == NULL)
-		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
-				      "unterminated quote in extent line '%s' (expected %s)",
-				      shown, EXPECTED_EXTENT);
+		return EXTENT_ERROR(p,
+				    "unterminated quote in extent line '%s' (expected %s)",
+				    shown, EXPECTED_EXTENT);
 	line->path_off = (size_t)(p + 1 - line->text);
 	line->path_end = (size_t)(q - line->text);
 	line->path = vk_strndup(p + 1, (size_t)(q - p - 1));
 	if (line->path == NULL)
 		return desc_error_set(err, DESC_E_NOMEM, name, lineno,
-				      "out of memory");
+				    "out of memory");
 	e->path = line->path;
 	p = q + 1;
 	if (p < end && *p != ' ' && *p != '\t')
@@ -753,13 +766,13 @@ static desc_status parse_extent(struct dline *line, const char *name,
 	case NUM_OK:
 		break;
 	case NUM_NEGATIVE:
-		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
-				      "extent offset '%s' is negative (expected a number of sectors)",
-				      what);
+		return EXTENT_ERROR(word,
+				    "extent offset '%s' is negative (expected a number of sectors)",
+				    what);
 	case NUM_OVERFLOW:
-		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
-				      "extent offset '%s' is too large (expected at most %llu sectors)",
-				      what, (unsigned long long)UINT64_MAX);
+		return EXTENT_ERROR(word,
+				    "extent offset '%s' is too large (expected at most %llu sectors)",
+				    what, (unsigned long long)UINT64_MAX);
 	case NUM_NOT_NUMBER:
 		p = word;
 		goto trailing;
@@ -767,9 +780,9 @@ static desc_status parse_extent(struct dline *line, const char *name,
 	/* qemu (iotests 059) rejects an offset after a VMFS extent, and
 	 * VMware's own files never carry one. */
 	if (e->type == DESC_EXTENT_VMFS)
-		return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
-				      "unexpected offset '%s' after a VMFS extent in '%s' (expected ACCESS SECTORS VMFS \"FILE\")",
-				      what, shown);
+		return EXTENT_ERROR(word,
+				    "unexpected offset '%s' after a VMFS extent in '%s' (expected ACCESS SECTORS VMFS \"FILE\")",
+				    what, shown);
 	e->has_offset = true;
 	e->offset = number;
 	/* Anything after the offset (partition UUIDs, device ids written by
@@ -777,9 +790,9 @@ static desc_status parse_extent(struct dline *line, const char *name,
 	return DESC_OK;
 
 trailing:
-	return desc_error_set(err, DESC_E_SYNTAX, name, lineno,
-			      "unexpected text '%s' after the extent file name (expected an offset in sectors)",
-			      quote_text(what, sizeof(what), p, (size_t)(end - p)));
+	return EXTENT_ERROR(p,
+			    "unexpected text '%s' after the extent file name (expected an offset in sectors)",
+			    quote_text(what, sizeof(what), p, (size_t)(end - p)));
 }
 
 /* Splits a key-value line (already matched by P_KEY_VALUE) into key and
