@@ -557,7 +557,10 @@ static desc_status check_header_portability(const desc_descriptor *desc,
 	for (size_t i = 0; i < desc->count; i++) {
 		const struct dline *line = desc->lines[i];
 
-		if (line->kind == LINE_COMMENT && line->text[0] == '#')
+		/* qemu skips '#' lines and lines of spaces, but not an
+		 * empty line. */
+		if ((line->kind == LINE_COMMENT && line->text[0] == '#') ||
+		    (line->len > 0 && strspn(line->text, " ") == line->len))
 			continue;
 		if (!(line->len == 9 && memcmp(line->text, "version=", 8) == 0 &&
 		      line->text[8] >= '1' && line->text[8] <= '3'))

@@ -1259,6 +1259,8 @@ static const struct finding_case finding_cases[] = {
 	  "version 2: VirtualBox accepts only version=1" },
 	{ "qemu-probe-blank", C_SIG "\n" C_VER C_ENC C_CID C_PCID C_CT C_EXTS C_E1 C_E2 C_TAIL,
 	  F_NONE, NULL, true, "portability-qemu-probe", true, DESC_SEV_WARNING, 2, NULL },
+	{ "qemu-probe-spaces-line-ok", C_SIG "   \n" C_VER C_ENC C_CID C_PCID C_CT C_EXTS C_E1 C_E2 C_TAIL,
+	  F_NONE, NULL, true, "portability-qemu-probe", false, 0, 0, NULL },
 	{ "qemu-probe-trailing-space", C_SIG "version=1 \n" C_ENC C_CID C_PCID C_CT C_EXTS C_E1 C_E2 C_TAIL,
 	  F_NONE, NULL, true, "portability-qemu-probe", true, DESC_SEV_WARNING, 2, NULL },
 	{ "parent-cid-before-cid", C_SIG C_VER C_ENC C_PCID C_CID C_CT C_EXTS C_E1 C_E2 C_TAIL,
