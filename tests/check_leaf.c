@@ -115,7 +115,8 @@ static void make_master(void)
 	ck_assert_int_eq(mkdir("m", 0755), 0);
 	ck_assert_int_eq(vmdk_disk_create("m/Core.vmdk", &opt, &err), DESC_OK);
 	append("m/Core.vmdk",
-	       "ddb.uuid = \"60 00 c2 99 ab ce aa 92-d3 3e 55 a9 30 e7 c6 dd\"\n");
+	       "ddb.uuid = \"60 00 c2 99 ab ce aa 92-d3 3e 55 a9 30 e7 c6 dd\"\n"
+	       "ddb.longContentID = \"0123456789abcdef0123456789abcdef\"\n");
 	write_file("m/Core.vmx",
 		   ".encoding = \"UTF-8\"\n"
 		   "displayName = \"Core\"\n"
@@ -159,6 +160,8 @@ START_TEST(test_base_move)
 	ck_assert(exists("m/Core.vmdk.vmdkit-moved"));
 	ck_assert(no_staging("vms"));
 	ck_assert_ptr_null(strstr(slurp("vms/Base/Core.vmdk"), "ddb.uuid"));
+	ck_assert_ptr_nonnull(strstr(slurp("vms/Base/Core.vmdk"),
+				     "ddb.longContentID"));
 	ck_assert_str_eq(cid_line(slurp("vms/Base/Core.vmdk")), cid);
 	ck_assert_ptr_nonnull(strstr(slurp("vms/Base/Core.vmdk"),
 				     " SPARSE \"Core-s001.vmdk\"\n"));
@@ -173,7 +176,8 @@ END_TEST
 
 START_TEST(test_base_copy_absolute)
 {
-	vmdk_base_options opt = { .copy = true, .absolute = true };
+	vmdk_base_options opt = { .copy = true, .absolute = true,
+				  .strip_long_content_id = true };
 	char *text, want[8192];
 	desc_error err;
 
@@ -185,6 +189,8 @@ START_TEST(test_base_copy_absolute)
 	ck_assert(!exists("m/Core.vmdk.vmdkit-moved"));
 	ck_assert_ptr_nonnull(strstr(slurp("m/Core.vmdk"), "ddb.uuid"));
 	text = slurp("Base/Core.vmdk");
+	ck_assert_ptr_null(strstr(text, "ddb.longContentID"));
+	ck_assert_ptr_null(strstr(text, "ddb.uuid"));
 	snprintf(want, sizeof(want), " SPARSE \"%s/Base/Core-s001.vmdk\"\n", tmp);
 	ck_assert_msg(strstr(text, want) != NULL, "absolute path: %s", text);
 }
@@ -564,6 +570,20 @@ START_TEST(test_leaf_bad_name)
 }
 END_TEST
 
+START_TEST(test_leaf_no_parent)
+{
+	vmdk_leaf_spec spec = { .name = "x", .folder = "nowhere/x.vmwarevm" };
+	desc_error err;
+
+	make_base();
+	ck_assert_int_eq(vmdk_leaf_create("Base/Core.vmdk", &spec, NULL, &err),
+			 DESC_E_NOT_FOUND);
+	ck_assert_str_eq(err.file, "nowhere");
+	ck_assert_str_eq(err.message,
+			 "folder does not exist (expected the folder that will hold the leaf)");
+}
+END_TEST
+
 START_TEST(test_leaf_dry_run)
 {
 	vmdk_clone_options opt = { .dry_run = true, .report = collect };
@@ -681,6 +701,7 @@ static Suite *leaf_suite(void)
 	tcase_add_test(leaf, test_leaf_create);
 	tcase_add_test(leaf, test_two_disks);
 	tcase_add_test(leaf, test_leaf_bad_name);
+	tcase_add_test(leaf, test_leaf_no_parent);
 	tcase_add_test(leaf, test_leaf_dry_run);
 	tcase_add_test(leaf, test_leaf_failure_cleanup);
 	tcase_add_test(leaf, test_context_many);

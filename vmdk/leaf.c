@@ -564,7 +564,8 @@ desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
 				     desc_error *err)
 {
 	char *staging = NULL, *leaf_dir = NULL, *parent = NULL, *path = NULL;
-	char *text = NULL;
+	char *text = NULL, *shown_parent = NULL;
+	struct stat sb;
 	desc_dict *vmx = NULL, *vmsd = NULL;
 	size_t len = 0, i;
 	desc_status st;
@@ -583,8 +584,14 @@ desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
 				      spec->folder);
 	leaf_dir = fs_absolute(spec->folder);
 	parent = leaf_dir ? fs_dirname(leaf_dir) : NULL;
-	if (parent == NULL) {
+	shown_parent = fs_dirname(spec->folder);
+	if (parent == NULL || shown_parent == NULL) {
 		st = nomem(err);
+		goto out;
+	}
+	if (stat(parent, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		st = desc_error_set(err, DESC_E_NOT_FOUND, shown_parent, 0,
+				    "folder does not exist (expected the folder that will hold the leaf)");
 		goto out;
 	}
 	/* Build the small files first: a bad .vmx key fails before any disk
@@ -674,6 +681,7 @@ out:
 	vk_free(staging);
 	vk_free(leaf_dir);
 	vk_free(parent);
+	vk_free(shown_parent);
 	return st;
 }
 
