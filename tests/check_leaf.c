@@ -196,6 +196,29 @@ START_TEST(test_base_copy_absolute)
 }
 END_TEST
 
+/* A stale parentFileNameHint on a disk without parent would make qemu
+ * look for a backing file: the base drops it. */
+START_TEST(test_base_drops_stale_hint)
+{
+	static const char hint[] = "\nparentFileNameHint=\"old.vmdk\"";
+	char text[65536], *p;
+	desc_error err;
+
+	make_master();
+	snprintf(text, sizeof(text), "%s", slurp("m/Core.vmdk"));
+	p = strstr(text, "createType=");
+	ck_assert_ptr_nonnull(p);
+	p = strchr(p, '\n');
+	memmove(p + strlen(hint), p, strlen(p) + 1);
+	memcpy(p, hint, strlen(hint));
+	write_file("m/Core.vmdk", text);
+	ck_assert_ptr_nonnull(strstr(slurp("m/Core.vmdk"), "parentFileNameHint"));
+	ck_assert_int_eq(vmdk_base_make("m/Core.vmdk", "Base", NULL, &err),
+			 DESC_OK);
+	ck_assert_ptr_null(strstr(slurp("Base/Core.vmdk"), "parentFileNameHint"));
+}
+END_TEST
+
 static const char *steps[64];
 static size_t nsteps;
 
@@ -690,6 +713,7 @@ static Suite *leaf_suite(void)
 	tcase_add_test(base, test_base_move);
 	tcase_add_test(base, test_base_copy_absolute);
 	tcase_add_test(base, test_base_dry_run);
+	tcase_add_test(base, test_base_drops_stale_hint);
 	tcase_add_loop_test(base, test_base_refusals, 0,
 			    (int)(sizeof(refusals) / sizeof(refusals[0])));
 	tcase_add_test(base, test_base_rollback);

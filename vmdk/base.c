@@ -560,6 +560,9 @@ static desc_status write_text_descriptor(struct base_job *job,
 	desc_ddb_unset(copy, "ddb.uuid");
 	if (job->opt->strip_long_content_id)
 		desc_ddb_unset(copy, "ddb.longContentID");
+	/* A leftover hint on a disk without parent makes qemu look for a
+	 * backing file. */
+	desc_header_unset(copy, "parentFileNameHint");
 	st = desc_write(copy, &text, &len, job->err);
 	if (st != DESC_OK)
 		goto out;
@@ -600,6 +603,7 @@ static desc_status edit_embedded(struct base_job *job, struct base_disk *d)
 	removed = desc_ddb_unset(copy, "ddb.uuid");
 	if (job->opt->strip_long_content_id)
 		removed += desc_ddb_unset(copy, "ddb.longContentID");
+	removed += desc_header_unset(copy, "parentFileNameHint");
 	if (removed == 0)
 		goto out; /* nothing to change: leave the bytes alone */
 	path = staged(job, d->name);
