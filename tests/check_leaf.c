@@ -201,16 +201,17 @@ END_TEST
 START_TEST(test_base_drops_stale_hint)
 {
 	static const char hint[] = "\nparentFileNameHint=\"old.vmdk\"";
-	char text[65536], *p;
+	char text[65536];
+	const char *src, *p;
 	desc_error err;
+	size_t at;
 
 	make_master();
-	snprintf(text, sizeof(text), "%s", slurp("m/Core.vmdk"));
-	p = strstr(text, "createType=");
+	src = slurp("m/Core.vmdk");
+	p = strstr(src, "createType=");
 	ck_assert_ptr_nonnull(p);
-	p = strchr(p, '\n');
-	memmove(p + strlen(hint), p, strlen(p) + 1);
-	memcpy(p, hint, strlen(hint));
+	at = (size_t)(p - src) + strcspn(p, "\n");
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)at, src, hint, src + at);
 	write_file("m/Core.vmdk", text);
 	ck_assert_ptr_nonnull(strstr(slurp("m/Core.vmdk"), "parentFileNameHint"));
 	ck_assert_int_eq(vmdk_base_make("m/Core.vmdk", "Base", NULL, &err),
