@@ -140,6 +140,53 @@ static void check_vmx_disks(const char *path, const desc_dict *dict,
 	vmdk_vmx_disks_free(disks, count);
 }
 
+/* Consumes "word" (case-insensitive) then one or more digits. */
+static bool skip_word_number(const char **p, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (strncasecmp(*p, word, n) != 0)
+		return false;
+	*p += n;
+	if (**p < '0' || **p > '9')
+		return false;
+	while (**p >= '0' && **p <= '9')
+		(*p)++;
+	return true;
+}
+
+/* "snapshot3.disk0.fileName": a disk as it was when the snapshot was
+ * taken; a leaf's base descriptor copy is one of these. */
+static bool is_vmsd_disk_key(const char *key)
+{
+	const char *p = key;
+
+	return skip_word_number(&p, "snapshot") && *p++ == '.' &&
+	       skip_word_number(&p, "disk") && strcasecmp(p, ".fileName") == 0;
+}
+
+static void check_vmsd_disks(const char *path, const desc_dict *dict,
+			     desc_findings *out)
+{
+	for (size_t i = 0; i < desc_dict_count(dict); i++) {
+		const char *value = desc_dict_value_at(dict, i);
+		char *file;
+		struct stat st;
+
+		if (!is_vmsd_disk_key(desc_dict_key_at(dict, i)) ||
+		    value == NULL || value[0] == '\0')
+			continue;
+		file = beside(path, value);
+		if (stat(file, &st) != 0)
+			oom_if(desc_findings_add(
+				out, DESC_SEV_WARNING, "vmsd-disk-missing", path,
+				desc_dict_line_at(dict, i),
+				"snapshot disk '%s' (%s) not found", value,
+				desc_dict_key_at(dict, i)));
+		free(file);
+	}
+}
+
 static void check_dict(const char *path, enum file_kind kind,
 		       desc_findings *out)
 {
@@ -157,6 +204,8 @@ static void check_dict(const char *path, enum file_kind kind,
 	}
 	if (kind == KIND_VMX)
 		check_vmx_disks(path, dict, out);
+	else
+		check_vmsd_disks(path, dict, out);
 out:
 	free(text);
 	desc_dict_free(dict);
@@ -208,6 +257,13 @@ static bool folder_vmdk_is_descriptor(const char *path)
 	return true;
 }
 
+static bool starts_with(const unsigned char *buf, size_t n, const char *word)
+{
+	size_t m = strlen(word);
+
+	return n >= m && strncasecmp((const char *)buf, word, m) == 0;
+}
+
 static enum file_kind kind_of(const char *path)
 {
 	unsigned char buf[32];
@@ -219,12 +275,14 @@ static enum file_kind kind_of(const char *path)
 		return KIND_VMSD;
 	if (has_suffix(path, ".vmdk"))
 		return KIND_DESCRIPTOR;
-	/* No telling extension: a descriptor announces itself. */
+	/* No telling extension: a .vmx announces itself by its usual first
+	 * lines; anything else is held to the descriptor grammar. */
 	n = peek(path, buf, sizeof(buf));
-	if ((n >= 4 && memcmp(buf, "KDMV", 4) == 0) ||
-	    (n >= 21 && memcmp(buf, "# Disk DescriptorFile", 21) == 0))
-		return KIND_DESCRIPTOR;
-	return KIND_VMX;
+	if (starts_with(buf, n, ".encoding") ||
+	    starts_with(buf, n, "config.version") ||
+	    starts_with(buf, n, "#!"))
+		return KIND_VMX;
+	return KIND_DESCRIPTOR;
 }
 
 static void sort_by_line(desc_finding *items, size_t count);

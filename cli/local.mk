@@ -27,13 +27,15 @@ TESTS += \
 	tests/cli/desc.sh \
 	tests/cli/usage.sh \
 	tests/cli/create.sh \
-	tests/cli/clone.sh
+	tests/cli/clone.sh \
+	tests/cli/check-corpus.sh
 EXTRA_DIST += \
 	tests/cli/golden.sh \
 	tests/cli/desc.sh \
 	tests/cli/usage.sh \
 	tests/cli/create.sh \
 	tests/cli/clone.sh \
+	tests/cli/check-corpus.sh \
 	tests/golden \
 	tests/data/cli \
 	samples/Master.vmdk \
@@ -44,6 +46,7 @@ EXTRA_DIST += \
 	samples/master/Master.vmsd \
 	samples/master/Master.vmdk \
 	samples/odd/Odd.vmx \
+	samples/odd/Odd.vmsd \
 	samples/odd/Odd.vmdk \
 	samples/plan.yaml
 
