@@ -146,14 +146,16 @@ const size_t cli_command_count = sizeof(cli_commands) / sizeof(cli_commands[0]);
 static const char exit_codes_text[] =
 	"exit codes:\n"
 	"  0  success; check, verify, chain: clean\n"
-	"  1  problems found (check/verify errors, broken chain, desc get: "
-	"key absent)\n"
+	"  1  problems found (check/verify errors, broken chain, desc "
+	"get/unset: key absent)\n"
 	"  2  usage error (bad option, missing or bad argument)\n"
 	"  3  bad input file (syntax, invalid, bad format, too large, broken "
 	"chain on open)\n"
 	"  4  filesystem or system error (i/o, not found, out of memory)\n"
-	"  5  check found warnings only\n"
-	"  6  refused for safety (target exists, VM in use, read-only base)\n";
+	"  5  check or verify found warnings only\n"
+	"  6  refused for safety (target exists, VM in use, read-only base, "
+	"an edit\n"
+	"     that would make a descriptor invalid)\n";
 
 /* ------------------------------------------------------------------ */
 /* Help                                                                */
