@@ -374,7 +374,7 @@ static bool all_hex(const char *s, size_t len)
 }
 
 /* Copies a line into buf for a message: at most 72 bytes, control bytes
- * shown as '?', "..." when cut. */
+ * other than tab shown as '?', "..." when cut. */
 static const char *quote_text(char *buf, size_t size, const char *text,
 			      size_t len)
 {
@@ -385,7 +385,7 @@ static const char *quote_text(char *buf, size_t size, const char *text,
 	for (; n < len && n < max; n++) {
 		unsigned char c = (unsigned char)text[n];
 
-		buf[n] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+		buf[n] = ((c < 0x20 && c != '\t') || c == 0x7f) ? '?' : (char)c;
 	}
 	if (n < len) {
 		/* Do not cut a UTF-8 sequence in half. */
