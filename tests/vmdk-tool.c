@@ -4,7 +4,7 @@
  *
  *   vmdk-tool create-disk PATH TYPE SIZE [ADAPTER [HWVERSION]]
  *   vmdk-tool create-delta DELTA PARENT [HINT]
- *   vmdk-tool read PATH OUT.raw        (through the chain)
+ *   vmdk-tool read PATH OUT.raw [OFFSET LENGTH]   (through the chain)
  *   vmdk-tool chain PATH               (exit 1 when broken)
  *   vmdk-tool extents PATH             (one line per extent)
  *
@@ -34,7 +34,7 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: vmdk-tool create-disk PATH TYPE SIZE [ADAPTER [HW]]\n"
 		"       vmdk-tool create-delta DELTA PARENT [HINT]\n"
-		"       vmdk-tool read PATH OUT.raw\n"
+		"       vmdk-tool read PATH OUT.raw [OFFSET LENGTH]\n"
 		"       vmdk-tool chain PATH\n"
 		"       vmdk-tool extents PATH\n");
 	return 2;
@@ -103,14 +103,20 @@ static int cmd_read(int argc, char **argv)
 {
 	const uint64_t chunk = 2048; /* sectors */
 	vmdk_disk *disk = NULL;
-	uint64_t sector, cap;
+	uint64_t sector, cap, first = 0, bytes = 0;
 	desc_error err;
 	char *buf;
 	FILE *out;
 	int rc = 0;
 
-	if (argc != 4)
+	if (argc != 4 && argc != 6)
 		return usage();
+	if (argc == 6 && (!parse_size(argv[4], &first) ||
+			  !parse_size(argv[5], &bytes) ||
+			  first % VMDK_SECTOR_SIZE || bytes % VMDK_SECTOR_SIZE)) {
+		fprintf(stderr, "vmdk-tool: OFFSET and LENGTH must be multiples of 512\n");
+		return 2;
+	}
 	if (vmdk_disk_open(argv[2], VMDK_OPEN_CHAIN, &disk, &err) != DESC_OK)
 		return fail(&err);
 	out = fopen(argv[3], "wb");
@@ -121,7 +127,16 @@ static int cmd_read(int argc, char **argv)
 		goto done;
 	}
 	cap = vmdk_disk_capacity(disk);
-	for (sector = 0; sector < cap; sector += chunk) {
+	if (argc == 6) {
+		if (first / VMDK_SECTOR_SIZE > cap ||
+		    bytes / VMDK_SECTOR_SIZE > cap - first / VMDK_SECTOR_SIZE) {
+			fprintf(stderr, "vmdk-tool: range outside the disk\n");
+			rc = 2;
+			goto done;
+		}
+		cap = (first + bytes) / VMDK_SECTOR_SIZE;
+	}
+	for (sector = first / VMDK_SECTOR_SIZE; sector < cap; sector += chunk) {
 		uint64_t n = cap - sector < chunk ? cap - sector : chunk;
 
 		if (vmdk_disk_read(disk, sector, n, buf, &err) != DESC_OK) {

@@ -31,3 +31,10 @@ check_PROGRAMS += tests/vmdk-tool
 tests_vmdk_tool_SOURCES = tests/vmdk-tool.c
 tests_vmdk_tool_CFLAGS = $(PROJECT_CFLAGS)
 tests_vmdk_tool_LDADD = libvmdkit.la
+
+DISK_SHELL_TESTS = \
+	tests/integration/disk-create.sh \
+	tests/integration/disk-delta.sh \
+	tests/integration/disk-read.sh
+TESTS += $(DISK_SHELL_TESTS)
+EXTRA_DIST += $(DISK_SHELL_TESTS)
