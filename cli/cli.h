@@ -123,6 +123,13 @@ bool cli_parse_u64(const char *text, uint64_t *out);
 /* "10 GiB", "1.5 MiB", "512 B" */
 void cli_human_size(uint64_t bytes, char *buf, size_t size);
 
+/* Creates folder `dir` when it does not exist (one level: its parent must
+ * exist); *made tells whether it did, so a failed command can rmdir it
+ * and leave the tree as it was. */
+desc_status cli_mkdir_missing(const char *dir, bool *made, desc_error *err);
+/* "a/b/c" -> "a/b", "c" -> ".", trailing slashes ignored (caller frees). */
+char *cli_dirname(const char *path);
+
 /* Loads a descriptor from a separate descriptor file ("-" = stdin) or,
  * when `path` is a binary sparse extent, its embedded descriptor (then
  * *embedded is set; lines then count from the embedded text).  Messages

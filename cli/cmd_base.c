@@ -5,7 +5,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "descriptor/descriptor.h"
@@ -22,6 +24,8 @@ int cmd_base(const struct cli_command *cmd, int argc, char **argv)
 	desc_error err;
 	desc_status st;
 	const char *arg;
+	char *parent = NULL;
+	bool made_parent = false;
 	int c, rc = EXIT_CLEAN;
 
 	cli_parser_init(&p, cmd, argc, argv);
@@ -54,7 +58,17 @@ int cmd_base(const struct cli_command *cmd, int argc, char **argv)
 	opt.report = cli_steps_report;
 	opt.report_ctx = &steps;
 	desc_error_clear(&err);
+	/* "Base/Master": Base is made when missing, and removed again if
+	 * the base cannot be made, so a failure leaves the tree as it was */
+	parent = cli_dirname(argv[p.optind + 1]);
+	if (!opt.dry_run &&
+	    cli_mkdir_missing(parent, &made_parent, &err) != DESC_OK) {
+		rc = cli_report_error(&err);
+		goto out;
+	}
 	st = vmdk_base_make(argv[p.optind], argv[p.optind + 1], &opt, &err);
+	if (st != DESC_OK && made_parent)
+		rmdir(parent);
 	if (root != NULL) {
 		out_add_str(root, "status", st == DESC_OK ? "ok" : "failed");
 		if (!out_emit(stdout, root, format))
@@ -68,6 +82,8 @@ int cmd_base(const struct cli_command *cmd, int argc, char **argv)
 		cli_warn("cannot write to stdout: %s", strerror(errno));
 		rc = EXIT_SYSTEM;
 	}
+out:
+	free(parent);
 	out_free(root);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "descriptor/descriptor.h"
@@ -104,21 +105,6 @@ static char *name_from_folder(const char *folder)
 	    strncmp(folder + end - slen, BUNDLE_SUFFIX, slen) == 0)
 		end -= slen;
 	return xasprintf("%.*s", (int)(end - start), folder + start);
-}
-
-static char *parent_of(const char *folder)
-{
-	size_t end = strlen(folder);
-
-	while (end > 1 && folder[end - 1] == '/')
-		end--;
-	while (end > 0 && folder[end - 1] != '/')
-		end--;
-	while (end > 1 && folder[end - 1] == '/')
-		end--;
-	if (end == 0)
-		return xstrdup(".");
-	return xasprintf("%.*s", (int)end, folder);
 }
 
 static char *join(const char *dir, const char *name)
@@ -277,7 +263,7 @@ static int build_leaves(const struct cli_command *cmd,
 	l->specs[0].folder = leafdir;
 	l->specs[0].memsize = a->memory;
 	l->specs[0].numvcpus = a->cpus;
-	*parent = own(l, parent_of(leafdir));
+	*parent = own(l, cli_dirname(leafdir));
 	return -1;
 }
 
@@ -291,7 +277,8 @@ int cmd_clone(const struct cli_command *cmd, int argc, char **argv)
 	out_node *root = NULL, *list = NULL;
 	const char *base, *leafdir, *parent = NULL;
 	desc_error err;
-	size_t removed = 0;
+	size_t removed = 0, created = 0;
+	bool made_leafdir = false;
 	int first, rc;
 
 	rc = parse_args(cmd, argc, argv, &a, &first);
@@ -323,13 +310,10 @@ int cmd_clone(const struct cli_command *cmd, int argc, char **argv)
 
 	desc_error_clear(&err);
 	if (!a.dry_run) {
-		/* many leaves go into LEAFDIR: make it when missing */
-		if (parent == leafdir && mkdir(leafdir, 0777) != 0 &&
-		    errno != EEXIST) {
-			desc_error_set(&err, errno == ENOENT ? DESC_E_NOT_FOUND :
-				       DESC_E_IO, leafdir, 0,
-				       "cannot create folder: %s",
-				       strerror(errno));
+		/* many leaves go into LEAFDIR: make it when missing (and
+		 * remove it again when no leaf could be stamped) */
+		if (parent == leafdir &&
+		    cli_mkdir_missing(leafdir, &made_leafdir, &err) != DESC_OK) {
 			rc = cli_report_error(&err);
 			goto out;
 		}
@@ -372,6 +356,7 @@ int cmd_clone(const struct cli_command *cmd, int argc, char **argv)
 			rc = cli_report_error(&err);
 			break;
 		}
+		created++;
 		if (list == NULL && !a.dry_run)
 			printf("created %s\n", spec->folder);
 		fflush(stdout);
@@ -385,6 +370,8 @@ int cmd_clone(const struct cli_command *cmd, int argc, char **argv)
 		rc = EXIT_SYSTEM;
 	}
 out:
+	if (made_leafdir && created == 0)
+		rmdir(leafdir);
 	vmdk_leaf_context_free(ctx);
 	out_free(root);
 	leaves_free(&l);

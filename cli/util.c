@@ -257,3 +257,38 @@ void cli_human_size(uint64_t bytes, char *buf, size_t size)
 			 (unsigned long long)tenth, names[i]);
 	}
 }
+
+desc_status cli_mkdir_missing(const char *dir, bool *made, desc_error *err)
+{
+	struct stat st;
+
+	*made = false;
+	if (stat(dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return DESC_OK;
+		return desc_error_set(err, DESC_E_EXISTS, dir, 0,
+				      "exists and is not a folder");
+	}
+	if (mkdir(dir, 0777) != 0)
+		return desc_error_set(err, errno == ENOENT ? DESC_E_NOT_FOUND :
+					   DESC_E_IO, dir, 0,
+				      "cannot create folder: %s",
+				      strerror(errno));
+	*made = true;
+	return DESC_OK;
+}
+
+char *cli_dirname(const char *path)
+{
+	size_t end = strlen(path);
+
+	while (end > 1 && path[end - 1] == '/')
+		end--;
+	while (end > 0 && path[end - 1] != '/')
+		end--;
+	while (end > 1 && path[end - 1] == '/')
+		end--;
+	if (end == 0)
+		return xstrdup(".");
+	return xasprintf("%.*s", (int)end, path);
+}

@@ -78,6 +78,16 @@ mkdir Leaves/.vmdkit-tmp-crashed
 "$VMDKIT" clone "$B" Leaves/late.vmwarevm >/dev/null 2>&1 || fail "clone after crash"
 [ ! -e Leaves/.vmdkit-tmp-crashed ] || fail "staging folder left"
 
+# missing parent folders are made, and removed again when the command fails
+expect_exit 4 "$VMDKIT" base nonexistent.vmx NewBases/X 2>/dev/null
+[ ! -e NewBases ] || fail "failed base left its parent folder"
+expect_exit 4 "$VMDKIT" clone nonexistent.vmdk NewLeaves --count 2 --name 'n%d' 2>/dev/null
+[ ! -e NewLeaves ] || fail "failed clone left LEAFDIR"
+"$VMDKIT" base M2.vmwarevm/M2.vmdk NewBases/M2 >/dev/null || fail "base into a new folder"
+"$VMDKIT" clone NewBases/M2/M2.vmdk NewLeaves --count 1 --name 'n%d' >/dev/null ||
+	fail "clone into a new folder"
+[ -f NewLeaves/n1.vmwarevm/n1.vmx ] || fail "leaf in the new folder"
+
 # verify notices a changed base
 expect_exit 0 "$VMDKIT" verify --format json Base/Master >"$T/v.json"
 chmod u+w Base/Master Base/Master/Master-s001.vmdk
