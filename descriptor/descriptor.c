@@ -622,12 +622,14 @@ struct parser {
 	unsigned create_type_line;
 };
 
-static desc_status parser_warn(struct parser *ps, unsigned line,
-			       const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static desc_status parser_note(struct parser *ps, desc_severity severity,
+			       unsigned line, const char *code,
+			       const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
-static desc_status parser_warn(struct parser *ps, unsigned line,
-			       const char *code, const char *fmt, ...)
+static desc_status parser_note(struct parser *ps, desc_severity severity,
+			       unsigned line, const char *code,
+			       const char *fmt, ...)
 {
 	char message[DESC_ERROR_MESSAGE_MAX];
 	va_list ap;
@@ -637,8 +639,8 @@ static desc_status parser_warn(struct parser *ps, unsigned line,
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	if (desc_findings_add(ps->warnings, DESC_SEV_WARNING, code, ps->r.name,
-			      line, "%s", message) != DESC_OK)
+	if (desc_findings_add(ps->warnings, severity, code, ps->r.name, line,
+			      "%s", message) != DESC_OK)
 		return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name, line,
 				      "out of memory");
 	return DESC_OK;
@@ -843,11 +845,11 @@ static desc_status check_header_value(struct parser *ps, struct dline *line)
 	char shown[96];
 
 	if (canon == NULL)
-		return parser_warn(ps, line->number, "unknown-header-key",
+		return parser_note(ps, DESC_SEV_WARNING, line->number, "unknown-header-key",
 				   "unknown header key '%s' (kept as written)",
 				   line->key);
 	if (strcmp(canon, line->key) != 0) {
-		desc_status st = parser_warn(ps, line->number, "header-key-case",
+		desc_status st = parser_note(ps, DESC_SEV_WARNING, line->number, "header-key-case",
 					     "header key '%s' should be written '%s' (qemu and VirtualBox match keys case-sensitively)",
 					     line->key, canon);
 		if (st != DESC_OK)
@@ -867,13 +869,42 @@ static desc_status check_header_value(struct parser *ps, struct dline *line)
 				      ps->create_type_line);
 		ps->create_type_line = line->number;
 		if (!desc_create_type_known(line->value))
-			return parser_warn(ps, line->number, "unknown-create-type",
+			return parser_note(ps, DESC_SEV_WARNING, line->number, "unknown-create-type",
 					   "unknown createType '%s' (kept as written)",
 					   quote_text(shown, sizeof(shown),
 						      line->value,
 						      strlen(line->value)));
 	}
 	return DESC_OK;
+}
+
+/* DDB keys written by VMware (Workstation, Fusion, ESXi), qemu, open-vmdk
+ * and VirtualBox, without the "ddb." prefix. */
+static const char *const ddb_keys[] = {
+	"adapterType", "geometry.cylinders", "geometry.heads",
+	"geometry.sectors", "geometry.biosCylinders", "geometry.biosHeads",
+	"geometry.biosSectors", "virtualHWVersion", "uuid", "longContentID",
+	"toolsVersion", "toolsInstallType", "thinProvisioned", "deletable",
+	"encoding", "grain", "logicalSectorSize", "physicalSectorSize",
+	"uuid.image", "uuid.modification", "uuid.parent",
+	"uuid.parentmodification", "comment", "iofilters", "sidecars",
+};
+
+/* Unknown DDB keys are normal (every product adds its own), so they are
+ * only noted. */
+static desc_status check_ddb_key(struct parser *ps, const struct dline *line)
+{
+	if (!is_ddb_key(line->key))
+		return parser_note(ps, DESC_SEV_WARNING, line->number,
+				   "unknown-ddb-key",
+				   "disk database key '%s' has no 'ddb.' prefix (kept as written)",
+				   line->key);
+	for (size_t i = 0; i < ARRAY_SIZE(ddb_keys); i++)
+		if (strcasecmp(line->key + 4, ddb_keys[i]) == 0)
+			return DESC_OK;
+	return parser_note(ps, DESC_SEV_INFO, line->number, "unknown-ddb-key",
+			   "unknown disk database key '%s' (kept as written)",
+			   line->key);
 }
 
 static desc_status classify_line(struct parser *ps, struct dline *line)
@@ -920,12 +951,14 @@ static desc_status classify_line(struct parser *ps, struct dline *line)
 		if (is_ddb_key(line->key)) {
 			line->kind = LINE_DDB;
 			ps->section = SEC_DDB;
+			return check_ddb_key(ps, line);
 		} else if (ps->section == SEC_CTK ||
 			   strcmp(line->key, "changeTrackPath") == 0) {
 			line->kind = LINE_CTK;
 		} else if (ps->section == SEC_DDB &&
 			   canonical_header_key(line->key, strlen(line->key)) == NULL) {
 			line->kind = LINE_DDB;
+			return check_ddb_key(ps, line);
 		} else {
 			line->kind = LINE_HEADER;
 			return check_header_value(ps, line);

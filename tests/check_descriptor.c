@@ -649,6 +649,26 @@ START_TEST(test_parse_warnings)
 	ck_assert_str_eq(desc_parent_hint(desc), "p.vmdk");
 	desc_free(desc);
 	desc_findings_clear(&w);
+
+	/* DDB: unknown ddb.* keys are only noted; a key without the
+	 * prefix inside the DDB is a warning; known keys say nothing. */
+	desc = parse_ok(HDR "RW 1 SPARSE \"d\"\n" DDB
+			"ddb.UUID.Image = \"x\"\nddb.sidecars = \"\"\n"
+			"ddb.fancyKey = \"1\"\ncolour = \"red\"\n", &w);
+	ck_assert_uint_eq(w.count, 2);
+	ck_assert_str_eq(w.items[0].code, "unknown-ddb-key");
+	ck_assert_int_eq(w.items[0].severity, DESC_SEV_INFO);
+	ck_assert_uint_eq(w.items[0].line, 16);
+	ck_assert_str_eq(w.items[0].message,
+			 "unknown disk database key 'ddb.fancyKey' (kept as written)");
+	ck_assert_str_eq(w.items[1].code, "unknown-ddb-key");
+	ck_assert_int_eq(w.items[1].severity, DESC_SEV_WARNING);
+	ck_assert_str_eq(w.items[1].message,
+			 "disk database key 'colour' has no 'ddb.' prefix (kept as written)");
+	ck_assert_str_eq(desc_ddb_get(desc, "colour"), "red");
+	ck_assert_uint_eq(desc_ddb_count(desc), 5);
+	desc_free(desc);
+	desc_findings_clear(&w);
 }
 END_TEST
 
