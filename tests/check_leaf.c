@@ -605,6 +605,13 @@ START_TEST(test_leaf_no_parent)
 	ck_assert_str_eq(err.file, "nowhere");
 	ck_assert_str_eq(err.message,
 			 "folder does not exist (expected the folder that will hold the leaf)");
+	spec.folder = "Base/x.vmwarevm";
+	ck_assert_int_eq(vmdk_leaf_create("Base/Core.vmdk", &spec, NULL, &err),
+			 DESC_E_REFUSED);
+	ck_assert_msg(strstr(err.message, "leaf folder is inside the base folder") != NULL,
+		      "%s", err.message);
+	ck_assert(!exists("Base/x.vmwarevm"));
+	ck_assert(no_staging("Base"));
 }
 END_TEST
 

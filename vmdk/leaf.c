@@ -59,6 +59,7 @@ struct leaf_disk {
 	char *node;             /* "scsi0:0" */
 	desc_descriptor *desc;  /* the base's descriptor */
 	bool embedded;
+	bool in_base_folder;    /* beside a VMDK_MANIFEST_NAME (vmdkit base) */
 	char **extent_abs;      /* resolved extent paths (NULL: no file) */
 	bool *extent_absolute;  /* written absolute in the base */
 };
@@ -147,6 +148,16 @@ static desc_status load_disk(struct leaf_disk *d, const char *path,
 	if (d->delta_name == NULL || dir == NULL) {
 		st = nomem(err);
 		goto out;
+	}
+	{
+		char *mpath = fs_join(dir, VMDK_MANIFEST_NAME);
+
+		if (mpath == NULL) {
+			st = nomem(err);
+			goto out;
+		}
+		d->in_base_folder = fs_exists(mpath);
+		vk_free(mpath);
 	}
 	st = vmdk_disk_open(d->base_path, VMDK_OPEN_DESCRIPTOR_ONLY, &disk, err);
 	if (st != DESC_OK)
@@ -539,6 +550,20 @@ static void dry_run(const vmdk_leaf_context *ctx, const vmdk_leaf_spec *spec)
 	report(ctx, "rename", spec->folder);
 }
 
+/* True when `path` lies in the folder holding `file` (or below it). */
+static bool inside_folder_of(const char *file, const char *path)
+{
+	const char *slash = strrchr(file, '/');
+	size_t n;
+
+	if (slash == NULL)
+		return false;
+	n = (size_t)(slash - file);
+	if (n == 0)
+		return false; /* a base in "/" itself: nothing sensible to refuse */
+	return strncmp(path, file, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
 static desc_status check_spec(const vmdk_leaf_spec *spec, desc_error *err)
 {
 	const char *why;
@@ -592,6 +617,17 @@ desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
 	if (stat(parent, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
 		st = desc_error_set(err, DESC_E_NOT_FOUND, shown_parent, 0,
 				    "folder does not exist (expected the folder that will hold the leaf)");
+		goto out;
+	}
+	for (i = 0; i < ctx->ndisks; i++) {
+		if (!ctx->disks[i].in_base_folder ||
+		    !inside_folder_of(ctx->disks[i].base_path, leaf_dir))
+			continue;
+		/* The base folder is never written: a leaf there would
+		 * change it (and its verify). */
+		st = desc_error_set(err, DESC_E_REFUSED, spec->folder, spec->line,
+				    "leaf folder is inside the base folder (expected a folder outside '%s')",
+				    ctx->disks[i].base_path);
 		goto out;
 	}
 	/* Build the small files first: a bad .vmx key fails before any disk
