@@ -78,7 +78,7 @@ static const struct bad_case {
 	{ "duplicate-name.yaml", DESC_E_INVALID, 4,
 	  "duplicate leaf name 'web-01' (first at line 2)" },
 	{ "duplicate-folder.yaml", DESC_E_INVALID, 4,
-	  "duplicate leaf folder './same.vmwarevm/' (first at line 2)" },
+	  "duplicate leaf folder './dir/./same.vmwarevm/' (first at line 2)" },
 	{ "bad-yaml.yaml", DESC_E_SYNTAX, 4,
 	  "did not find expected ',' or ']' (while parsing a flow sequence)" },
 	{ "bad-memory.yaml", DESC_E_INVALID, 5,

@@ -290,25 +290,35 @@ static desc_status load_leaf(plan_reader *r, const yaml_node_t *node,
 	return DESC_OK;
 }
 
-/* "a/./b/" and "a/b" name the same folder. */
-static bool same_folder(const char *a, const char *b)
+/* Compares two relative folders component by component, skipping empty
+ * and "." components, so "./a//b/" and "a/b" are the same folder. */
+static const char *next_component(const char *p, size_t *len)
 {
 	for (;;) {
-		while (a[0] == '.' && a[1] == '/')
-			a += 2;
-		while (b[0] == '.' && b[1] == '/')
-			b += 2;
-		while (*a == '/' && a[1] == '/')
-			a++;
-		while (*b == '/' && b[1] == '/')
-			b++;
-		if ((*a == '\0' || (*a == '/' && a[1] == '\0')) &&
-		    (*b == '\0' || (*b == '/' && b[1] == '\0')))
-			return true;
-		if (*a != *b)
+		while (*p == '/')
+			p++;
+		*len = strcspn(p, "/");
+		if (*len == 1 && p[0] == '.') {
+			p++;
+			continue;
+		}
+		return p;
+	}
+}
+
+static bool same_folder(const char *a, const char *b)
+{
+	size_t la, lb;
+
+	for (;;) {
+		a = next_component(a, &la);
+		b = next_component(b, &lb);
+		if (la != lb || memcmp(a, b, la) != 0)
 			return false;
-		a++;
-		b++;
+		if (la == 0)
+			return true;
+		a += la;
+		b += lb;
 	}
 }
 
