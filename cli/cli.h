@@ -171,6 +171,7 @@ int cmd_desc_get(const struct cli_command *cmd, int argc, char **argv);
 int cmd_desc_set(const struct cli_command *cmd, int argc, char **argv);
 int cmd_desc_unset(const struct cli_command *cmd, int argc, char **argv);
 int cmd_desc_repath(const struct cli_command *cmd, int argc, char **argv);
+int cmd_desc_fmt(const struct cli_command *cmd, int argc, char **argv);
 int cmd_desc_print(const struct cli_command *cmd, int argc, char **argv);
 
 #endif

@@ -305,7 +305,7 @@ static bool is_ddb_key(const char *key)
 	return strncmp(key, "ddb.", 4) == 0;
 }
 
-enum edit_kind { EDIT_SET, EDIT_UNSET, EDIT_REPATH };
+enum edit_kind { EDIT_SET, EDIT_UNSET, EDIT_REPATH, EDIT_FMT };
 
 struct edit {
 	enum edit_kind kind;
@@ -432,17 +432,93 @@ out:
 	return rc;
 }
 
+/* Header keys carried over by fmt (the ones desc_new does not write),
+ * in the order VMware writes them. */
+static const char *const fmt_header_keys[] = {
+	"isNativeSnapshot", "parentFileNameHint",
+};
 
-/* Applies the edit to desc; returns an exit code, or -1 when done. */
-static int apply_edit(const struct cli_command *cmd, const char *path,
-		      desc_descriptor *desc, const struct edit *e)
+/* The same disk in the canonical template every consumer reads alike
+ * (FORMAT.md): section comments, single-spaced extent lines, no blank
+ * line among them, LF endings.  Comments and unknown lines are dropped,
+ * which is why unknown header keys make it refuse. */
+static desc_status format_canonical(const desc_descriptor *desc,
+				    desc_descriptor **out, desc_error *err)
 {
+	desc_descriptor *fresh = NULL;
+	uint32_t cid, parent_cid;
+	const char *value;
+	desc_status st;
+
+	*out = NULL;
+	if (desc_create_type(desc) == NULL)
+		return desc_error_set(err, DESC_E_INVALID, desc_name(desc), 0,
+				      "no createType (expected "
+				      "createType=\"monolithicSparse\" or "
+				      "another type)");
+	if (!desc_cid(desc, &cid) || !desc_parent_cid(desc, &parent_cid))
+		return desc_error_set(err, DESC_E_INVALID, desc_name(desc), 0,
+				      "CID or parentCID is not 8 hex digits; "
+				      "fix it first (vmdkit desc set)");
+	st = desc_new(desc_create_type(desc), cid, parent_cid, &fresh, err);
+	/* keep what the file says its bytes are, and its version */
+	if (st == DESC_OK && (value = desc_header_get(desc, "version")))
+		st = desc_header_set(fresh, "version", value, err);
+	if (st == DESC_OK && (value = desc_header_get(desc, "encoding")))
+		st = desc_header_set(fresh, "encoding", value, err);
+	else if (st == DESC_OK)
+		desc_header_unset(fresh, "encoding"); /* do not claim UTF-8 */
+	for (size_t i = 0; st == DESC_OK &&
+	     i < sizeof(fmt_header_keys) / sizeof(fmt_header_keys[0]); i++)
+		if ((value = desc_header_get(desc, fmt_header_keys[i])))
+			st = desc_header_set(fresh, fmt_header_keys[i], value,
+					     err);
+	for (size_t i = 0; st == DESC_OK && i < desc_extent_count(desc); i++)
+		st = desc_extent_add(fresh, desc_extent_at(desc, i), err);
+	for (size_t i = 0; st == DESC_OK && i < desc_ddb_count(desc); i++)
+		st = desc_ddb_set(fresh, desc_ddb_key_at(desc, i),
+				  desc_ddb_value_at(desc, i), err);
+	if (st != DESC_OK) {
+		desc_free(fresh);
+		return st;
+	}
+	*out = fresh;
+	return DESC_OK;
+}
+
+/* Applies the edit to *desc (fmt replaces it); returns an exit code, or
+ * -1 when done. */
+static int apply_edit(const struct cli_command *cmd, const char *path,
+		      desc_descriptor **descp, const desc_findings *warnings,
+		      const struct edit *e)
+{
+	desc_descriptor *desc = *descp, *fresh = NULL;
 	desc_error err;
 	desc_status st = DESC_OK;
 	size_t removed;
 
 	desc_error_clear(&err);
 	switch (e->kind) {
+	case EDIT_FMT:
+		for (size_t i = 0; !e->force && i < warnings->count; i++) {
+			const desc_finding *f = &warnings->items[i];
+
+			if (f->code == NULL ||
+			    strcmp(f->code, "unknown-header-key") != 0)
+				continue;
+			fprintf(stderr, "%s:%u: %s\n", path, f->line,
+				f->message);
+			fprintf(stderr, "vmdkit: %s: refusing to drop unknown "
+				"header keys (--force drops them)\n",
+				cmd->name);
+			return EXIT_REFUSED;
+		}
+		st = format_canonical(desc, &fresh, &err);
+		if (st == DESC_OK) {
+			desc_free(desc);
+			*descp = fresh;
+		}
+		break;
 	case EDIT_SET:
 		if (is_ddb_key(e->key))
 			st = desc_ddb_set(desc, e->key, e->value, &err);
@@ -524,12 +600,14 @@ static int run_edit(const struct cli_command *cmd, const char *path,
 {
 	desc_descriptor *orig = NULL;
 	desc_descriptor *desc = NULL;
+	desc_findings warnings;
 	desc_error err;
 	struct stat st;
 	char *old = NULL, *new = NULL;
 	size_t old_len, new_len;
 	int rc;
 
+	desc_findings_init(&warnings);
 	desc_error_clear(&err);
 	if (strcmp(path, "-") == 0)
 		return cli_usage_error(cmd, "cannot edit stdin; use `vmdkit "
@@ -543,12 +621,12 @@ static int run_edit(const struct cli_command *cmd, const char *path,
 	}
 	if (is_binary_extent(old, old_len))
 		goto embedded;
-	if (desc_parse(old, old_len, path, &desc, NULL, &err) != DESC_OK ||
+	if (desc_parse(old, old_len, path, &desc, &warnings, &err) != DESC_OK ||
 	    desc_clone(desc, &orig, &err) != DESC_OK) {
 		rc = cli_report_error(&err);
 		goto out;
 	}
-	rc = apply_edit(cmd, path, desc, e);
+	rc = apply_edit(cmd, path, &desc, &warnings, e);
 	if (rc >= 0)
 		goto out;
 	if (desc_write(desc, &new, &new_len, &err) != DESC_OK) {
@@ -590,6 +668,7 @@ out:
 	free(new);
 	desc_free(desc);
 	desc_free(orig);
+	desc_findings_clear(&warnings);
 	return rc;
 }
 
@@ -663,4 +742,14 @@ out:
 	free(text);
 	vmdk_disk_free(disk);
 	return st;
+}
+
+int cmd_desc_fmt(const struct cli_command *cmd, int argc, char **argv)
+{
+	struct edit e = { .kind = EDIT_FMT };
+	int first, rc;
+
+	if (!edit_opts(cmd, argc, argv, 1, &e, &first, &rc))
+		return rc;
+	return run_edit(cmd, argv[first], &e);
 }

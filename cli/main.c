@@ -79,6 +79,12 @@ static const struct cli_opt edit_opts[] = {
 	CLI_OPT_END,
 };
 
+static const struct cli_opt fmt_opts[] = {
+	DRY_RUN_OPT("the changed lines"),
+	{ "force", 'f', NULL, "drop unknown header keys" },
+	CLI_OPT_END,
+};
+
 static const struct cli_opt no_opts[] = {
 	CLI_OPT_END,
 };
@@ -135,6 +141,12 @@ const struct cli_command cli_commands[] = {
 	{ "desc repath", "DISK.vmdk INDEX NEWPATH",
 	  "change the file name of extent INDEX (0-based)", NULL,
 	  edit_opts, cmd_desc_repath },
+	{ "desc fmt", "DISK.vmdk",
+	  "rewrite a descriptor in the template every consumer reads alike",
+	  "The header, extent lines and disk database are kept; comments, "
+	  "blank lines among extents, odd spacing and CRLF are not.  Unknown "
+	  "header keys make it refuse (--force drops them).",
+	  fmt_opts, cmd_desc_fmt },
 	{ "desc print", "DISK.vmdk|-",
 	  "parse and write back a descriptor, .vmx or .vmsd to stdout "
 	  "(byte-identical)", NULL,

@@ -39,9 +39,38 @@ if [ -d "${VMDKIT_CORPUS:-}/descriptors" ]; then
 		[ ! -s "$T/out" ] || fail "desc print $f wrote output"
 		grep -q "^$f:[0-9][0-9]*: " "$T/err" || fail "no FILE:LINE for $f"
 	done
+	# desc fmt: the same disk (info unchanged), idempotent, and the
+	# structural portability problems gone
+	mkdir "$T/fmt"
+	for f in "$VMDKIT_CORPUS"/descriptors/*; do
+		g="$T/fmt/$(basename "$f")"
+		cp "$f" "$g"
+		chmod u+w "$g"
+		"$VMDKIT" info --descriptor-only --format json "$g" >"$T/before"
+		"$VMDKIT" desc fmt --force "$g" 2>/dev/null || fail "desc fmt $f"
+		"$VMDKIT" info --descriptor-only --format json "$g" >"$T/after"
+		cmp -s "$T/before" "$T/after" || fail "desc fmt changed the disk $f"
+		cp "$g" "$T/again"
+		"$VMDKIT" desc fmt "$g" || fail "desc fmt (twice) $f"
+		cmp -s "$g" "$T/again" || fail "desc fmt is not idempotent on $f"
+		tr -d '\n' <"$g" | grep -q "$(printf '\r')" && fail "desc fmt kept CR in $f"
+		if "$VMDKIT" check "$g" |
+		   grep -E 'portability-(blank|section|comment|first)'; then
+			fail "desc fmt left a structural portability problem in $f"
+		fi
+	done
 else
 	echo "corpus not found (VMDKIT_CORPUS); corpus round trip skipped"
 fi
+
+# desc fmt refuses to drop unknown header keys unless forced
+cp "$S/Odd.vmdk" "$T/odd.vmdk"
+before=$(sha "$T/odd.vmdk")
+expect_exit 6 "$VMDKIT" desc fmt "$T/odd.vmdk" 2>"$T/err"
+grep -q "unknown header key 'vmdkit.comment'" "$T/err" || fail "fmt refusal message"
+[ "$(sha "$T/odd.vmdk")" = "$before" ] || fail "refused fmt wrote"
+"$VMDKIT" desc fmt --force "$T/odd.vmdk" 2>/dev/null || fail "fmt --force"
+grep -q vmdkit.comment "$T/odd.vmdk" && fail "fmt --force kept the unknown key"
 
 # --- edits change only the expected lines ---------------------------------
 cp "$S/Master.vmdk" "$T/Master.vmdk"
