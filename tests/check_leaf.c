@@ -486,6 +486,37 @@ START_TEST(test_verify_findings)
 }
 END_TEST
 
+START_TEST(test_verify_allocation_failure)
+{
+	unsigned long n;
+	bool done = false;
+	desc_error err;
+
+	make_master();
+	ck_assert_int_eq(vmdk_base_make("m/Core.vmx", "Base", NULL, &err),
+			 DESC_OK);
+	write_file("Base/extra", "x");
+	for (n = 1; n < 500 && !done; n++) {
+		desc_findings f;
+		desc_status st;
+
+		desc_findings_init(&f);
+		desc_test_fail_allocation(n);
+		st = vmdk_base_verify("Base", &f, &err);
+		desc_test_fail_allocation(0);
+		if (st == DESC_OK) {
+			done = true;
+			ck_assert_uint_eq(f.count, 1);
+		} else {
+			ck_assert_msg(st == DESC_E_NOMEM, "n=%lu: %s", n,
+				      err.message);
+		}
+		desc_findings_clear(&f);
+	}
+	ck_assert(done);
+}
+END_TEST
+
 static void make_base(void)
 {
 	desc_error err;
@@ -727,6 +758,7 @@ static Suite *leaf_suite(void)
 	tcase_add_test(base, test_base_rollback);
 	tcase_add_test(base, test_mono_move_rollback);
 	tcase_add_test(base, test_verify_findings);
+	tcase_add_test(base, test_verify_allocation_failure);
 	suite_add_tcase(s, base);
 
 	tcase_add_checked_fixture(leaf, setup, teardown);
