@@ -160,8 +160,11 @@ desc_status vmdk_chain_walk(const char *path, vmdk_chain *out, desc_error *err)
 		rc = disk_load_descriptor(cur, &desc, &embedded,
 					  out->count == 0 ? err : &why);
 		if (rc != DESC_OK) {
-			if (out->count == 0)
+			if (out->count == 0 || rc == DESC_E_NOMEM) {
+				if (out->count != 0 && err != NULL)
+					*err = why;
 				goto fail;
+			}
 			/* A parent that is not a disk breaks the chain. */
 			chain_break(out, &why);
 			rc = DESC_OK;
