@@ -329,6 +329,77 @@ START_TEST(test_qemu_pattern)
 }
 END_TEST
 
+/* A streamOptimized-style file whose header says "grain directory at the
+ * end": the footer (two sectors before the end-of-stream marker) holds the
+ * real gdOffset. */
+static void write_stream_file(const char *path, bool good_marker)
+{
+	vmdk_sparse_header h = good;
+	uint8_t sector[512];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	ck_assert_int_ge(fd, 0);
+	h.version = 3;
+	h.flags = 0x30001;
+	h.compress_algorithm = 1;
+	h.capacity = 65536; /* one grain table */
+	h.descriptor_offset = 0;
+	h.descriptor_size = 0;
+	h.rgd_offset = 0;
+	h.gd_offset = UINT64_MAX;
+	h.overhead = 1;
+	vmdk_sparse_header_encode(&h, sector);
+	ck_assert_int_eq(pwrite(fd, sector, 512, 0), 512);
+	/* sector 1: GD marker, sector 2: GD with one empty entry */
+	memset(sector, 0, sizeof(sector));
+	put64(sector, 1);
+	put32(sector + 12, 2);
+	ck_assert_int_eq(pwrite(fd, sector, 512, 512), 512);
+	memset(sector, 0, sizeof(sector));
+	ck_assert_int_eq(pwrite(fd, sector, 512, 1024), 512);
+	/* sector 3: footer marker, 4: footer, 5: end of stream */
+	put64(sector, 1);
+	put32(sector + 12, good_marker ? 3 : 1);
+	ck_assert_int_eq(pwrite(fd, sector, 512, 1536), 512);
+	h.gd_offset = 2;
+	vmdk_sparse_header_encode(&h, sector);
+	ck_assert_int_eq(pwrite(fd, sector, 512, 2048), 512);
+	memset(sector, 0, sizeof(sector));
+	ck_assert_int_eq(pwrite(fd, sector, 512, 2560), 512);
+	close(fd);
+}
+
+START_TEST(test_footer)
+{
+	char dir[] = "/tmp/check_sparse.XXXXXX", *path;
+	enum sparse_grain_state state;
+	struct sparse_extent sp;
+	uint64_t fs = 0;
+	desc_error err;
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	path = vk_asprintf("%s/stream.vmdk", dir);
+	write_stream_file(path, true);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_eq(sparse_open(&sp, fd, path, &err), DESC_OK);
+	ck_assert_uint_eq(sp.header.gd_offset, 2);
+	ck_assert_uint_eq(sp.gd_entries, 1);
+	ck_assert_int_eq(sparse_lookup(&sp, 1000, &state, &fs, &err), DESC_OK);
+	ck_assert_int_eq(state, SPARSE_GRAIN_UNALLOCATED);
+	sparse_close(&sp);
+	close(fd);
+	write_stream_file(path, false);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_eq(sparse_open(&sp, fd, path, &err), DESC_E_FORMAT);
+	ck_assert_str_eq(err.message, "no footer marker at byte 1536 (expected metadata marker type 3)");
+	close(fd);
+	unlink(path);
+	vk_free(path);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 /* ---- layout of new extents ------------------------------------------ */
 
 static const struct {
@@ -445,6 +516,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("grains");
 	tcase_add_test(tc, test_qemu_pattern);
+	tcase_add_test(tc, test_footer);
 	tcase_add_loop_test(tc, test_layout, 0,
 			    sizeof(layout_cases) / sizeof(layout_cases[0]));
 	tcase_add_test(tc, test_layout_limits);

@@ -37,6 +37,14 @@ same_as_qemu "$T/leaf dir/delta 2.vmdk"
 [ "$(grep -c '^[0-9]' "$T/chain.txt")" = 3 ] || fail "3 links expected: $(cat "$T/chain.txt")"
 tail -n 1 "$T/chain.txt" | grep -qx ok || fail "chain not ok"
 
+# ---- zeroed-grain entries (GTE 1, flag bit 2) hide the parent ----------
+Z="$T/leaf dir/zeroed.vmdk"
+qemu-img create -q -f vmdk -o zeroed_grain=on -b "delta 1.vmdk" -F vmdk "$Z"
+qemu-io -f vmdk -c 'write -z 0 1M' -c 'write -P 0xc1 1M 64k' "$Z" >/dev/null
+"$TOOL" extents "$Z" | grep -q 'grains=1	version=2	flags=0x7' || fail "zeroed_grain flag not set: $("$TOOL" extents "$Z")"
+same_as_qemu "$Z"
+od -An -tx1 -N 16 -j 600000 "$T/ours.raw" | grep -q '^ 00 00' || fail "zeroed grain reads parent data"
+
 # ---- split base (text descriptor) with a split delta -------------------
 mkdir "$T/split"
 S="$T/split/s base.vmdk"
