@@ -71,15 +71,74 @@ static bool has_suffix(const char *s, const char *suffix)
 /* Descriptors                                                         */
 /* ------------------------------------------------------------------ */
 
+/* The folder of `path` joined with `name`, unless name is absolute. */
+static char *beside(const char *path, const char *name)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (name[0] == '/' || slash == NULL)
+		return xstrdup(name);
+	return xasprintf("%.*s/%s", (int)(slash - path), path, name);
+}
+
+/* What fails first at import: an extent file that is not there.  Paths
+ * are resolved against the descriptor's folder, as the disk layer does;
+ * they are only looked at (stat), never opened. */
+static void check_extent_files(const char *path, const desc_descriptor *desc,
+			       desc_findings *out)
+{
+	for (size_t i = 0; i < desc_extent_count(desc); i++) {
+		const desc_extent *e = desc_extent_at(desc, i);
+		struct stat st;
+		char *file;
+
+		if (e->path == NULL || e->type == DESC_EXTENT_ZERO)
+			continue;
+		file = beside(path, e->path);
+		if (stat(file, &st) != 0)
+			oom_if(desc_findings_add(out, DESC_SEV_WARNING,
+						 "extent-missing", path, e->line,
+						 "extent file '%s' not found",
+						 e->path));
+		free(file);
+	}
+}
+
+/* A delta is only usable while its chain holds: a missing parent is a
+ * warning (the base may live elsewhere until import), a CID mismatch or a
+ * loop an error. */
+static void check_chain(const char *path, desc_findings *out)
+{
+	vmdk_chain chain;
+	desc_error err;
+
+	memset(&chain, 0, sizeof(chain));
+	desc_error_clear(&err);
+	if (vmdk_chain_walk(path, &chain, &err) != DESC_OK) {
+		oom_if(err.code);
+		return; /* the file itself was reported already */
+	}
+	if (chain.status != DESC_OK)
+		oom_if(desc_findings_add(
+			out, chain.status == DESC_E_NOT_FOUND ?
+				     DESC_SEV_WARNING : DESC_SEV_ERROR,
+			chain.status == DESC_E_NOT_FOUND ? "parent-missing" :
+							   "chain-broken",
+			chain.error.file[0] ? chain.error.file : path,
+			chain.error.line, "%s", chain.error.message));
+	vmdk_chain_clear(&chain);
+}
+
 static void check_descriptor(const char *path, desc_findings *out)
 {
 	desc_descriptor *desc = NULL;
 	desc_findings warnings;
 	desc_error err;
+	bool embedded = false;
 
 	desc_findings_init(&warnings);
 	desc_error_clear(&err);
-	if (cli_load_descriptor(path, &desc, &warnings, NULL, &err) !=
+	if (cli_load_descriptor(path, &desc, &warnings, &embedded, &err) !=
 	    DESC_OK) {
 		oom_if(err.code);
 		add_error_finding(out, path, &err);
@@ -94,6 +153,12 @@ static void check_descriptor(const char *path, desc_findings *out)
 	}
 	oom_if(desc_validate(desc, out));
 	oom_if(desc_check_portability(desc, out));
+	if (strcmp(path, "-") == 0)
+		goto out;
+	if (!embedded)
+		check_extent_files(path, desc, out);
+	if (desc_parent_hint(desc) != NULL)
+		check_chain(path, out);
 out:
 	desc_findings_clear(&warnings);
 	desc_free(desc);
@@ -102,16 +167,6 @@ out:
 /* ------------------------------------------------------------------ */
 /* .vmx and .vmsd                                                      */
 /* ------------------------------------------------------------------ */
-
-/* The folder of `path` joined with `name`, unless name is absolute. */
-static char *beside(const char *path, const char *name)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (name[0] == '/' || slash == NULL)
-		return xstrdup(name);
-	return xasprintf("%.*s/%s", (int)(slash - path), path, name);
-}
 
 static void check_vmx_disks(const char *path, const desc_dict *dict,
 			    desc_findings *out)

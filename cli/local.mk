@@ -48,7 +48,9 @@ EXTRA_DIST += \
 	samples/odd/Odd.vmx \
 	samples/odd/Odd.vmsd \
 	samples/odd/Odd.vmdk \
-	samples/plan.yaml
+	samples/plan.yaml \
+	samples/tiny/Tiny.vmdk \
+	samples/tiny/Tiny-flat.vmdk
 
 update-golden: vmdkit
 	VMDKIT='$(abs_top_builddir)/vmdkit' VMDKIT_SRCDIR='$(abs_top_srcdir)' \

@@ -45,6 +45,18 @@ expect_exit 1 "$VMDKIT" chain split-delta.vmdk >"$T/chain"
 grep -q '^status: broken' "$T/chain" || fail "broken chain not reported"
 expect_exit 1 "$VMDKIT" chain --format json split-delta.vmdk >"$T/chain"
 grep -q '"status": "broken"' "$T/chain" || fail "broken chain json"
+# check reports it too: an error finding naming the mismatch
+expect_exit 1 "$VMDKIT" check split-delta.vmdk >"$T/check"
+grep -q '\[chain-broken\]$' "$T/check" || fail "check: no chain-broken: $(cat "$T/check")"
+rm twoGbMaxExtentSparse.vmdk
+expect_exit 5 "$VMDKIT" check split-delta.vmdk >"$T/check"
+grep -q '\[parent-missing\]$' "$T/check" || fail "check: no parent-missing"
+# and a missing extent file is a warning
+rm twoGbMaxExtentSparse-s001.vmdk
+mv saved.vmdk twoGbMaxExtentSparse.vmdk
+expect_exit 5 "$VMDKIT" check twoGbMaxExtentSparse.vmdk >"$T/check"
+grep -q "twoGbMaxExtentSparse.vmdk:[0-9]*: warning: extent file 'twoGbMaxExtentSparse-s001.vmdk' not found \[extent-missing\]" "$T/check" ||
+	fail "check: no extent-missing: $(cat "$T/check")"
 
 # sizes: strict, overflow-checked, > 0
 for bad in 0 -1 1X 10GG " 10" 10.5G 18446744073709551616 17179869184T K; do

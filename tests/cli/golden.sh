@@ -18,7 +18,8 @@ while IFS="$tab" read -r name args; do
 	rc=$?
 	set -e
 	{
-		cat "$T/out"
+		# st_blocks differs between filesystems
+		sed -E 's/("?allocatedBytes"?: *)[0-9]+/\1N/' "$T/out"
 		if [ -s "$T/err" ]; then
 			echo "[stderr]"
 			cat "$T/err"
