@@ -234,8 +234,6 @@ void cli_print_help(const struct cli_command *cmd, FILE *out)
 	for (const struct cli_opt *o = cmd->opts; o->name != NULL; o++)
 		print_option(out, o->name, o->arg, o->help);
 	print_option(out, "help", NULL, "show this help");
-	if (cmd->run == NULL)
-		fputs("\n(not available in this build)\n", out);
 }
 
 static void print_main_help(FILE *out)
@@ -503,11 +501,6 @@ int main(int argc, char **argv)
 		}
 		fprintf(stderr, "vmdkit: unknown command '%s' (see `vmdkit "
 			"--help`)\n", argv[1]);
-		return EXIT_USAGE;
-	}
-	if (cmd->run == NULL) {
-		fprintf(stderr, "vmdkit: %s: not available in this build\n",
-			cmd->name);
 		return EXIT_USAGE;
 	}
 	/* The command sees itself as argv[0], as getopt expects. */
