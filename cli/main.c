@@ -339,7 +339,11 @@ int cli_getopt(struct cli_parser *p, const char **optarg_out)
 		cli_parser_done(p);
 		exit(EXIT_USAGE);
 	case '?':
-		if (optopt != 0 && optopt < 256)
+		o = find_opt(p->cmd, optopt);
+		if (o != NULL && strncmp(p->argv[optind - 1], "--", 2) == 0)
+			cli_usage_error(p->cmd, "option '--%s' takes no "
+					"argument", o->name);
+		else if (optopt != 0 && optopt < 256)
 			cli_usage_error(p->cmd, "unknown option '-%c'", optopt);
 		else
 			cli_usage_error(p->cmd, "unknown option '%s'",
