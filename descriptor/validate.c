@@ -548,7 +548,7 @@ static desc_status check_header_portability(const desc_descriptor *desc,
 	if (desc->count == 0 || desc->lines[0]->len != 21 ||
 	    memcmp(desc->lines[0]->text, "# Disk DescriptorFile", 21) != 0)
 		ADD(out, DESC_SEV_WARNING, "portability-first-line", 1,
-		    "first line is not exactly '# Disk DescriptorFile': VirtualBox and libvmdk may reject the file");
+		    "first line is not exactly '# Disk DescriptorFile': VirtualBox rejects the file, and so does libvmdk unless that comment comes before the first key");
 	if (version != NULL && strcmp(version->value, "1") != 0)
 		ADD(out, DESC_SEV_WARNING, "portability-version", version->number,
 		    "version %s: VirtualBox accepts only version=1", version->value);
@@ -609,9 +609,9 @@ static desc_status check_header_portability(const desc_descriptor *desc,
 static desc_status check_section_portability(const desc_descriptor *desc,
 					     desc_findings *out)
 {
+	/* "# Disk DescriptorFile" is portability-first-line's business. */
 	static const char *const sections[] = {
-		"# Disk DescriptorFile", "# Extent description",
-		"# The Disk Data Base",
+		"# Extent description", "# The Disk Data Base",
 	};
 	bool in_extents = false;
 
