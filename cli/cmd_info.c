@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
 #include "descriptor/descriptor.h"
@@ -43,6 +44,18 @@ static void add_cid(out_node *parent, const char *key, bool has, uint32_t cid)
 		out_add_strf(parent, key, "%08x", cid);
 	else
 		out_add_null(parent, key);
+}
+
+/* A DDB key written twice: the last line wins (as desc_ddb_get says),
+ * and a YAML/JSON map cannot hold the key twice. */
+static bool key_repeated_later(const desc_descriptor *desc, size_t index)
+{
+	const char *key = desc_ddb_key_at(desc, index);
+
+	for (size_t j = index + 1; j < desc_ddb_count(desc); j++)
+		if (strcasecmp(desc_ddb_key_at(desc, j), key) == 0)
+			return true;
+	return false;
 }
 
 static void describe_descriptor(out_node *root, const char *path,
@@ -79,8 +92,9 @@ static void describe_descriptor(out_node *root, const char *path,
 	}
 	ddb = out_add_map(root, "ddb");
 	for (size_t i = 0; i < desc_ddb_count(desc); i++)
-		out_add_str(ddb, desc_ddb_key_at(desc, i),
-			    desc_ddb_value_at(desc, i));
+		if (!key_repeated_later(desc, i))
+			out_add_str(ddb, desc_ddb_key_at(desc, i),
+				    desc_ddb_value_at(desc, i));
 }
 
 /* Adds on-disk facts to each extent entry; returns an exit code or -1. */
