@@ -1515,6 +1515,99 @@ START_TEST(test_mutations)
 }
 END_TEST
 
+/* What SOURCES.md says of each bad file: the fragments are rejected as
+ * descriptors at line 1, but their extent line, put inside a whole
+ * descriptor, is judged on its own (dissect parses the emoji name and
+ * drops bad-1..3; the name with a quote inside cannot be represented). */
+struct bad_corpus_case {
+	const char *file;
+	unsigned line;
+	const char *message;      /* of the file as a whole; NULL: prefix only */
+	const char *wrapped_path; /* NULL: the wrapped line is rejected */
+	const char *wrapped_message;
+};
+
+static const struct bad_corpus_case bad_corpus_cases[] = {
+	{ "libvmdk__tests-data__extent_values.1.txt", 1,
+	  "not a VMDK descriptor: 'RW 16777216 SPARSE \"test1.vmdk\"' comes before any '# Disk DescriptorFile' or header line (expected '# Disk DescriptorFile', then version=1)",
+	  "test1.vmdk", NULL },
+	{ "dissect-hypervisor__test_vmdk-extent-line__emoji-four-parts.txt", 1, NULL,
+	  "\xf0\x9f\xa6\x8a \xf0\x9f\xa6\x8a \xf0\x9f\xa6\x8a.vmdk", NULL },
+	{ "dissect-hypervisor__test_vmdk-extent-line__bad-1.txt", 1,
+	  "not a VMDK descriptor: 'RW 1234567890' comes before any '# Disk DescriptorFile' or header line (expected '# Disk DescriptorFile', then version=1)",
+	  NULL, "missing extent type in 'RW 1234567890' (expected FLAT, SPARSE, ZERO, VMFS, VMFSSPARSE, VMFSRDM, VMFSRAW, SESPARSE)" },
+	{ "dissect-hypervisor__test_vmdk-extent-line__bad-2.txt", 1, NULL,
+	  NULL, "extent size '\"file.vmdk\"' is not a number in 'RDONLY \"file.vmdk\"' (expected ACCESS SECTORS TYPE \"FILE\" [OFFSET])" },
+	{ "dissect-hypervisor__test_vmdk-extent-line__bad-3.txt", 1, NULL,
+	  NULL, "missing extent size in 'NOACCESS' (expected ACCESS SECTORS TYPE \"FILE\" [OFFSET])" },
+	{ "dissect-hypervisor__test_vmdk-extent-line__specials-five-parts.txt", 1, NULL,
+	  NULL, "unexpected text '\\' disk\xc3\xab\xc3\xa4\xc3\xb4:)\\\\\\'`\\foo.vmdk\" 123' after the extent file name (expected an offset in sectors)" },
+	{ "qemu__iotests-059__malformed-vmfs-extent.vmdk", 8,
+	  "unexpected offset '1' after a VMFS extent in 'RW 12582912 VMFS \"dummy.vmdk\" 1' (expected ACCESS SECTORS VMFS \"FILE\")",
+	  NULL, NULL },
+};
+
+START_TEST(test_corpus_bad_expected)
+{
+	const struct bad_corpus_case *c = &bad_corpus_cases[_i];
+	char *dir = corpus_dir("descriptors-bad"), path[4096], *buf, *wrapped;
+	desc_descriptor *desc = NULL;
+	desc_error err;
+	size_t len;
+	FILE *probe;
+
+	if (dir == NULL) {
+		fprintf(stderr, "SKIP %s: $VMDKIT_CORPUS not set\n", c->file);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, c->file);
+	free(dir);
+	if ((probe = fopen(path, "rb")) == NULL) {
+		fprintf(stderr, "SKIP %s: not in the corpus\n", c->file);
+		return;
+	}
+	fclose(probe);
+	buf = read_file(path, &len);
+	desc_error_clear(&err);
+	ck_assert_int_eq(desc_parse(buf, len, c->file, &desc, NULL, &err),
+			 DESC_E_SYNTAX);
+	ck_assert_uint_eq(err.line, c->line);
+	if (c->message != NULL)
+		ck_assert_msg(strcmp(err.message, c->message) == 0,
+			      "%s:\n  got [%s]\n want [%s]", c->file,
+			      err.message, c->message);
+	else
+		ck_assert_msg(strncmp(err.message, "not a VMDK descriptor: ", 23) == 0,
+			      "%s: %s", c->file, err.message);
+	if (c->wrapped_path == NULL && c->wrapped_message == NULL) {
+		free(buf);
+		return;
+	}
+	/* The same line inside a whole descriptor: line 8 after HDR. */
+	wrapped = malloc(strlen(HDR) + len + 1);
+	ck_assert(wrapped != NULL);
+	memcpy(wrapped, HDR, strlen(HDR));
+	memcpy(wrapped + strlen(HDR), buf, len);
+	desc_error_clear(&err);
+	if (c->wrapped_path != NULL) {
+		ck_assert_msg(desc_parse(wrapped, strlen(HDR) + len, c->file,
+					 &desc, NULL, &err) == DESC_OK,
+			      "%s wrapped: %s", c->file, err.message);
+		ck_assert_str_eq(desc_extent_at(desc, 0)->path, c->wrapped_path);
+		desc_free(desc);
+	} else {
+		ck_assert_int_eq(desc_parse(wrapped, strlen(HDR) + len, c->file,
+					    &desc, NULL, &err), DESC_E_SYNTAX);
+		ck_assert_uint_eq(err.line, 8);
+		ck_assert_msg(strcmp(err.message, c->wrapped_message) == 0,
+			      "%s wrapped:\n  got [%s]\n want [%s]", c->file,
+			      err.message, c->wrapped_message);
+	}
+	free(wrapped);
+	free(buf);
+}
+END_TEST
+
 static Suite *descriptor_suite(void)
 {
 	Suite *s = suite_create("descriptor");
@@ -1555,6 +1648,8 @@ static Suite *descriptor_suite(void)
 	tc = tcase_create("corpus");
 	tcase_add_test(tc, test_corpus_roundtrip);
 	tcase_add_test(tc, test_corpus_bad_rejected);
+	tcase_add_loop_test(tc, test_corpus_bad_expected, 0,
+			    (int)(sizeof(bad_corpus_cases) / sizeof(bad_corpus_cases[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }
