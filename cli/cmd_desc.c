@@ -166,6 +166,14 @@ static desc_status replace_file(const char *path, const char *buf, size_t len,
 				    "it: %s", strerror(errno));
 		goto out;
 	}
+	/* keep the owner too when we may (root editing a user's file);
+	 * for anyone else the new file is theirs already */
+	if (fchown(fd, old->st_uid, old->st_gid) != 0 && errno != EPERM) {
+		st = desc_error_set(err, DESC_E_IO, path, 0,
+				    "cannot set the owner of the new file: %s",
+				    strerror(errno));
+		goto fail;
+	}
 	if (fchmod(fd, old->st_mode & 07777) != 0) {
 		st = desc_error_set(err, DESC_E_IO, path, 0,
 				    "cannot set the mode of the new file: %s",

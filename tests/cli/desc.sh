@@ -99,6 +99,14 @@ sed 's|^RW 20480 SPARSE "Master-s003.vmdk"$|RW 20480 SPARSE "../Base/Master-s003
 cmp -s "$T/Master.vmdk" "$T/want3" || fail "desc repath"
 ls -a "$T" | grep -q vmdkit-tmp && fail "temporary file left behind"
 
+# root editing someone else's file keeps its owner
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	cp "$S/Master.vmdk" "$T/owned.vmdk"
+	chown nobody "$T/owned.vmdk"
+	"$VMDKIT" desc set "$T/owned.vmdk" ddb.adapterType ide
+	[ "$(stat -c %U "$T/owned.vmdk")" = nobody ] || fail "desc set lost the owner"
+fi
+
 # CRLF file: the edited line keeps the file's line ending, others untouched
 cp "$S/Data.vmdk" "$T/Data.vmdk"
 "$VMDKIT" desc set "$T/Data.vmdk" ddb.adapterType lsilogic
