@@ -1592,11 +1592,13 @@ size_t desc_header_unset(desc_descriptor *desc, const char *key)
 	return removed;
 }
 
+/* 1 to 8 hex digits: qemu writes CIDs with %x, without leading zeros,
+ * so one qemu disk in sixteen has a shorter CID. */
 static bool cid_value(const char *value, uint32_t *out)
 {
 	uint32_t v;
 
-	if (value == NULL || strlen(value) != 8 || !parse_hex32(value, 8, &v))
+	if (value == NULL || !parse_hex32(value, strlen(value), &v))
 		return false;
 	if (out != NULL)
 		*out = v;

@@ -275,7 +275,8 @@ desc_status desc_header_set(desc_descriptor *desc, const char *key,
 size_t desc_header_unset(desc_descriptor *desc, const char *key);
 
 /* Convenience accessors.  *_cid return false when the key is missing or
- * not 8 hex digits. */
+ * not a hexadecimal number of 1 to 8 digits (VMware writes 8; qemu drops
+ * leading zeros). */
 bool desc_cid(const desc_descriptor *desc, uint32_t *out);
 bool desc_parent_cid(const desc_descriptor *desc, uint32_t *out);
 const char *desc_create_type(const desc_descriptor *desc);

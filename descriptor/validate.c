@@ -105,12 +105,18 @@ static desc_status check_cid(const desc_descriptor *desc, desc_findings *out,
 		return DESC_OK;
 	}
 	len = strlen(line->value);
-	if (len != 8 || !is_hex(line->value, len)) {
+	if (len == 0 || len > 8 || !is_hex(line->value, len)) {
 		ADD(out, DESC_SEV_ERROR, format_code, line->number,
 		    "%s '%s' is not 8 hex digits (expected e.g. 8c808111)", key,
 		    line->value);
 		return DESC_OK;
 	}
+	/* qemu writes %x, so a CID below 10000000 loses its leading
+	 * zeros; every reader parses it as a number all the same. */
+	if (len < 8)
+		ADD(out, DESC_SEV_INFO, "cid-unpadded", line->number,
+		    "%s '%s' has fewer than 8 digits (qemu drops leading zeros; VMware writes %08llx)",
+		    key, line->value, hex_value(line->value));
 	*valid = true;
 	*value = hex_value(line->value);
 	return DESC_OK;

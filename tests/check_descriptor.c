@@ -688,6 +688,7 @@ static const struct fixture_case fixture_cases[] = {
 	{ "emoji-name.vmdk", DESC_OK, 9,
 	  "\xf0\x9f\xa6\x8a \xf0\x9f\xa6\x8a \xf0\x9f\xa6\x8a.vmdk", 1 },
 	{ "crlf.vmdk", DESC_OK, 10, "Windows 7 x64-s001.vmdk", 2 },
+	{ "qemu-unpadded-cid.vmdk", DESC_OK, 8, "q9-s001.vmdk", 1 },
 	{ "quote-in-name.vmdk", DESC_E_SYNTAX, 8,
 	  "unexpected text '\\' disk\xc3\xab\xc3\xa4\xc3\xb4:)\\\\\\'`\\foo.vmdk\" 123' after the extent file name (expected an offset in sectors)", 0 },
 };
@@ -728,6 +729,9 @@ START_TEST(test_fixtures)
 	ck_assert_uint_eq(desc_extent_at(desc, 0)->line, c->line);
 	ck_assert_int_eq(desc_write(desc, &out, &out_len, &err), DESC_OK);
 	ck_assert(out_len == len && memcmp(out, buf, len) == 0);
+	/* Whatever qemu or VMware wrote, the CIDs read as numbers. */
+	ck_assert(desc_cid(desc, NULL));
+	ck_assert(desc_parent_cid(desc, NULL));
 	free(out);
 	desc_free(desc);
 	free(buf);
@@ -985,9 +989,13 @@ START_TEST(test_edit_accessors)
 	ck_assert_int_eq(desc_set_cid(desc, 0xa, NULL), DESC_OK);
 	ck_assert(desc_cid(desc, &cid));
 	ck_assert_uint_eq(cid, 0xa);
+	/* qemu writes CIDs without leading zeros. */
 	ck_assert_int_eq(desc_header_set(desc, "CID", "abc", NULL), DESC_OK);
 	ck_assert_str_eq(desc_header_get(desc, "CID"), "abc");
-	ck_assert(!desc_cid(desc, &cid)); /* not 8 digits */
+	ck_assert(desc_cid(desc, &cid));
+	ck_assert_uint_eq(cid, 0xabc);
+	ck_assert_int_eq(desc_header_set(desc, "CID", "123456789", NULL), DESC_OK);
+	ck_assert(!desc_cid(desc, &cid)); /* more than 32 bits */
 	ck_assert_uint_eq(desc_header_unset(desc, "CID"), 1);
 	ck_assert(!desc_cid(desc, &cid));
 	desc_free(desc);
@@ -1175,9 +1183,14 @@ struct finding_case {
 
 static const struct finding_case finding_cases[] = {
 	/* validate */
-	{ "cid-format", C_SIG C_VER C_ENC "CID=8c80811\n" C_PCID C_CT C_EXTS C_E1 C_E2 C_TAIL,
+	{ "cid-format", C_SIG C_VER C_ENC "CID=18c808111\n" C_PCID C_CT C_EXTS C_E1 C_E2 C_TAIL,
 	  F_NONE, NULL, false, "cid-format", true, DESC_SEV_ERROR, 4,
-	  "CID '8c80811' is not 8 hex digits (expected e.g. 8c808111)" },
+	  "CID '18c808111' is not 8 hex digits (expected e.g. 8c808111)" },
+	{ "cid-unpadded", C_SIG C_VER C_ENC "CID=5ecb1ee\n" C_PCID C_CT C_EXTS C_E1 C_E2 C_DDBS,
+	  F_NONE, NULL, false, "cid-unpadded", true, DESC_SEV_INFO, 4,
+	  "CID '5ecb1ee' has fewer than 8 digits (qemu drops leading zeros; VMware writes 05ecb1ee)" },
+	{ "cid-unpadded-is-valid", C_SIG C_VER C_ENC "CID=5ecb1ee\n" C_PCID C_CT C_EXTS C_E1 C_E2 C_DDBS,
+	  F_NONE, NULL, false, "cid-format", false, 0, 0, NULL },
 	{ "parent-cid-format", C_SIG C_VER C_ENC C_CID "parentCID=1ffffffff\n" C_CT C_EXTS C_E1 C_E2 C_TAIL,
 	  F_NONE, NULL, false, "parent-cid-format", true, DESC_SEV_ERROR, 5, NULL },
 	{ "cid-missing", CLEAN, F_UNSET_HEADER, "CID", false, "cid-missing", true,
