@@ -64,8 +64,8 @@ static bool is_hex(const char *s, size_t len)
 	return true;
 }
 
-/* A positive decimal number without sign or junk. */
-static bool positive_number(const char *s, unsigned long long *out)
+/* A decimal number without sign or junk. */
+static bool decimal_number(const char *s, unsigned long long *out)
 {
 	unsigned long long v = 0;
 
@@ -77,7 +77,7 @@ static bool positive_number(const char *s, unsigned long long *out)
 			return false;
 	}
 	*out = v;
-	return v > 0;
+	return true;
 }
 
 static unsigned long long hex_value(const char *s)
@@ -258,7 +258,10 @@ static desc_status check_geometry(const desc_descriptor *desc,
 		if (lines[i] == NULL)
 			continue;
 		present++;
-		if (!positive_number(lines[i]->value, &v[i])) {
+		/* qemu writes cylinders "0" for a disk smaller than one
+		 * cylinder (capacity / (heads x sectors) rounds to 0). */
+		if (!decimal_number(lines[i]->value, &v[i]) ||
+		    (v[i] == 0 && i != 0)) {
 			ok = false;
 			ADD(out, DESC_SEV_WARNING, "geometry-not-number",
 			    lines[i]->number,

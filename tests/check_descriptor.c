@@ -1246,6 +1246,13 @@ static const struct finding_case finding_cases[] = {
 	{ "geometry-zero", C_SIG C_VER C_ENC C_CID C_PCID C_CT C_EXTS C_E1 C_E2 C_DDBS
 	  "ddb.geometry.cylinders = \"521\"\nddb.geometry.heads = \"0\"\nddb.geometry.sectors = \"63\"\n",
 	  F_NONE, NULL, false, "geometry-not-number", true, DESC_SEV_WARNING, 16, NULL },
+	{ "geometry-qemu-zero-cylinders", C_SIG C_VER C_ENC C_CID C_PCID "createType=\"monolithicSparse\"\n" C_EXTS
+	  "RW 8192 SPARSE \"so.vmdk\"\n" C_DDBS
+	  "ddb.geometry.cylinders = \"0\"\nddb.geometry.heads = \"255\"\nddb.geometry.sectors = \"63\"\n",
+	  F_NONE, NULL, false, "geometry-not-number", false, 0, 0, NULL },
+	{ "geometry-zero-cylinders-big-disk", C_SIG C_VER C_ENC C_CID C_PCID C_CT C_EXTS C_E1 C_E2 C_DDBS
+	  "ddb.geometry.cylinders = \"0\"\nddb.geometry.heads = \"255\"\nddb.geometry.sectors = \"63\"\n",
+	  F_NONE, NULL, false, "geometry-mismatch", true, DESC_SEV_WARNING, 15, NULL },
 	{ "geometry-incomplete", CLEAN, F_UNSET_DDB, "ddb.geometry.sectors", false,
 	  "geometry-incomplete", true, DESC_SEV_WARNING, 0, NULL },
 	{ "geometry-exceeds-capacity", C_SIG C_VER C_ENC C_CID C_PCID C_CT C_EXTS C_E1 C_E2 C_DDBS
