@@ -7,6 +7,7 @@ LC_ALL=C; export LC_ALL
 cd "$T"
 mkdir -p "Master.vmwarevm" Base Leaves
 cp "$VMDKIT_SRCDIR/samples/master/Master.vmx" Master.vmwarevm/Master.vmx
+chmod u+w Master.vmwarevm/Master.vmx # read-only source tree (distcheck)
 "$VMDKIT" create Master.vmwarevm/Master.vmdk --size 64M --type twoGbMaxExtentSparse >/dev/null
 
 tree() { find Master.vmwarevm Base Leaves -printf '%p %m %s\n' | sort; }

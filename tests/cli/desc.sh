@@ -7,6 +7,10 @@ LC_ALL=C; export LC_ALL
 S="$VMDKIT_SRCDIR/samples"
 BAD="$VMDKIT_SRCDIR/tests/data/cli"
 
+# copy SRC DST: the source tree is read-only under distcheck; a copy to
+# edit must be writable like any user's file.
+copy() { cp "$1" "$2" && chmod u+w "$2"; }
+
 # same_text OUT ORIG: OUT equals ORIG, except that NUL/space padding after
 # the text of ORIG is not reproduced (descriptor.h says so).
 same_text() {
@@ -44,8 +48,7 @@ if [ -d "${VMDKIT_CORPUS:-}/descriptors" ]; then
 	mkdir "$T/fmt"
 	for f in "$VMDKIT_CORPUS"/descriptors/*; do
 		g="$T/fmt/$(basename "$f")"
-		cp "$f" "$g"
-		chmod u+w "$g"
+		copy "$f" "$g"
 		"$VMDKIT" info --descriptor-only --format json "$g" >"$T/before"
 		"$VMDKIT" desc fmt --force "$g" 2>/dev/null || fail "desc fmt $f"
 		"$VMDKIT" info --descriptor-only --format json "$g" >"$T/after"
@@ -64,7 +67,7 @@ else
 fi
 
 # desc fmt refuses to drop unknown header keys unless forced
-cp "$S/Odd.vmdk" "$T/odd.vmdk"
+copy "$S/Odd.vmdk" "$T/odd.vmdk"
 before=$(sha "$T/odd.vmdk")
 expect_exit 6 "$VMDKIT" desc fmt "$T/odd.vmdk" 2>"$T/err"
 grep -q "unknown header key 'vmdkit.comment'" "$T/err" || fail "fmt refusal message"
@@ -73,7 +76,7 @@ grep -q "unknown header key 'vmdkit.comment'" "$T/err" || fail "fmt refusal mess
 grep -q vmdkit.comment "$T/odd.vmdk" && fail "fmt --force kept the unknown key"
 
 # --- edits change only the expected lines ---------------------------------
-cp "$S/Master.vmdk" "$T/Master.vmdk"
+copy "$S/Master.vmdk" "$T/Master.vmdk"
 chmod 640 "$T/Master.vmdk"
 "$VMDKIT" desc set "$T/Master.vmdk" ddb.adapterType buslogic
 sed 's/^ddb.adapterType = "lsilogic"$/ddb.adapterType = "buslogic"/' \
@@ -101,21 +104,21 @@ ls -a "$T" | grep -q vmdkit-tmp && fail "temporary file left behind"
 
 # root editing someone else's file keeps its owner
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
-	cp "$S/Master.vmdk" "$T/owned.vmdk"
+	copy "$S/Master.vmdk" "$T/owned.vmdk"
 	chown nobody "$T/owned.vmdk"
 	"$VMDKIT" desc set "$T/owned.vmdk" ddb.adapterType ide
 	[ "$(stat -c %U "$T/owned.vmdk")" = nobody ] || fail "desc set lost the owner"
 fi
 
 # CRLF file: the edited line keeps the file's line ending, others untouched
-cp "$S/Data.vmdk" "$T/Data.vmdk"
+copy "$S/Data.vmdk" "$T/Data.vmdk"
 "$VMDKIT" desc set "$T/Data.vmdk" ddb.adapterType lsilogic
 sed 's/^ddb.adapterType = "ide"\r$/ddb.adapterType = "lsilogic"\r/' \
 	"$S/Data.vmdk" >"$T/want"
 cmp -s "$T/Data.vmdk" "$T/want" || fail "desc set on a CRLF file"
 
 # --- --dry-run writes nothing ------------------------------------------------
-cp "$S/Master.vmdk" "$T/dry.vmdk"
+copy "$S/Master.vmdk" "$T/dry.vmdk"
 before=$(sha "$T/dry.vmdk")
 "$VMDKIT" desc set --dry-run "$T/dry.vmdk" ddb.adapterType ide >"$T/diff"
 "$VMDKIT" desc unset --dry-run "$T/dry.vmdk" ddb.uuid >>"$T/diff"
@@ -134,7 +137,7 @@ if command -v patch >/dev/null 2>&1; then
 fi
 
 # --- an edit that makes the descriptor invalid is refused (exit 6) ---------
-cp "$S/Master.vmdk" "$T/guard.vmdk"
+copy "$S/Master.vmdk" "$T/guard.vmdk"
 before=$(sha "$T/guard.vmdk")
 expect_exit 6 "$VMDKIT" desc set "$T/guard.vmdk" CID 1234567 2>"$T/err"
 grep -q "guard.vmdk.*\[cid-format\]" "$T/err" || fail "no finding for the bad CID: $(cat "$T/err")"
@@ -149,7 +152,7 @@ expect_exit 2 "$VMDKIT" desc set "$T/guard.vmdk" CID zz 2>/dev/null
 "$VMDKIT" desc set "$T/guard.vmdk" ddb.adapterType ide || fail "edit next to an old error"
 
 # --- refusals ----------------------------------------------------------------
-cp "$S/Master.vmdk" "$T/ro.vmdk"
+copy "$S/Master.vmdk" "$T/ro.vmdk"
 chmod a-w "$T/ro.vmdk"
 before=$(sha "$T/ro.vmdk")
 expect_exit 6 "$VMDKIT" desc set "$T/ro.vmdk" ddb.adapterType ide 2>"$T/err"
@@ -159,7 +162,7 @@ expect_exit 6 "$VMDKIT" desc repath "$T/ro.vmdk" 0 x.vmdk 2>/dev/null
 [ "$(sha "$T/ro.vmdk")" = "$before" ] || fail "read-only file changed"
 
 mkdir "$T/base"
-cp "$S/Master.vmdk" "$T/base/Master.vmdk"
+copy "$S/Master.vmdk" "$T/base/Master.vmdk"
 chmod a-w "$T/base"
 expect_exit 6 "$VMDKIT" desc set "$T/base/Master.vmdk" ddb.adapterType ide 2>/dev/null
 chmod u+w "$T/base"
@@ -179,7 +182,7 @@ grep -q "embedded" "$T/err" || fail "no embedded message"
 # bad input: FILE:LINE message, exit 3, nothing written
 mkdir "$T/bad"
 for f in unterminated-quote bad-extent-type cid-not-hex sectors-overflow; do
-	cp "$BAD/$f.vmdk" "$T/bad/"
+	copy "$BAD/$f.vmdk" "$T/bad/$f.vmdk"
 done
 before=$(cd "$T/bad" && sha *)
 for f in "$T"/bad/*.vmdk; do
