@@ -845,11 +845,13 @@ static desc_status check_header_value(struct parser *ps, struct dline *line)
 	char shown[96];
 
 	if (canon == NULL)
-		return parser_note(ps, DESC_SEV_WARNING, line->number, "unknown-header-key",
+		return parser_note(ps, DESC_SEV_WARNING, line->number,
+				   "unknown-header-key",
 				   "unknown header key '%s' (kept as written)",
 				   line->key);
 	if (strcmp(canon, line->key) != 0) {
-		desc_status st = parser_note(ps, DESC_SEV_WARNING, line->number, "header-key-case",
+		desc_status st = parser_note(ps, DESC_SEV_WARNING, line->number,
+					     "header-key-case",
 					     "header key '%s' should be written '%s' (qemu and VirtualBox match keys case-sensitively)",
 					     line->key, canon);
 		if (st != DESC_OK)
@@ -869,7 +871,8 @@ static desc_status check_header_value(struct parser *ps, struct dline *line)
 				      ps->create_type_line);
 		ps->create_type_line = line->number;
 		if (!desc_create_type_known(line->value))
-			return parser_note(ps, DESC_SEV_WARNING, line->number, "unknown-create-type",
+			return parser_note(ps, DESC_SEV_WARNING, line->number,
+					   "unknown-create-type",
 					   "unknown createType '%s' (kept as written)",
 					   quote_text(shown, sizeof(shown),
 						      line->value,
@@ -907,69 +910,86 @@ static desc_status check_ddb_key(struct parser *ps, const struct dline *line)
 			   line->key);
 }
 
+/* A comment may open a section. */
+static int classify_comment(struct parser *ps, struct dline *line)
+{
+	static const struct {
+		enum pattern_id id;
+		enum section section;
+	} markers[] = {
+		{ P_SEC_EXTENT, SEC_EXTENT },
+		{ P_SEC_CTK, SEC_CTK },
+		{ P_SEC_DDB, SEC_DDB },
+	};
+
+	line->kind = LINE_COMMENT;
+	for (size_t i = 0; i < ARRAY_SIZE(markers); i++) {
+		int m = pattern_match(markers[i].id, line->text, line->len,
+				      ps->md);
+
+		if (m != 0) {
+			if (m == 1)
+				ps->section = markers[i].section;
+			return m;
+		}
+	}
+	return 0;
+}
+
+/* A key-value line belongs to the DDB by its "ddb." prefix or its place
+ * after the DDB comments, to change tracking by its section, else to
+ * the header (qemu finds header keys anywhere). */
+static desc_status classify_key_value(struct parser *ps, struct dline *line)
+{
+	desc_status st = parse_key_value(ps, line);
+
+	if (st != DESC_OK)
+		return st;
+	if (is_ddb_key(line->key)) {
+		line->kind = LINE_DDB;
+		ps->section = SEC_DDB;
+		return check_ddb_key(ps, line);
+	}
+	if (ps->section == SEC_CTK || strcmp(line->key, "changeTrackPath") == 0) {
+		line->kind = LINE_CTK;
+		return DESC_OK;
+	}
+	if (ps->section == SEC_DDB &&
+	    canonical_header_key(line->key, strlen(line->key)) == NULL) {
+		line->kind = LINE_DDB;
+		return check_ddb_key(ps, line);
+	}
+	line->kind = LINE_HEADER;
+	return check_header_value(ps, line);
+}
+
 static desc_status classify_line(struct parser *ps, struct dline *line)
 {
 	char shown[96];
 	int m;
 
-	if ((m = pattern_match(P_BLANK, line->text, line->len, ps->md)) == 1) {
+	m = pattern_match(P_BLANK, line->text, line->len, ps->md);
+	if (m == 1) {
 		line->kind = LINE_BLANK;
 		return DESC_OK;
 	}
-	if (m < 0)
-		goto match_error;
-	if ((m = pattern_match(P_COMMENT, line->text, line->len, ps->md)) == 1) {
-		static const struct {
-			enum pattern_id id;
-			enum section section;
-		} markers[] = {
-			{ P_SEC_EXTENT, SEC_EXTENT },
-			{ P_SEC_CTK, SEC_CTK },
-			{ P_SEC_DDB, SEC_DDB },
-		};
-
-		line->kind = LINE_COMMENT;
-		for (size_t i = 0; i < ARRAY_SIZE(markers); i++) {
-			m = pattern_match(markers[i].id, line->text, line->len,
-					  ps->md);
-			if (m < 0)
-				goto match_error;
-			if (m == 1) {
-				ps->section = markers[i].section;
-				break;
-			}
-		}
+	if (m == 0)
+		m = pattern_match(P_COMMENT, line->text, line->len, ps->md);
+	if (m == 1) {
+		if (classify_comment(ps, line) < 0)
+			goto match_error;
 		return DESC_OK;
 	}
+	if (m == 0)
+		m = pattern_match(P_KEY_VALUE, line->text, line->len, ps->md);
+	if (m == 1)
+		return classify_key_value(ps, line);
+	if (m == 0)
+		m = pattern_match(P_EXTENT_LIKE, line->text, line->len, ps->md);
 	if (m < 0)
 		goto match_error;
-	if ((m = pattern_match(P_KEY_VALUE, line->text, line->len, ps->md)) == 1) {
-		desc_status st = parse_key_value(ps, line);
-
-		if (st != DESC_OK)
-			return st;
-		if (is_ddb_key(line->key)) {
-			line->kind = LINE_DDB;
-			ps->section = SEC_DDB;
-			return check_ddb_key(ps, line);
-		} else if (ps->section == SEC_CTK ||
-			   strcmp(line->key, "changeTrackPath") == 0) {
-			line->kind = LINE_CTK;
-		} else if (ps->section == SEC_DDB &&
-			   canonical_header_key(line->key, strlen(line->key)) == NULL) {
-			line->kind = LINE_DDB;
-			return check_ddb_key(ps, line);
-		} else {
-			line->kind = LINE_HEADER;
-			return check_header_value(ps, line);
-		}
-		return DESC_OK;
-	}
-	if (m < 0)
-		goto match_error;
-	m = pattern_match(P_EXTENT_LIKE, line->text, line->len, ps->md);
-	if (m < 0)
-		goto match_error;
+	/* Anything that starts like an extent, and anything at all among
+	 * the extents, is parsed as one so the error names the bad field. */
 	if (m == 1 || ps->section == SEC_EXTENT) {
 		line->kind = LINE_EXTENT;
 		ps->section = SEC_EXTENT;
