@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -301,6 +302,86 @@ static desc_status check_geometry(const desc_descriptor *desc,
 	return DESC_OK;
 }
 
+struct key_ref {
+	const struct dline *line;
+	size_t index;
+};
+
+/* Kind, then key (case-insensitive), then position. */
+static int key_ref_compare(const void *pa, const void *pb)
+{
+	const struct key_ref *a = pa, *b = pb;
+	int c;
+
+	if (a->line->kind != b->line->kind)
+		return a->line->kind < b->line->kind ? -1 : 1;
+	c = strcasecmp(a->line->key, b->line->key);
+	if (c != 0)
+		return c;
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* Sorting keeps this linear-logarithmic: a hostile file may carry
+ * thousands of keys. */
+static desc_status check_duplicates(const desc_descriptor *desc,
+				    desc_findings *out)
+{
+	const struct dline **first_of = NULL;
+	struct key_ref *refs = NULL;
+	desc_status st = DESC_E_NOMEM;
+	size_t n = 0, group = 0;
+
+	for (size_t i = 0; i < desc->count; i++)
+		if (desc->lines[i]->kind == LINE_HEADER ||
+		    desc->lines[i]->kind == LINE_DDB)
+			n++;
+	if (n < 2)
+		return DESC_OK;
+	refs = vk_calloc(n, sizeof(*refs));
+	first_of = vk_calloc(desc->count, sizeof(*first_of));
+	if (refs == NULL || first_of == NULL)
+		goto out;
+	n = 0;
+	for (size_t i = 0; i < desc->count; i++)
+		if (desc->lines[i]->kind == LINE_HEADER ||
+		    desc->lines[i]->kind == LINE_DDB)
+			refs[n++] = (struct key_ref){ desc->lines[i], i };
+	qsort(refs, n, sizeof(*refs), key_ref_compare);
+	for (size_t k = 1; k < n; k++) {
+		if (refs[k].line->kind != refs[group].line->kind ||
+		    strcasecmp(refs[k].line->key, refs[group].line->key) != 0)
+			group = k;
+		else
+			first_of[refs[k].index] = refs[group].line;
+	}
+	/* Report in file order. */
+	for (size_t i = 0; i < desc->count; i++) {
+		const struct dline *a = desc->lines[i], *b = first_of[i];
+
+		if (b == NULL)
+			continue;
+		if (a->kind == LINE_HEADER)
+			st = desc_findings_add(out, DESC_SEV_ERROR,
+					       "duplicate-header-key", desc->name,
+					       a->number,
+					       "duplicate header key '%s' (first on line %u); readers disagree on which one counts",
+					       a->key, b->number);
+		else
+			st = desc_findings_add(out, DESC_SEV_WARNING,
+					       "duplicate-ddb-key", desc->name,
+					       a->number,
+					       "duplicate disk database key '%s' (first on line %u)",
+					       a->key, b->number);
+		if (st != DESC_OK)
+			goto out;
+	}
+	st = DESC_OK;
+out:
+	vk_free(refs);
+	vk_free(first_of);
+	return st;
+}
+
 static desc_status check_keys(const desc_descriptor *desc, desc_findings *out)
 {
 	static const char *const adapters[] = {
@@ -308,30 +389,10 @@ static desc_status check_keys(const desc_descriptor *desc, desc_findings *out)
 		"lsisas1068", "sata", "nvme",
 	};
 	const struct dline *adapter = ddb_line(desc, "ddb.adapterType");
+	desc_status st = check_duplicates(desc, out);
 
-	for (size_t i = 0; i < desc->count; i++) {
-		const struct dline *a = desc->lines[i];
-
-		if (a->kind != LINE_HEADER && a->kind != LINE_DDB)
-			continue;
-		for (size_t j = 0; j < i; j++) {
-			const struct dline *b = desc->lines[j];
-
-			if (b->kind != a->kind || strcasecmp(a->key, b->key) != 0)
-				continue;
-			if (a->kind == LINE_HEADER)
-				ADD(out, DESC_SEV_ERROR, "duplicate-header-key",
-				    a->number,
-				    "duplicate header key '%s' (first on line %u); readers disagree on which one counts",
-				    a->key, b->number);
-			else
-				ADD(out, DESC_SEV_WARNING, "duplicate-ddb-key",
-				    a->number,
-				    "duplicate disk database key '%s' (first on line %u)",
-				    a->key, b->number);
-			break;
-		}
-	}
+	if (st != DESC_OK)
+		return st;
 	if (adapter != NULL) {
 		bool known = false;
 

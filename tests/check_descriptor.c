@@ -474,14 +474,14 @@ END_TEST
 
 START_TEST(test_line_cap)
 {
-	size_t len = strlen(sample) + 70000;
+	size_t len = strlen(sample) + 20000;
 	char *text = malloc(len);
 
 	ck_assert(text != NULL);
 	memcpy(text, sample, strlen(sample));
 	memset(text + strlen(sample), '\n', len - strlen(sample));
-	parse_expect(text, len, DESC_E_TOO_LARGE, 65537,
-		     "descriptor has more than 65536 lines");
+	parse_expect(text, len, DESC_E_TOO_LARGE, 16385,
+		     "descriptor has more than 16384 lines");
 	free(text);
 }
 END_TEST
