@@ -591,6 +591,10 @@ static desc_status read_sparse(vmdk_disk *disk, struct disk_extent *e,
 		case SPARSE_GRAIN_UNALLOCATED:
 			rc = read_unallocated(disk, sector, n, buf, err);
 			break;
+		case SPARSE_GRAIN_COMPRESSED:
+			rc = stream_read(&e->sp, file_sector, in_extent, n, buf,
+					 err);
+			break;
 		}
 		if (rc != DESC_OK)
 			return rc;

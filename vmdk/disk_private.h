@@ -45,6 +45,7 @@ enum sparse_grain_state {
 	SPARSE_GRAIN_UNALLOCATED, /* read the parent (zeros at the base) */
 	SPARSE_GRAIN_ZERO,        /* zeroed-grain entry */
 	SPARSE_GRAIN_DATA,        /* at *sector in the file */
+	SPARSE_GRAIN_COMPRESSED,  /* streamOptimized: grain marker at *sector */
 };
 
 /* Reads the 512-byte header at offset 0 of fd (a file of `size` bytes)
@@ -63,6 +64,12 @@ void sparse_close(struct sparse_extent *sp);
 desc_status sparse_lookup(struct sparse_extent *sp, uint64_t sector,
 			  enum sparse_grain_state *state, uint64_t *file_sector,
 			  desc_error *err);
+
+/* Reads `count` sectors starting at extent sector `sector` from the
+ * compressed grain whose marker is at `marker_sector` (vmdk/stream.c). */
+desc_status stream_read(struct sparse_extent *sp, uint64_t marker_sector,
+			uint64_t sector, uint64_t count, uint8_t *buf,
+			desc_error *err);
 
 /* Counts grains with data (GTE > 1), reading every grain table once. */
 desc_status sparse_count_allocated(struct sparse_extent *sp, uint64_t *out,

@@ -484,11 +484,15 @@ desc_status sparse_lookup(struct sparse_extent *sp, uint64_t sector,
 		*state = SPARSE_GRAIN_ZERO;
 		return DESC_OK;
 	}
-	if (h->flags & VMDK_SPARSE_FLAG_COMPRESSED)
-		return bad(err, sp->name, "reading compressed grains (streamOptimized) is not supported");
 	if (!inside(gte, 1, sp->file_size))
 		return bad(err, sp->name, "grain %" PRIu64 " at sector %" PRIu32 " lies outside the file (%" PRIu64 " bytes)",
 			   grain, gte, sp->file_size);
+	if (h->flags & VMDK_SPARSE_FLAG_COMPRESSED) {
+		/* The entry names the grain's marker; stream.c inflates it. */
+		*state = SPARSE_GRAIN_COMPRESSED;
+		*file_sector = gte;
+		return DESC_OK;
+	}
 	*state = SPARSE_GRAIN_DATA;
 	*file_sector = (uint64_t)gte + sector % h->grain_size;
 	return DESC_OK;

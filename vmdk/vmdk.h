@@ -316,6 +316,127 @@ typedef struct vmdk_plan {
 desc_status vmdk_plan_load(const char *path, vmdk_plan **out, desc_error *err);
 void vmdk_plan_free(vmdk_plan *plan);
 
+/* ------------------------------------------------------------------ */
+/* Checking bundles and managing chains                                */
+/* ------------------------------------------------------------------ */
+
+/* Finding codes are documented in vmdk/CHECKS.md. */
+typedef struct vmdk_check_options {
+	bool recursive;   /* enter sub-folders of folders given */
+	bool deep;        /* also walk sparse grain tables (read-only) */
+	/* When confine_count > 0, an extent or parent path that resolves
+	 * outside every one of these folders is reported
+	 * ("path-escapes-confine") and not followed (not even stat'ed). */
+	const char *const *confine;
+	size_t confine_count;
+} vmdk_check_options;
+
+/* Checks descriptors, .vmx, .vmsd files, VM bundle folders and (with
+ * opt->recursive) folder trees; findings are appended to `out` in a
+ * stable order (paths as given, folder entries by name).  A file that
+ * cannot be read or parsed is a finding, not a failure: the call fails
+ * only on allocation failure or a NULL argument.  opt may be NULL. */
+desc_status vmdk_check_paths(const char *const *paths, size_t n,
+			     const vmdk_check_options *opt, desc_findings *out,
+			     desc_error *err);
+
+typedef enum vmdk_dependent_kind {
+	VMDK_DEPENDENT_DESCRIPTOR, /* a copy of a base descriptor (extents in BASE) */
+	VMDK_DEPENDENT_DELTA,      /* a delta whose chain reaches BASE */
+	VMDK_DEPENDENT_VMX,        /* a .vmx with a disk whose chain reaches BASE */
+} vmdk_dependent_kind;
+
+typedef struct vmdk_dependent {
+	char *path;                /* as found under the DIR given */
+	vmdk_dependent_kind kind;
+	size_t depth;              /* links from this file down to BASE's files */
+} vmdk_dependent;
+
+typedef struct vmdk_dependent_list {
+	vmdk_dependent *items;     /* sorted by path */
+	size_t count;
+} vmdk_dependent_list;
+
+const char *vmdk_dependent_kind_name(vmdk_dependent_kind kind);
+
+/* Every descriptor copy, delta and .vmx under the folders `dirs` (searched
+ * recursively, symlinks not followed) that depends on `base`: a base
+ * folder, or a base descriptor (then that file and its extents).  Files
+ * are compared by device and inode, so any spelling of a path matches.
+ * Free with vmdk_dependents_clear. */
+desc_status vmdk_dependents(const char *base, const char *const *dirs,
+			    size_t ndirs, vmdk_dependent_list *out,
+			    desc_error *err);
+void vmdk_dependents_clear(vmdk_dependent_list *list);
+
+typedef struct vmdk_relocate_options {
+	bool dry_run;
+	vmdk_report_fn report;     /* "write", "rename" steps; may be NULL */
+	void *report_ctx;
+} vmdk_relocate_options;
+
+/* Moves the base folder `basedir` to `newdir` (rename: same filesystem;
+ * newdir must not exist) and rewrites the extent paths and
+ * parentFileNameHints that pointed into it in every descriptor under
+ * `leaf_dirs` (relative stay relative, absolute stay absolute).  The base's
+ * own descriptors are rewritten (and its manifest updated) only when they
+ * hold absolute paths into basedir.  All or nothing: every edited file is
+ * staged as a temporary file beside it, then all are renamed; on failure
+ * the temporaries are removed and the base moved back. */
+desc_status vmdk_relocate(const char *basedir, const char *newdir,
+			  const char *const *leaf_dirs, size_t nleaf_dirs,
+			  const vmdk_relocate_options *opt, desc_error *err);
+
+typedef struct vmdk_repair_options {
+	bool force;     /* repair without proof that the parent's data is unchanged */
+	bool dry_run;
+	vmdk_report_fn report; /* "write" step; may be NULL */
+	void *report_ctx;
+} vmdk_repair_options;
+
+typedef struct vmdk_repair_result {
+	bool repaired;        /* a parentCID was (or, dry run, would be) changed */
+	bool forced;          /* without proof (opt->force) */
+	char child[DESC_ERROR_FILE_MAX];  /* descriptor edited */
+	char parent[DESC_ERROR_FILE_MAX];
+	uint32_t old_parent_cid;
+	uint32_t new_parent_cid;
+} vmdk_repair_result;
+
+/* Walks the chain of `leaf`; at the first link whose parentCID disagrees
+ * with its parent's CID, sets the child's parentCID to the parent's CID
+ * when the parent's data is proven unchanged: every extent of the parent
+ * lies in a vmdkit base folder whose manifest still matches.  Otherwise
+ * DESC_E_REFUSED with the reason, unless opt->force.  A chain that already
+ * holds is DESC_OK with result->repaired false.  result may be NULL. */
+desc_status vmdk_repair_cid(const char *leaf, const vmdk_repair_options *opt,
+			    vmdk_repair_result *result, desc_error *err);
+
+typedef struct vmdk_vm_disk_info {
+	char *node;           /* "scsi0:0" */
+	char *file;           /* fileName as written */
+	size_t depth;         /* links in the chain, 1 = no parent */
+	bool linked;          /* the chain's last link keeps its data outside the VM folder */
+	char *base;           /* last link of the chain (descriptor path) */
+	char *base_dir;       /* folder of the last link's first extent; NULL if none */
+	desc_status chain_status; /* DESC_OK or why the chain is broken */
+	char *chain_message;  /* NULL when DESC_OK */
+} vmdk_vm_disk_info;
+
+typedef struct vmdk_vm_description {
+	char *display_name;   /* NULL when the .vmx has none */
+	bool linked_clone;    /* any disk linked */
+	vmdk_vm_disk_info *disks;
+	size_t count;
+} vmdk_vm_description;
+
+/* What a VM is: for each disk node, its chain depth and whether it is a
+ * linked clone of a base kept outside the VM's folder.  Free with
+ * vmdk_vm_description_clear. */
+desc_status vmdk_vm_describe(const char *vmx_path, vmdk_vm_description *out,
+			     desc_error *err);
+void vmdk_vm_description_clear(vmdk_vm_description *desc);
+
 #ifdef __cplusplus
 }
 #endif

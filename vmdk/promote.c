@@ -1,0 +1,1419 @@
+/*
+ * promote.c - turning a linked clone into a standalone disk: the whole
+ * chain is read and only the data that is there (the topmost allocated
+ * grain of each 64 KiB unit) is written into a new disk; holes, zero
+ * grains and all-zero data stay holes.
+ *
+ * Reading: every link's sparse extents are opened read-only a second time
+ * here (the vmdk_disk structures are private to disk.c) and looked up
+ * with sparse_lookup, so a unit is classified without reading its data:
+ * a hole, a plain copy from one file offset (runs of those are merged and
+ * copied with copy_file_range), or anything else (compressed grains, flat
+ * extents, units that straddle source grains or extents), which is read
+ * through vmdk_disk_read and written unless it is all zeros.
+ *
+ * Writing: the target is made empty by vmdk_disk_create; sparse grains
+ * are appended after the tables and one grain table is kept in memory at
+ * a time (written to both the grain table and its redundant copy when the
+ * walk leaves it), so memory does not grow with the disk.  A flat target
+ * gets its data at the virtual offset and keeps holes elsewhere.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmdk/disk_private.h"
+#include "vmdk/fsutil.h"
+#include "vmdk/promote_private.h"
+#include "vmdk/vmx_private.h"
+#include "descriptor/private.h"
+
+/* Unit of the walk and grain of every sparse disk we create (sectors). */
+#define UNIT_SECTORS 128u
+#define UNIT_BYTES (UNIT_SECTORS * VMDK_SECTOR_SIZE)
+/* Longest merged copy, and the bounce buffer for read/write copies. */
+#define RUN_MAX (16u * 1024u * 1024u)
+#define COPY_BUF (1024u * 1024u)
+#define GTES 512u
+/* Progress is reported about this often (virtual bytes). */
+#define PROGRESS_STEP (UINT64_C(32) * 1024 * 1024)
+
+/* ------------------------------------------------------------------ */
+/* Source: the chain, opened again for lookups                          */
+/* ------------------------------------------------------------------ */
+
+struct src_extent {
+	desc_extent_type type;
+	uint64_t start, sectors, flat_offset;
+	char *path;
+	int fd;
+	bool sparse;
+	struct sparse_extent sp;
+};
+
+struct src_link {
+	struct src_extent *ext;
+	size_t count;
+};
+
+struct source {
+	vmdk_disk *top;
+	struct src_link *links;
+	size_t count;
+};
+
+static void source_close(struct source *s)
+{
+	size_t i, j;
+
+	for (i = 0; i < s->count; i++) {
+		for (j = 0; j < s->links[i].count; j++) {
+			struct src_extent *e = &s->links[i].ext[j];
+
+			if (e->sparse)
+				sparse_close(&e->sp);
+			if (e->fd >= 0)
+				close(e->fd);
+			vk_free(e->path);
+		}
+		vk_free(s->links[i].ext);
+	}
+	vk_free(s->links);
+	s->links = NULL;
+	s->count = 0;
+}
+
+static desc_status open_link(vmdk_disk *disk, struct src_link *l,
+			     desc_error *err)
+{
+	const desc_descriptor *d = vmdk_disk_descriptor(disk);
+	size_t i, n = desc_extent_count(d);
+	uint64_t start = 0;
+	char *dir = fs_dirname(vmdk_disk_path(disk));
+	desc_status rc = DESC_OK;
+
+	l->ext = vk_calloc(n ? n : 1, sizeof(*l->ext));
+	if (dir == NULL || l->ext == NULL) {
+		vk_free(dir);
+		return disk_nomem(err);
+	}
+	for (i = 0; i < n; i++)
+		l->ext[i].fd = -1;
+	l->count = n;
+	for (i = 0; i < n && rc == DESC_OK; i++) {
+		const desc_extent *x = desc_extent_at(d, i);
+		struct src_extent *e = &l->ext[i];
+
+		e->type = x->type;
+		e->start = start;
+		e->sectors = x->sectors;
+		e->flat_offset = x->has_offset ? x->offset : 0;
+		start += x->sectors;
+		if (x->type != DESC_EXTENT_SPARSE)
+			continue; /* read through vmdk_disk_read */
+		e->path = fs_join(dir, x->path);
+		if (e->path == NULL) {
+			rc = disk_nomem(err);
+			break;
+		}
+		e->fd = open(e->path, O_RDONLY | O_CLOEXEC);
+		if (e->fd < 0) {
+			rc = fs_error(err, errno, e->path, "cannot open extent");
+			break;
+		}
+		rc = sparse_open(&e->sp, e->fd, e->path, err);
+		if (rc == DESC_OK)
+			e->sparse = true;
+	}
+	vk_free(dir);
+	return rc;
+}
+
+static desc_status source_open(vmdk_disk *top, struct source *s,
+			       desc_error *err)
+{
+	vmdk_disk *d;
+	size_t n = 0, i;
+	desc_status rc = DESC_OK;
+
+	memset(s, 0, sizeof(*s));
+	s->top = top;
+	for (d = top; d != NULL; d = vmdk_disk_parent(d))
+		n++;
+	s->links = vk_calloc(n, sizeof(*s->links));
+	if (s->links == NULL)
+		return disk_nomem(err);
+	for (d = top, i = 0; d != NULL && rc == DESC_OK;
+	     d = vmdk_disk_parent(d), i++) {
+		s->count = i + 1;
+		rc = open_link(d, &s->links[i], err);
+	}
+	if (rc != DESC_OK)
+		source_close(s);
+	return rc;
+}
+
+enum unit_kind {
+	UNIT_HOLE, /* reads as zeros: write nothing */
+	UNIT_COPY, /* n sectors at byte `off` of `fd` */
+	UNIT_READ, /* read through the chain, write unless zeros */
+};
+
+struct unit {
+	enum unit_kind kind;
+	int fd;
+	const char *path;
+	uint64_t off;
+};
+
+static struct src_extent *extent_at(struct src_link *l, uint64_t sector)
+{
+	size_t i;
+
+	for (i = 0; i < l->count; i++)
+		if (sector >= l->ext[i].start &&
+		    sector - l->ext[i].start < l->ext[i].sectors)
+			return &l->ext[i];
+	return NULL;
+}
+
+/* What the n sectors at `sector` are, looking down the chain for the
+ * topmost link that holds them. */
+static desc_status classify(struct source *s, uint64_t sector, uint64_t n,
+			    struct unit *u, desc_error *err)
+{
+	size_t i;
+
+	u->kind = UNIT_HOLE;
+	for (i = 0; i < s->count; i++) {
+		struct src_extent *e = extent_at(&s->links[i], sector);
+		enum sparse_grain_state state;
+		uint64_t in, fsec = 0, g;
+		desc_status rc;
+
+		if (e == NULL || sector + n > e->start + e->sectors) {
+			u->kind = UNIT_READ;
+			return DESC_OK;
+		}
+		if (e->type == DESC_EXTENT_ZERO)
+			return DESC_OK;
+		if (!e->sparse) {
+			u->kind = UNIT_READ;
+			return DESC_OK;
+		}
+		in = sector - e->start;
+		g = e->sp.header.grain_size;
+		if (in % g + n > g) {
+			u->kind = UNIT_READ;
+			return DESC_OK;
+		}
+		rc = sparse_lookup(&e->sp, in, &state, &fsec, err);
+		if (rc != DESC_OK)
+			return rc;
+		switch (state) {
+		case SPARSE_GRAIN_UNALLOCATED:
+			continue;
+		case SPARSE_GRAIN_ZERO:
+			return DESC_OK;
+		case SPARSE_GRAIN_DATA:
+			u->kind = UNIT_COPY;
+			u->fd = e->fd;
+			u->path = e->path;
+			u->off = fsec * VMDK_SECTOR_SIZE;
+			return DESC_OK;
+		case SPARSE_GRAIN_COMPRESSED:
+			u->kind = UNIT_READ;
+			return DESC_OK;
+		}
+	}
+	return DESC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Target                                                              */
+/* ------------------------------------------------------------------ */
+
+struct dst_extent {
+	char *path;
+	int fd;
+	uint64_t start, sectors;
+	bool sparse;
+	vmdk_sparse_header h;
+	uint64_t gd_sectors;
+	uint64_t next_free;   /* sector where the next grain goes */
+	uint64_t gt_index;    /* grain table held in gt; UINT64_MAX none */
+	bool gt_dirty;
+	uint8_t gt[GTES * 4];
+};
+
+struct target {
+	struct dst_extent *ext;
+	size_t count;
+	/* The pending merged copy. */
+	int run_sfd, run_dfd;
+	const char *run_spath, *run_dpath;
+	uint64_t run_soff, run_doff, run_len;
+	uint8_t *buf; /* COPY_BUF */
+};
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static desc_status pwrite_all(int fd, const void *buf, size_t len,
+			      uint64_t off, const char *path, desc_error *err)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(fd, (const char *)buf + done, len - done,
+				   (off_t)(off + done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return fs_error(err, errno, path, "cannot write");
+		}
+		done += (size_t)n;
+	}
+	return DESC_OK;
+}
+
+/* Reads len bytes; past the end of the file reads zeros (as disk.c). */
+static desc_status pread_zero(int fd, void *buf, size_t len, uint64_t off,
+			      const char *path, desc_error *err)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done,
+				  (off_t)(off + done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return fs_error(err, errno, path, "cannot read");
+		}
+		if (n == 0) {
+			memset((char *)buf + done, 0, len - done);
+			break;
+		}
+		done += (size_t)n;
+	}
+	return DESC_OK;
+}
+
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+static desc_status copy_range(struct target *t, int sfd, const char *spath,
+			      uint64_t soff, int dfd, const char *dpath,
+			      uint64_t doff, uint64_t len, desc_error *err)
+{
+	desc_status rc;
+
+#ifdef HAVE_COPY_FILE_RANGE
+	while (len > 0) {
+		off_t in = (off_t)soff, out = (off_t)doff;
+		ssize_t n = copy_file_range(sfd, &in, dfd, &out, (size_t)len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* unsupported here, or the source ends: below */
+		soff += (uint64_t)n;
+		doff += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+#endif
+	while (len > 0) {
+		size_t chunk = len > COPY_BUF ? COPY_BUF : (size_t)len;
+
+		rc = pread_zero(sfd, t->buf, chunk, soff, spath, err);
+		if (rc == DESC_OK)
+			rc = pwrite_all(dfd, t->buf, chunk, doff, dpath, err);
+		if (rc != DESC_OK)
+			return rc;
+		soff += chunk;
+		doff += chunk;
+		len -= chunk;
+	}
+	return DESC_OK;
+}
+
+static desc_status run_flush(struct target *t, desc_error *err)
+{
+	desc_status rc;
+
+	if (t->run_len == 0)
+		return DESC_OK;
+	rc = copy_range(t, t->run_sfd, t->run_spath, t->run_soff, t->run_dfd,
+			t->run_dpath, t->run_doff, t->run_len, err);
+	t->run_len = 0;
+	return rc;
+}
+
+static desc_status run_add(struct target *t, const struct unit *u,
+			   struct dst_extent *d, uint64_t doff, uint64_t len,
+			   desc_error *err)
+{
+	desc_status rc;
+
+	if (t->run_len > 0 && t->run_sfd == u->fd && t->run_dfd == d->fd &&
+	    t->run_soff + t->run_len == u->off &&
+	    t->run_doff + t->run_len == doff && t->run_len + len <= RUN_MAX) {
+		t->run_len += len;
+		return DESC_OK;
+	}
+	rc = run_flush(t, err);
+	if (rc != DESC_OK)
+		return rc;
+	t->run_sfd = u->fd;
+	t->run_spath = u->path;
+	t->run_soff = u->off;
+	t->run_dfd = d->fd;
+	t->run_dpath = d->path;
+	t->run_doff = doff;
+	t->run_len = len;
+	return DESC_OK;
+}
+
+static desc_status gt_flush(struct dst_extent *d, desc_error *err)
+{
+	uint64_t gt_sector;
+	desc_status rc;
+
+	if (!d->sparse || d->gt_index == UINT64_MAX || !d->gt_dirty)
+		return DESC_OK;
+	/* The tables follow each directory (sparse_create_file's layout). */
+	gt_sector = d->h.gd_offset + d->gd_sectors + d->gt_index * 4;
+	rc = pwrite_all(d->fd, d->gt, sizeof(d->gt),
+			gt_sector * VMDK_SECTOR_SIZE, d->path, err);
+	if (rc == DESC_OK && (d->h.flags & VMDK_SPARSE_FLAG_REDUNDANT_GT)) {
+		gt_sector = d->h.rgd_offset + d->gd_sectors + d->gt_index * 4;
+		rc = pwrite_all(d->fd, d->gt, sizeof(d->gt),
+				gt_sector * VMDK_SECTOR_SIZE, d->path, err);
+	}
+	d->gt_dirty = false;
+	return rc;
+}
+
+static void target_close(struct target *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->count; i++) {
+		if (t->ext[i].fd >= 0)
+			close(t->ext[i].fd);
+		vk_free(t->ext[i].path);
+	}
+	vk_free(t->ext);
+	vk_free(t->buf);
+	memset(t, 0, sizeof(*t));
+}
+
+static desc_status target_open(const char *path, struct target *t,
+			       desc_error *err)
+{
+	vmdk_disk *disk = NULL;
+	desc_status rc;
+	uint64_t start = 0;
+	size_t i, n;
+
+	memset(t, 0, sizeof(*t));
+	rc = vmdk_disk_open(path, 0, &disk, err);
+	if (rc != DESC_OK)
+		return rc;
+	n = desc_extent_count(vmdk_disk_descriptor(disk));
+	t->ext = vk_calloc(n, sizeof(*t->ext));
+	t->buf = vk_malloc(COPY_BUF);
+	if (t->ext == NULL || t->buf == NULL) {
+		rc = disk_nomem(err);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		t->ext[i].fd = -1;
+	t->count = n;
+	for (i = 0; i < n; i++) {
+		struct dst_extent *d = &t->ext[i];
+		vmdk_extent_info info;
+		struct stat st;
+
+		rc = vmdk_disk_extent_info(disk, i, &info, err);
+		if (rc != DESC_OK)
+			goto out;
+		d->path = vk_strdup(info.path);
+		if (d->path == NULL) {
+			rc = disk_nomem(err);
+			goto out;
+		}
+		d->start = start;
+		d->sectors = desc_extent_at(vmdk_disk_descriptor(disk), i)->sectors;
+		start += d->sectors;
+		d->sparse = info.sparse;
+		d->h = info.header;
+		d->gt_index = UINT64_MAX;
+		d->fd = open(d->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (d->fd < 0 || fstat(d->fd, &st) < 0) {
+			rc = fs_error(err, errno, d->path, "cannot open");
+			goto out;
+		}
+		if (d->sparse) {
+			uint64_t grains = (d->h.capacity + d->h.grain_size - 1) /
+					  d->h.grain_size;
+			uint64_t gts = (grains + GTES - 1) / GTES;
+
+			d->gd_sectors = (gts * 4 + VMDK_SECTOR_SIZE - 1) /
+					VMDK_SECTOR_SIZE;
+			d->next_free = ((uint64_t)st.st_size + VMDK_SECTOR_SIZE - 1) /
+				       VMDK_SECTOR_SIZE;
+			if (d->next_free < d->h.overhead)
+				d->next_free = d->h.overhead;
+			if (d->h.grain_size != UNIT_SECTORS) {
+				rc = desc_error_set(err, DESC_E_FORMAT, d->path, 0,
+						    "new sparse extent has grainSize %" PRIu64 " (expected %u)",
+						    d->h.grain_size, UNIT_SECTORS);
+				goto out;
+			}
+		}
+	}
+out:
+	vmdk_disk_free(disk);
+	if (rc != DESC_OK)
+		target_close(t);
+	return rc;
+}
+
+static struct dst_extent *target_extent(struct target *t, uint64_t sector)
+{
+	size_t i;
+
+	for (i = 0; i < t->count; i++)
+		if (sector >= t->ext[i].start &&
+		    sector - t->ext[i].start < t->ext[i].sectors)
+			return &t->ext[i];
+	return NULL;
+}
+
+/* Where the n sectors at virtual `sector` go (byte offset in d); for a
+ * sparse extent this allocates the next grain and sets its entry. */
+static desc_status target_place(struct dst_extent *d, uint64_t sector,
+				uint64_t *doff, desc_error *err)
+{
+	uint64_t in = sector - d->start, grain, gti;
+	desc_status rc;
+
+	if (!d->sparse) {
+		*doff = in * VMDK_SECTOR_SIZE;
+		return DESC_OK;
+	}
+	grain = in / UNIT_SECTORS;
+	gti = grain / GTES;
+	if (gti != d->gt_index) {
+		rc = gt_flush(d, err);
+		if (rc != DESC_OK)
+			return rc;
+		/* The walk is in order: a table left is never seen again, so
+		 * the new one starts empty (as created). */
+		memset(d->gt, 0, sizeof(d->gt));
+		d->gt_index = gti;
+	}
+	if (d->next_free > UINT32_MAX - UNIT_SECTORS)
+		return desc_error_set(err, DESC_E_TOO_LARGE, d->path, 0,
+				      "sparse extent grows past 2 TiB (32-bit grain table entries)");
+	put32(d->gt + (grain % GTES) * 4, (uint32_t)d->next_free);
+	d->gt_dirty = true;
+	*doff = d->next_free * VMDK_SECTOR_SIZE;
+	d->next_free += UNIT_SECTORS;
+	return DESC_OK;
+}
+
+static desc_status target_finish(struct target *t, desc_error *err)
+{
+	desc_status rc = run_flush(t, err);
+	size_t i;
+
+	for (i = 0; i < t->count && rc == DESC_OK; i++) {
+		struct dst_extent *d = &t->ext[i];
+		struct stat st;
+
+		rc = gt_flush(d, err);
+		if (rc != DESC_OK)
+			break;
+		/* Whole grains: the last one may have been written short. */
+		if (d->sparse && fstat(d->fd, &st) == 0 &&
+		    (uint64_t)st.st_size < d->next_free * VMDK_SECTOR_SIZE &&
+		    ftruncate(d->fd, (off_t)(d->next_free * VMDK_SECTOR_SIZE)) < 0)
+			rc = fs_error(err, errno, d->path, "cannot extend");
+		if (rc == DESC_OK && fsync(d->fd) < 0)
+			rc = fs_error(err, errno, d->path, "cannot sync");
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Flatten                                                             */
+/* ------------------------------------------------------------------ */
+
+vmdk_create_type flatten_default_type(const vmdk_disk *top)
+{
+	return desc_extent_count(vmdk_disk_descriptor(top)) > 1
+		       ? VMDK_CREATE_TWOGB_SPARSE
+		       : VMDK_CREATE_MONOLITHIC_SPARSE;
+}
+
+void flatten_remove(const char *path)
+{
+	desc_descriptor *d = NULL;
+	bool embedded = false;
+	char *dir;
+	size_t i;
+
+	if (disk_load_descriptor(path, &d, &embedded, NULL) == DESC_OK &&
+	    !embedded && (dir = fs_dirname(path)) != NULL) {
+		for (i = 0; i < desc_extent_count(d); i++) {
+			const desc_extent *x = desc_extent_at(d, i);
+			char *p;
+
+			/* Only files beside it: what create made. */
+			if (x->path == NULL || strchr(x->path, '/') != NULL)
+				continue;
+			p = fs_join(dir, x->path);
+			if (p != NULL)
+				unlink(p);
+			vk_free(p);
+		}
+		vk_free(dir);
+	}
+	desc_free(d);
+	unlink(path);
+}
+
+static bool adapter_ok(const char *a)
+{
+	static const char *const known[] = {
+		"ide", "buslogic", "lsilogic", "legacyESX", "lsisas1068",
+		"pvscsi",
+	};
+	size_t i;
+
+	for (i = 0; a != NULL && i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(a, known[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool hw_ok(const char *h)
+{
+	size_t i;
+
+	if (h == NULL || h[0] == '\0' || strlen(h) > 4)
+		return false;
+	for (i = 0; h[i] != '\0'; i++)
+		if (h[i] < '0' || h[i] > '9')
+			return false;
+	return true;
+}
+
+static void progress_tick(struct flatten_progress *p, uint64_t bytes)
+{
+	if (p != NULL && p->fn != NULL)
+		p->fn(p->ctx, p->done + bytes, p->total);
+}
+
+static desc_status flatten_walk(struct source *s, struct target *t,
+				uint64_t capacity, uint8_t *unit_buf,
+				struct flatten_progress *progress,
+				desc_error *err)
+{
+	uint64_t sector = 0, next_tick = PROGRESS_STEP;
+	desc_status rc = DESC_OK;
+
+	while (sector < capacity && rc == DESC_OK) {
+		struct dst_extent *d = target_extent(t, sector);
+		uint64_t n, doff = 0;
+		struct unit u;
+
+		if (d == NULL)
+			return desc_error_set(err, DESC_E_FORMAT, "", 0,
+					      "new disk does not cover sector %" PRIu64,
+					      sector);
+		n = UNIT_SECTORS - (sector - d->start) % UNIT_SECTORS;
+		if (n > d->start + d->sectors - sector)
+			n = d->start + d->sectors - sector;
+		rc = classify(s, sector, n, &u, err);
+		if (rc != DESC_OK)
+			break;
+		if (u.kind == UNIT_READ) {
+			rc = vmdk_disk_read(s->top, sector, n, unit_buf, err);
+			if (rc == DESC_OK &&
+			    !all_zero(unit_buf, (size_t)(n * VMDK_SECTOR_SIZE))) {
+				rc = target_place(d, sector, &doff, err);
+				if (rc == DESC_OK)
+					rc = pwrite_all(d->fd, unit_buf,
+							(size_t)(n * VMDK_SECTOR_SIZE),
+							doff, d->path, err);
+			}
+		} else if (u.kind == UNIT_COPY) {
+			rc = target_place(d, sector, &doff, err);
+			if (rc == DESC_OK)
+				rc = run_add(t, &u, d, doff,
+					     n * VMDK_SECTOR_SIZE, err);
+		}
+		sector += n;
+		if (sector * VMDK_SECTOR_SIZE >= next_tick) {
+			progress_tick(progress, sector * VMDK_SECTOR_SIZE);
+			next_tick = sector * VMDK_SECTOR_SIZE + PROGRESS_STEP;
+		}
+	}
+	if (rc == DESC_OK)
+		rc = target_finish(t, err);
+	return rc;
+}
+
+desc_status flatten_disk(vmdk_disk *top, const char *path,
+			 vmdk_create_type type, struct flatten_progress *progress,
+			 desc_error *err)
+{
+	const desc_descriptor *d = vmdk_disk_descriptor(top);
+	const char *adapter = desc_ddb_get(d, "ddb.adapterType");
+	const char *hw = desc_ddb_get(d, "ddb.virtualHWVersion");
+	vmdk_create_options copt;
+	struct source src;
+	struct target tgt;
+	uint8_t *unit_buf = NULL;
+	bool created = false;
+	desc_status rc;
+
+	memset(&src, 0, sizeof(src));
+	memset(&tgt, 0, sizeof(tgt));
+	if (type != VMDK_CREATE_MONOLITHIC_SPARSE &&
+	    type != VMDK_CREATE_TWOGB_SPARSE &&
+	    type != VMDK_CREATE_MONOLITHIC_FLAT)
+		return desc_error_set(err, DESC_E_ARG, path, 0,
+				      "cannot promote to %s (expected monolithicSparse, twoGbMaxExtentSparse or monolithicFlat)",
+				      vmdk_create_type_name(type) ? vmdk_create_type_name(type) : "this type");
+	memset(&copt, 0, sizeof(copt));
+	copt.type = type;
+	copt.size_bytes = vmdk_disk_capacity(top) * VMDK_SECTOR_SIZE;
+	copt.adapter_type = adapter_ok(adapter) ? adapter : NULL;
+	copt.hw_version = hw_ok(hw) ? hw : NULL;
+	rc = vmdk_disk_create(path, &copt, err);
+	if (rc != DESC_OK)
+		return rc;
+	created = true;
+	unit_buf = vk_malloc(UNIT_BYTES);
+	if (unit_buf == NULL) {
+		rc = disk_nomem(err);
+		goto out;
+	}
+	rc = source_open(top, &src, err);
+	if (rc == DESC_OK)
+		rc = target_open(path, &tgt, err);
+	if (rc == DESC_OK)
+		rc = flatten_walk(&src, &tgt, vmdk_disk_capacity(top), unit_buf,
+				  progress, err);
+out:
+	target_close(&tgt);
+	source_close(&src);
+	vk_free(unit_buf);
+	if (rc != DESC_OK && created)
+		flatten_remove(path);
+	if (rc == DESC_OK && progress != NULL) {
+		progress->done += vmdk_disk_capacity(top) * VMDK_SECTOR_SIZE;
+		progress_tick(progress, 0);
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Promote                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Test hook: VMDK_PROMOTE_FAILPOINT=NAME makes promote fail at NAME
+ * ("staged", "renamed", "vmx"), or be killed there with "kill:NAME",
+ * so the tests can prove an interrupted promote leaves the leaf usable. */
+static desc_status failpoint(const char *name, desc_error *err)
+{
+	const char *fp = getenv("VMDK_PROMOTE_FAILPOINT");
+
+	if (fp == NULL)
+		return DESC_OK;
+	if (strncmp(fp, "kill:", 5) == 0 && strcmp(fp + 5, name) == 0)
+		kill(getpid(), SIGKILL);
+	if (strcmp(fp, name) == 0)
+		return desc_error_set(err, DESC_E_IO, "", 0,
+				      "failpoint '%s' reached", name);
+	return DESC_OK;
+}
+
+struct promoted {
+	char *node;       /* vmx node, NULL for a bare disk */
+	char *old_path;   /* the disk the node named (absolute) */
+	char *new_name;   /* file name of the new disk */
+	char *staged;     /* path in staging / output folder */
+	vmdk_disk *disk;  /* chain */
+};
+
+struct promote_job {
+	const vmdk_promote_options *opt;
+	char *dir;          /* leaf folder (absolute) */
+	char *vmx_path;     /* NULL for a bare disk */
+	desc_dict *vmx;
+	char *vmx_text;
+	size_t vmx_len;
+	struct promoted *disks;
+	size_t count;
+	char **moved;       /* new files renamed into dir */
+	size_t nmoved;
+};
+
+static void report(const vmdk_promote_options *opt, const char *action,
+		   const char *path)
+{
+	if (opt->report != NULL)
+		opt->report(opt->report_ctx, action, path);
+}
+
+static void job_free(struct promote_job *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->count; i++) {
+		vk_free(j->disks[i].node);
+		vk_free(j->disks[i].old_path);
+		vk_free(j->disks[i].new_name);
+		vk_free(j->disks[i].staged);
+		vmdk_disk_free(j->disks[i].disk);
+	}
+	vk_free(j->disks);
+	for (i = 0; i < j->nmoved; i++)
+		vk_free(j->moved[i]);
+	vk_free(j->moved);
+	desc_dict_free(j->vmx);
+	vk_free(j->vmx_text);
+	vk_free(j->vmx_path);
+	vk_free(j->dir);
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The one .vmx in folder `dir` (naming `disk` when it is not NULL). */
+static desc_status find_vmx(const char *dir, const char *disk, char **out,
+			    desc_error *err)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *de;
+	desc_status rc = DESC_OK;
+	size_t found = 0;
+
+	*out = NULL;
+	if (dh == NULL)
+		return fs_error(err, errno, dir, "cannot open folder");
+	while ((de = readdir(dh)) != NULL && rc == DESC_OK) {
+		char *p, *text = NULL;
+		desc_dict *vmx = NULL;
+		vmdk_vmx_disk *disks = NULL;
+		size_t n = 0, len = 0, i;
+		bool names = disk == NULL;
+
+		if (de->d_name[0] == '.' || !has_suffix(de->d_name, ".vmx"))
+			continue;
+		p = fs_join(dir, de->d_name);
+		if (p == NULL) {
+			rc = disk_nomem(err);
+			break;
+		}
+		if (disk != NULL &&
+		    fs_read_file(p, DESC_MAX_INPUT, &text, &len, NULL) == DESC_OK &&
+		    desc_dict_parse(text, len, p, &vmx, NULL, NULL) == DESC_OK &&
+		    vmdk_vmx_disks(vmx, &disks, &n, NULL) == DESC_OK) {
+			for (i = 0; i < n && !names; i++) {
+				char *dp = fs_join(dir, disks[i].file_name);
+
+				names = dp != NULL && same_file(dp, disk);
+				vk_free(dp);
+			}
+			vmdk_vmx_disks_free(disks, n);
+		}
+		desc_dict_free(vmx);
+		vk_free(text);
+		if (names) {
+			found++;
+			vk_free(*out);
+			*out = p;
+		} else {
+			vk_free(p);
+		}
+	}
+	closedir(dh);
+	if (rc == DESC_OK && found > 1)
+		rc = desc_error_set(err, DESC_E_ARG, disk ? disk : dir, 0,
+				    "%zu .vmx files in '%s' name this disk (expected one; give the .vmx)",
+				    found, dir);
+	else if (rc == DESC_OK && found == 0)
+		rc = desc_error_set(err, DESC_E_NOT_FOUND, disk ? disk : dir, 0,
+				    "no .vmx in '%s' names this disk (give the .vmx, or an output folder)",
+				    dir);
+	if (rc != DESC_OK) {
+		vk_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* A name "STEM.vmdk", "STEM_1.vmdk"... not used in dir nor by an earlier
+ * disk of this job. */
+static char *free_name(struct promote_job *j, const char *stem)
+{
+	unsigned k;
+	size_t i;
+
+	for (k = 0; k < 1000; k++) {
+		char *name = k ? vk_asprintf("%s_%u.vmdk", stem, k)
+			       : vk_asprintf("%s.vmdk", stem);
+		char *p = name ? fs_join(j->dir, name) : NULL;
+		bool used = p == NULL || fs_exists(p);
+
+		for (i = 0; i < j->count && !used && name != NULL; i++)
+			used = j->disks[i].new_name != NULL &&
+			       strcmp(j->disks[i].new_name, name) == 0;
+		vk_free(p);
+		if (name == NULL)
+			return NULL;
+		if (!used)
+			return name;
+		vk_free(name);
+	}
+	return NULL;
+}
+
+static desc_status add_disk(struct promote_job *j, const char *node,
+			    const char *path, desc_error *err)
+{
+	struct promoted *p, *grown;
+	desc_status rc;
+
+	grown = vk_reallocarray(j->disks, j->count + 1, sizeof(*j->disks));
+	if (grown == NULL)
+		return disk_nomem(err);
+	j->disks = grown;
+	p = &j->disks[j->count];
+	memset(p, 0, sizeof(*p));
+	p->old_path = vk_strdup(path);
+	p->node = node ? vk_strdup(node) : NULL;
+	if (p->old_path == NULL || (node != NULL && p->node == NULL)) {
+		vk_free(p->old_path);
+		vk_free(p->node);
+		return disk_nomem(err);
+	}
+	j->count++;
+	rc = vmdk_disk_open(path, VMDK_OPEN_CHAIN, &p->disk, err);
+	return rc;
+}
+
+static desc_status load_vmx(struct promote_job *j, desc_error *err)
+{
+	vmdk_vmx_disk *disks = NULL;
+	size_t n = 0, i;
+	desc_status rc;
+
+	rc = fs_read_file(j->vmx_path, DESC_MAX_INPUT, &j->vmx_text,
+			  &j->vmx_len, err);
+	if (rc == DESC_OK)
+		rc = desc_dict_parse(j->vmx_text, j->vmx_len, j->vmx_path,
+				     &j->vmx, NULL, err);
+	if (rc == DESC_OK)
+		rc = vmdk_vmx_disks(j->vmx, &disks, &n, err);
+	for (i = 0; i < n && rc == DESC_OK; i++) {
+		char *p = fs_join(j->dir, disks[i].file_name);
+
+		if (p == NULL) {
+			rc = disk_nomem(err);
+			break;
+		}
+		rc = add_disk(j, disks[i].node, p, err);
+		vk_free(p);
+		if (rc == DESC_OK &&
+		    vmdk_disk_parent(j->disks[j->count - 1].disk) == NULL) {
+			/* Already standalone: nothing to do for it. */
+			struct promoted *last = &j->disks[--j->count];
+
+			vk_free(last->node);
+			vk_free(last->old_path);
+			vmdk_disk_free(last->disk);
+		}
+	}
+	vmdk_vmx_disks_free(disks, n);
+	return rc;
+}
+
+/* Removes every snapshot from a .vmsd (keeps .encoding and lastUID, so
+ * new snapshots get fresh uids, as VMware does after deleting all). */
+static desc_status strip_vmsd(desc_dict *vmsd, desc_error *err)
+{
+	for (;;) {
+		size_t i, n = desc_dict_count(vmsd);
+		char *key = NULL;
+
+		for (i = 0; i < n; i++) {
+			const char *k = desc_dict_key_at(vmsd, i);
+
+			if (strncasecmp(k, "snapshot", 8) == 0 &&
+			    strcasecmp(k, "snapshot.lastUID") != 0) {
+				key = vk_strdup(k);
+				if (key == NULL)
+					return disk_nomem(err);
+				break;
+			}
+		}
+		if (key == NULL)
+			return DESC_OK;
+		desc_dict_unset(vmsd, key);
+		vk_free(key);
+	}
+}
+
+static desc_status write_dict_over(const desc_dict *dict, const char *path,
+				   desc_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	desc_status rc = desc_dict_write(dict, &text, &len, err);
+
+	if (rc == DESC_OK)
+		rc = fs_replace(path, text, len, err);
+	vk_free(text);
+	return rc;
+}
+
+/* Chain files of p inside the leaf folder (never a parent elsewhere). */
+static void remove_old(struct promote_job *j, const struct promoted *p)
+{
+	vmdk_disk *d;
+	size_t i;
+
+	for (d = p->disk; d != NULL; d = vmdk_disk_parent(d)) {
+		const desc_descriptor *desc = vmdk_disk_descriptor(d);
+		char *ddir = fs_dirname(vmdk_disk_path(d));
+		char *adir = ddir ? fs_absolute(ddir) : NULL;
+		bool inside = adir != NULL && strcmp(adir, j->dir) == 0;
+
+		for (i = 0; inside && i < desc_extent_count(desc); i++) {
+			const desc_extent *x = desc_extent_at(desc, i);
+			char *ep, *edir, *aedir;
+
+			if (x->path == NULL || x->type == DESC_EXTENT_ZERO)
+				continue;
+			ep = fs_join(ddir, x->path);
+			edir = ep ? fs_dirname(ep) : NULL;
+			aedir = edir ? fs_absolute(edir) : NULL;
+			if (aedir != NULL && strcmp(aedir, j->dir) == 0 &&
+			    strcmp(ep, vmdk_disk_path(d)) != 0) {
+				report(j->opt, "remove", ep);
+				if (!j->opt->dry_run)
+					unlink(ep);
+			}
+			vk_free(ep);
+			vk_free(edir);
+			vk_free(aedir);
+		}
+		if (inside) {
+			report(j->opt, "remove", vmdk_disk_path(d));
+			if (!j->opt->dry_run)
+				unlink(vmdk_disk_path(d));
+		}
+		vk_free(ddir);
+		vk_free(adir);
+	}
+}
+
+/* Names of the files a flatten made (descriptor and extents), relative
+ * to their folder. */
+static desc_status staged_files(const char *path, char ***names, size_t *n,
+				desc_error *err)
+{
+	desc_descriptor *d = NULL;
+	bool embedded = false;
+	desc_status rc;
+	size_t i, k = 0, count;
+
+	*names = NULL;
+	*n = 0;
+	rc = disk_load_descriptor(path, &d, &embedded, err);
+	if (rc != DESC_OK)
+		return rc;
+	count = embedded ? 1 : desc_extent_count(d) + 1;
+	*names = vk_calloc(count, sizeof(char *));
+	if (*names == NULL) {
+		desc_free(d);
+		return disk_nomem(err);
+	}
+	for (i = 0; !embedded && i < desc_extent_count(d); i++)
+		if (desc_extent_at(d, i)->path != NULL)
+			(*names)[k++] = vk_strdup(desc_extent_at(d, i)->path);
+	(*names)[k++] = fs_basename(path);
+	*n = k;
+	for (i = 0; i < k; i++)
+		if ((*names)[i] == NULL)
+			rc = disk_nomem(err);
+	desc_free(d);
+	return rc;
+}
+
+static void free_names(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		vk_free(names[i]);
+	vk_free(names);
+}
+
+/* Moves the staged files of every disk into the leaf folder; the
+ * descriptor of each disk goes last so it never names a missing extent. */
+static desc_status move_in(struct promote_job *j, const char *staging,
+			   desc_error *err)
+{
+	desc_status rc = DESC_OK;
+	size_t i, k;
+
+	for (i = 0; i < j->count && rc == DESC_OK; i++) {
+		char **names = NULL;
+		size_t n = 0;
+
+		rc = staged_files(j->disks[i].staged, &names, &n, err);
+		j->moved = rc == DESC_OK ? vk_reallocarray(j->moved,
+					   j->nmoved + n, sizeof(char *)) : j->moved;
+		if (rc == DESC_OK && j->moved == NULL)
+			rc = disk_nomem(err);
+		for (k = 0; k < n && rc == DESC_OK; k++) {
+			char *from = fs_join(staging, names[k]);
+			char *to = fs_join(j->dir, names[k]);
+
+			if (from == NULL || to == NULL)
+				rc = disk_nomem(err);
+			else
+				rc = fs_rename_noreplace(from, to, err);
+			vk_free(from);
+			if (rc == DESC_OK) {
+				j->moved[j->nmoved++] = to;
+				report(j->opt, "rename", to);
+			} else {
+				vk_free(to);
+			}
+		}
+		free_names(names, n);
+	}
+	return rc;
+}
+
+static void undo_moves(struct promote_job *j)
+{
+	size_t i;
+
+	for (i = j->nmoved; i > 0; i--)
+		unlink(j->moved[i - 1]);
+}
+
+static desc_status promote_in_place(struct promote_job *j,
+				    struct flatten_progress *prog,
+				    desc_error *err)
+{
+	const vmdk_promote_options *opt = j->opt;
+	char *staging = NULL, *stem = NULL, *vmsd_path = NULL;
+	char *vmsd_text = NULL;
+	size_t vmsd_len = 0, i;
+	desc_dict *vmsd = NULL;
+	bool vmx_written = false;
+	desc_status rc;
+	size_t cleaned = 0;
+
+	/* A crashed earlier run may have left a staging folder here. */
+	rc = vmdk_staging_cleanup(j->dir, &cleaned, err);
+	if (rc != DESC_OK)
+		return rc;
+	stem = fs_basename(j->vmx_path);
+	if (stem == NULL)
+		return disk_nomem(err);
+	stem[strlen(stem) - 4] = '\0'; /* ".vmx": has_suffix checked */
+	for (i = 0; i < j->count; i++) {
+		j->disks[i].new_name = free_name(j, stem);
+		if (j->disks[i].new_name == NULL) {
+			rc = disk_nomem(err);
+			goto out;
+		}
+	}
+	vmsd_path = vk_asprintf("%.*s.vmsd", (int)(strlen(j->vmx_path) - 4),
+				j->vmx_path);
+	if (vmsd_path == NULL) {
+		rc = disk_nomem(err);
+		goto out;
+	}
+	if (fs_exists(vmsd_path)) {
+		rc = fs_read_file(vmsd_path, DESC_MAX_INPUT, &vmsd_text,
+				  &vmsd_len, err);
+		if (rc == DESC_OK)
+			rc = desc_dict_parse(vmsd_text, vmsd_len, vmsd_path,
+					     &vmsd, NULL, err);
+		if (rc == DESC_OK)
+			rc = strip_vmsd(vmsd, err);
+		if (rc != DESC_OK)
+			goto out;
+	}
+	for (i = 0; i < j->count; i++) {
+		char *key = vk_asprintf("%s.fileName", j->disks[i].node);
+
+		rc = key ? desc_dict_set(j->vmx, key, j->disks[i].new_name, err)
+			 : disk_nomem(err);
+		vk_free(key);
+		if (rc != DESC_OK)
+			goto out;
+	}
+	if (opt->dry_run) {
+		for (i = 0; i < j->count; i++) {
+			char *p = fs_join(j->dir, j->disks[i].new_name);
+
+			report(opt, "write", p ? p : j->disks[i].new_name);
+			vk_free(p);
+		}
+		report(opt, "write", j->vmx_path);
+		if (vmsd != NULL)
+			report(opt, "write", vmsd_path);
+		for (i = 0; i < j->count; i++)
+			remove_old(j, &j->disks[i]);
+		goto out;
+	}
+	rc = fs_make_staging(j->vmx_path, &staging, err);
+	if (rc != DESC_OK)
+		goto out;
+	for (i = 0; i < j->count && rc == DESC_OK; i++) {
+		j->disks[i].staged = fs_join(staging, j->disks[i].new_name);
+		rc = j->disks[i].staged
+			     ? flatten_disk(j->disks[i].disk, j->disks[i].staged,
+					    opt->type_set ? opt->type
+							  : flatten_default_type(j->disks[i].disk),
+					    prog, err)
+			     : disk_nomem(err);
+	}
+	if (rc == DESC_OK)
+		rc = fs_sync_dir(staging, err);
+	if (rc == DESC_OK)
+		rc = failpoint("staged", err);
+	if (rc == DESC_OK)
+		rc = move_in(j, staging, err);
+	if (rc == DESC_OK)
+		rc = fs_sync_dir(j->dir, err);
+	if (rc == DESC_OK)
+		rc = failpoint("renamed", err);
+	if (rc != DESC_OK)
+		goto out;
+	/* The commit point: from here the .vmx names the new disks. */
+	rc = write_dict_over(j->vmx, j->vmx_path, err);
+	if (rc != DESC_OK)
+		goto out;
+	vmx_written = true;
+	report(opt, "write", j->vmx_path);
+	rc = failpoint("vmx", err);
+	if (rc == DESC_OK && vmsd != NULL) {
+		rc = write_dict_over(vmsd, vmsd_path, err);
+		if (rc == DESC_OK)
+			report(opt, "write", vmsd_path);
+	}
+	if (rc != DESC_OK) {
+		desc_error ignored;
+
+		/* Put the old .vmx back: the leaf is as it was. */
+		if (fs_replace(j->vmx_path, j->vmx_text, j->vmx_len,
+			       &ignored) == DESC_OK)
+			vmx_written = false;
+		goto out;
+	}
+	for (i = 0; i < j->count; i++)
+		remove_old(j, &j->disks[i]);
+	rc = fs_sync_dir(j->dir, err);
+out:
+	if (rc != DESC_OK && !vmx_written)
+		undo_moves(j);
+	if (staging != NULL) {
+		desc_error ignored;
+
+		fs_remove_tree(staging, &ignored);
+	}
+	vk_free(staging);
+	vk_free(stem);
+	vk_free(vmsd_path);
+	vk_free(vmsd_text);
+	desc_dict_free(vmsd);
+	return rc;
+}
+
+static desc_status promote_to_dir(struct promote_job *j,
+				  struct flatten_progress *prog,
+				  desc_error *err)
+{
+	const vmdk_promote_options *opt = j->opt;
+	desc_status rc = DESC_OK;
+	size_t i, k;
+
+	for (i = 0; i < j->count && rc == DESC_OK; i++) {
+		char *name = NULL;
+
+		if (j->vmx_path != NULL) {
+			char *stem = fs_basename(j->vmx_path);
+
+			if (stem != NULL) {
+				stem[strlen(stem) - 4] = '\0';
+				name = i ? vk_asprintf("%s_%zu.vmdk", stem, i)
+					 : vk_asprintf("%s.vmdk", stem);
+			}
+			vk_free(stem);
+		} else {
+			name = fs_basename(j->disks[i].old_path);
+		}
+		j->disks[i].staged = name ? fs_join(opt->output_dir, name) : NULL;
+		vk_free(name);
+		if (j->disks[i].staged == NULL) {
+			rc = disk_nomem(err);
+			break;
+		}
+		report(opt, "write", j->disks[i].staged);
+		if (opt->dry_run)
+			continue;
+		if (fs_exists(j->disks[i].staged)) {
+			rc = desc_error_set(err, DESC_E_EXISTS,
+					    j->disks[i].staged, 0,
+					    "file already exists (promote never replaces a file in the output folder)");
+			break;
+		}
+		rc = flatten_disk(j->disks[i].disk, j->disks[i].staged,
+				  opt->type_set ? opt->type
+						: flatten_default_type(j->disks[i].disk),
+				  prog, err);
+		if (rc != DESC_OK)
+			break;
+	}
+	if (rc != DESC_OK)
+		for (k = 0; k < i && !opt->dry_run; k++)
+			flatten_remove(j->disks[k].staged);
+	if (rc == DESC_OK && !opt->dry_run)
+		rc = fs_sync_dir(opt->output_dir, err);
+	return rc;
+}
+
+desc_status vmdk_promote(const char *leaf, const vmdk_promote_options *opt,
+			 desc_error *err)
+{
+	vmdk_promote_options defaults;
+	struct flatten_progress prog;
+	struct promote_job j;
+	struct stat st;
+	desc_status rc;
+	char *abs = NULL;
+	size_t i;
+
+	desc_error_clear(err);
+	if (leaf == NULL)
+		return desc_error_set(err, DESC_E_ARG, "", 0,
+				      "vmdk_promote needs a leaf");
+	if (opt == NULL) {
+		memset(&defaults, 0, sizeof(defaults));
+		opt = &defaults;
+	}
+	memset(&j, 0, sizeof(j));
+	j.opt = opt;
+	if (stat(leaf, &st) != 0)
+		return fs_error(err, errno, leaf, "cannot open");
+	if (opt->output_dir != NULL) {
+		struct stat ost;
+
+		if (stat(opt->output_dir, &ost) != 0 || !S_ISDIR(ost.st_mode))
+			return desc_error_set(err, DESC_E_NOT_FOUND,
+					      opt->output_dir, 0,
+					      "output folder does not exist (expected an existing folder)");
+	}
+	abs = fs_absolute(leaf);
+	if (abs == NULL)
+		return disk_nomem(err);
+	if (S_ISDIR(st.st_mode)) {
+		j.dir = abs;
+		abs = NULL;
+		rc = find_vmx(j.dir, NULL, &j.vmx_path, err);
+	} else if (has_suffix(abs, ".vmx")) {
+		j.vmx_path = abs;
+		abs = NULL;
+		j.dir = fs_dirname(j.vmx_path);
+		rc = j.dir ? DESC_OK : disk_nomem(err);
+	} else {
+		j.dir = fs_dirname(abs);
+		rc = j.dir ? DESC_OK : disk_nomem(err);
+		if (rc == DESC_OK && opt->output_dir == NULL)
+			rc = find_vmx(j.dir, abs, &j.vmx_path, err);
+		else if (rc == DESC_OK)
+			rc = add_disk(&j, NULL, abs, err);
+	}
+	if (rc == DESC_OK && j.vmx_path != NULL)
+		rc = load_vmx(&j, err);
+	if (rc == DESC_OK && j.vmx_path != NULL && !S_ISDIR(st.st_mode) &&
+	    !has_suffix(leaf, ".vmx")) {
+		/* A disk named: promote only that one. */
+		for (i = 0; i < j.count; i++) {
+			if (!same_file(j.disks[i].old_path, abs)) {
+				vk_free(j.disks[i].node);
+				vk_free(j.disks[i].old_path);
+				vmdk_disk_free(j.disks[i].disk);
+				memmove(&j.disks[i], &j.disks[i + 1],
+					(j.count - i - 1) * sizeof(*j.disks));
+				j.count--;
+				i--;
+			}
+		}
+	}
+	if (rc == DESC_OK && j.count == 0)
+		rc = desc_error_set(err, DESC_E_NOT_FOUND, leaf, 0,
+				    "nothing to promote: no disk here has a parent");
+	if (rc != DESC_OK)
+		goto out;
+	memset(&prog, 0, sizeof(prog));
+	prog.fn = opt->progress;
+	prog.ctx = opt->progress_ctx;
+	for (i = 0; i < j.count; i++)
+		prog.total += vmdk_disk_capacity(j.disks[i].disk) *
+			      VMDK_SECTOR_SIZE;
+	if (opt->output_dir != NULL)
+		rc = promote_to_dir(&j, &prog, err);
+	else
+		rc = promote_in_place(&j, &prog, err);
+out:
+	vk_free(abs);
+	job_free(&j);
+	return rc;
+}

@@ -1,0 +1,18 @@
+# vmdk/ promote and full clones, streamOptimized reading, and the CLI's
+# promote command and progress bar (owner: promote work).  Included after
+# cli/local.mk so the CLI sources can be added to vmdkit_SOURCES.
+libvmdkit_la_SOURCES += \
+	vmdk/promote.c \
+	vmdk/promote_private.h \
+	vmdk/stream.c
+
+vmdkit_SOURCES += \
+	cli/cmd_promote.c \
+	cli/progress.c \
+	cli/progress.h
+
+# Test driver for the shell tests (independent of the CLI's wiring).
+check_PROGRAMS += tests/promote-tool
+tests_promote_tool_SOURCES = tests/promote-tool.c
+tests_promote_tool_CFLAGS = $(PROJECT_CFLAGS)
+tests_promote_tool_LDADD = libvmdkit.la
