@@ -55,7 +55,7 @@ struct cli_command {
 	const char *summary;     /* one line */
 	const char *description; /* paragraph(s) for `help CMD`, may be NULL */
 	const struct cli_opt *opts;
-	cli_run_fn run;
+	cli_run_fn run;          /* NULL: not in this build (weak) */
 };
 
 extern const struct cli_command cli_commands[];
@@ -167,6 +167,7 @@ int cmd_chain(const struct cli_command *cmd, int argc, char **argv);
 int cmd_base(const struct cli_command *cmd, int argc, char **argv);
 int cmd_clone(const struct cli_command *cmd, int argc, char **argv);
 int cmd_verify(const struct cli_command *cmd, int argc, char **argv);
+int cmd_promote(const struct cli_command *cmd, int argc, char **argv);
 int cmd_desc_get(const struct cli_command *cmd, int argc, char **argv);
 int cmd_desc_set(const struct cli_command *cmd, int argc, char **argv);
 int cmd_desc_unset(const struct cli_command *cmd, int argc, char **argv);
