@@ -898,6 +898,28 @@ static const struct edit_case edit_cases[] = {
 	  "# Disk DescriptorFile\r\nversion=1\r\nCID=12345678\r\nparentCID=ffffffff\r\n"
 	  "createType=\"monolithicSparse\"\r\nparentFileNameHint=\"p.vmdk\"\r\n\r\n# Extent description\r\n"
 	  "RW 100 SPARSE \"d.vmdk\"\r\n" },
+	{ "crlf-rewrite-existing-line",
+	  "# Disk DescriptorFile\r\nversion=1\r\nCID=12345678\r\nparentCID=ffffffff\r\n"
+	  "createType=\"monolithicSparse\"\r\n\r\n# Extent description\r\n"
+	  "RW 100 SPARSE \"d.vmdk\"\r\n\r\n#DDB\r\nddb.a = \"1\"\r\nddb.z = \"9\"\r\n",
+	  E_DDB_SET, "ddb.a", "2", 0,
+	  "# Disk DescriptorFile\r\nversion=1\r\nCID=12345678\r\nparentCID=ffffffff\r\n"
+	  "createType=\"monolithicSparse\"\r\n\r\n# Extent description\r\n"
+	  "RW 100 SPARSE \"d.vmdk\"\r\n\r\n#DDB\r\nddb.a = \"2\"\r\nddb.z = \"9\"\r\n" },
+	{ "crlf-repath",
+	  "# Disk DescriptorFile\r\nversion=1\r\nCID=12345678\r\nparentCID=ffffffff\r\n"
+	  "createType=\"monolithicSparse\"\r\n\r\n# Extent description\r\n"
+	  "RW 100 SPARSE \"d.vmdk\"\r\n\r\n#DDB\r\n",
+	  E_REPATH, "0", "../base/d.vmdk", 0,
+	  "# Disk DescriptorFile\r\nversion=1\r\nCID=12345678\r\nparentCID=ffffffff\r\n"
+	  "createType=\"monolithicSparse\"\r\n\r\n# Extent description\r\n"
+	  "RW 100 SPARSE \"../base/d.vmdk\"\r\n\r\n#DDB\r\n" },
+	{ "mixed-endings-line-keeps-its-own",
+	  "# Disk DescriptorFile\nversion=1\nCID=12345678\r\nparentCID=ffffffff\n"
+	  "createType=\"monolithicSparse\"\n# Extent description\nRW 1 SPARSE \"d\"\n",
+	  E_SET_CID, NULL, NULL, 0xabcdef01,
+	  "# Disk DescriptorFile\nversion=1\nCID=abcdef01\r\nparentCID=ffffffff\n"
+	  "createType=\"monolithicSparse\"\n# Extent description\nRW 1 SPARSE \"d\"\n" },
 	{ "bom-kept", "\xef\xbb\xbf" HDR "RW 1 SPARSE \"d\"\n", E_SET_CID, NULL, NULL, 1,
 	  "\xef\xbb\xbf# Disk DescriptorFile\nversion=1\nCID=00000001\nparentCID=ffffffff\n"
 	  "createType=\"monolithicSparse\"\n\n# Extent description\nRW 1 SPARSE \"d\"\n" },
