@@ -1,0 +1,629 @@
+/*
+ * relocate.c - vmdk_relocate: move a base folder and rewrite every path
+ * that pointed into it, in the leaves' descriptor copies and deltas (and
+ * in the base's own descriptors when they hold absolute paths).
+ *
+ * All or nothing: every edited descriptor is first written in full as a
+ * temporary file beside the one it replaces (nothing visible changes),
+ * then the base folder is renamed, then every temporary file is renamed
+ * over its target.  A failure before the folder rename removes the
+ * temporaries; one after it puts the old texts and the folder back.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmdk/vmdk.h"
+#include "vmdk/chainmgmt_private.h"
+#include "vmdk/disk_private.h"
+#include "vmdk/fsutil.h"
+#include "vmdk/leaf_private.h"
+#include "descriptor/private.h"
+
+#define SCAN_DEPTH_MAX 32
+
+struct edit {
+	char *path;     /* the descriptor (before the move for base files) */
+	char *name;     /* its basename */
+	bool in_base;   /* lives in the base folder (moves with it) */
+	char *old_text;
+	size_t old_len;
+	char *new_text;
+	size_t new_len;
+	mode_t mode;
+	char *temp_name; /* basename of the staged file, NULL until written */
+	bool renamed;
+};
+
+struct reloc {
+	const vmdk_relocate_options *opt;
+	desc_error *err;
+	char *base_abs;
+	char *new_abs;
+	char *basedir;  /* as given */
+	char *newdir;
+	struct cm_fileset base_files;
+	struct cm_fileset seen;
+	struct edit *edits;
+	size_t nedits;
+	bool moved;
+};
+
+static desc_status nomem(desc_error *err)
+{
+	return desc_error_set(err, DESC_E_NOMEM, NULL, 0, "out of memory");
+}
+
+static void report(const struct reloc *r, const char *action,
+		   const char *path)
+{
+	if (r->opt->report != NULL)
+		r->opt->report(r->opt->report_ctx, action, path);
+}
+
+/* The new spelling of `name` (an extent path or parent hint of the
+ * descriptor `desc_path`, which will live in `new_desc_dir`) when it
+ * points into the base folder; NULL in *out when it does not. */
+static desc_status new_name(struct reloc *r, const char *desc_path,
+			    const char *new_desc_dir, const char *name,
+			    char **out)
+{
+	char *resolved = NULL, *abs = NULL, *moved = NULL;
+	desc_status st = DESC_OK;
+
+	*out = NULL;
+	resolved = cm_resolve(desc_path, name);
+	abs = resolved ? fs_absolute(resolved) : NULL;
+	if (abs == NULL) {
+		st = nomem(r->err);
+		goto out;
+	}
+	if (!cm_under(r->base_abs, abs))
+		goto out;
+	moved = vk_asprintf("%s%s", r->new_abs, abs + strlen(r->base_abs));
+	if (moved == NULL) {
+		st = nomem(r->err);
+		goto out;
+	}
+	if (name[0] == '/') {
+		*out = moved;
+		moved = NULL;
+	} else {
+		*out = fs_relative(new_desc_dir, moved);
+		if (*out == NULL)
+			st = nomem(r->err);
+	}
+out:
+	vk_free(resolved);
+	vk_free(abs);
+	vk_free(moved);
+	return st;
+}
+
+/* Reads a text descriptor and, when any of its paths points into the
+ * base folder, records the edit. */
+static desc_status consider(struct reloc *r, const char *path, bool in_base)
+{
+	desc_descriptor *desc = NULL;
+	char *text = NULL, *dir = NULL, *abs_dir = NULL, *new_dir = NULL;
+	char *repl = NULL;
+	size_t len = 0;
+	bool changed = false;
+	struct stat sb;
+	desc_status st;
+	desc_error e;
+	struct edit *ed;
+
+	if (cm_fileset_has_path(&r->seen, path))
+		return DESC_OK;
+	if (!cm_fileset_add_path(&r->seen, path))
+		return nomem(r->err);
+	if (stat(path, &sb) != 0)
+		return fs_error(r->err, errno, path, "cannot stat");
+	desc_error_clear(&e);
+	st = fs_read_file(path, DISK_DESCRIPTOR_CAP, &text, &len, &e);
+	if (st == DESC_OK && len >= 4 && memcmp(text, "KDMV", 4) == 0) {
+		/* Embedded: checked below only for paths into the base. */
+		vk_free(text);
+		text = NULL;
+		st = disk_load_descriptor(path, &desc, &changed, &e);
+		changed = false;
+		if (st == DESC_OK) {
+			const char *hint = desc_parent_hint(desc);
+
+			dir = fs_dirname(path);
+			abs_dir = dir ? fs_absolute(dir) : NULL;
+			if (abs_dir == NULL) {
+				st = nomem(r->err);
+				goto out;
+			}
+			if (hint != NULL) {
+				st = new_name(r, path, abs_dir, hint, &repl);
+				if (st == DESC_OK && repl != NULL)
+					st = desc_error_set(r->err, DESC_E_REFUSED,
+							    path, 0,
+							    "parentFileNameHint '%s' points into the base, but the descriptor is embedded in a sparse file and cannot be rewritten atomically; nothing moved",
+							    hint);
+			}
+		} else {
+			st = DESC_OK; /* not a disk: nothing to relocate */
+		}
+		goto out;
+	}
+	if (st != DESC_OK) {
+		if (e.code == DESC_E_NOMEM)
+			st = nomem(r->err);
+		else
+			st = DESC_OK; /* unreadable or huge: not a descriptor */
+		goto out;
+	}
+	if (desc_parse(text, len, path, &desc, NULL, &e) != DESC_OK) {
+		st = e.code == DESC_E_NOMEM ? nomem(r->err) : DESC_OK;
+		goto out;
+	}
+	dir = fs_dirname(path);
+	abs_dir = dir ? fs_absolute(dir) : NULL;
+	if (abs_dir == NULL) {
+		st = nomem(r->err);
+		goto out;
+	}
+	new_dir = in_base ? vk_asprintf("%s%s", r->new_abs,
+					 abs_dir + strlen(r->base_abs)) :
+			    vk_strdup(abs_dir);
+	if (new_dir == NULL) {
+		st = nomem(r->err);
+		goto out;
+	}
+	for (size_t i = 0; i < desc_extent_count(desc) && st == DESC_OK; i++) {
+		const desc_extent *x = desc_extent_at(desc, i);
+
+		if (x->path == NULL || x->type == DESC_EXTENT_ZERO)
+			continue;
+		/* A relative path inside the base stays right when the
+		 * base moves as a whole. */
+		if (in_base && x->path[0] != '/')
+			continue;
+		st = new_name(r, path, new_dir, x->path, &repl);
+		if (st == DESC_OK && repl != NULL) {
+			st = desc_extent_set_path(desc, i, repl, r->err);
+			changed = true;
+		}
+		vk_free(repl);
+		repl = NULL;
+	}
+	if (st == DESC_OK && desc_parent_hint(desc) != NULL &&
+	    !(in_base && desc_parent_hint(desc)[0] != '/')) {
+		st = new_name(r, path, new_dir, desc_parent_hint(desc), &repl);
+		if (st == DESC_OK && repl != NULL) {
+			st = desc_set_parent_hint(desc, repl, r->err);
+			changed = true;
+		}
+		vk_free(repl);
+		repl = NULL;
+	}
+	if (st != DESC_OK || !changed)
+		goto out;
+	ed = vk_reallocarray(r->edits, r->nedits + 1, sizeof(*ed));
+	if (ed == NULL) {
+		st = nomem(r->err);
+		goto out;
+	}
+	r->edits = ed;
+	ed = &r->edits[r->nedits];
+	memset(ed, 0, sizeof(*ed));
+	r->nedits++;
+	ed->path = vk_strdup(path);
+	ed->name = fs_basename(path);
+	ed->in_base = in_base;
+	ed->mode = sb.st_mode & 07777;
+	ed->old_text = text;
+	ed->old_len = len;
+	text = NULL;
+	if (ed->path == NULL || ed->name == NULL) {
+		st = nomem(r->err);
+		goto out;
+	}
+	st = desc_write(desc, &ed->new_text, &ed->new_len, r->err);
+out:
+	vk_free(repl);
+	vk_free(text);
+	vk_free(dir);
+	vk_free(abs_dir);
+	vk_free(new_dir);
+	desc_free(desc);
+	return st;
+}
+
+static desc_status scan(struct reloc *r, const char *dir, bool in_base,
+			unsigned depth)
+{
+	desc_status st = DESC_OK;
+	struct dirent *de;
+	DIR *d;
+
+	d = opendir(dir);
+	if (d == NULL)
+		return fs_error(r->err, errno, dir, "cannot open folder");
+	while (st == DESC_OK && (de = readdir(d)) != NULL) {
+		struct stat sb;
+		char *path;
+
+		if (de->d_name[0] == '.')
+			continue; /* ".", "..", staging leftovers */
+		path = fs_join(dir, de->d_name);
+		if (path == NULL) {
+			st = nomem(r->err);
+			break;
+		}
+		if (lstat(path, &sb) == 0) {
+			if (S_ISDIR(sb.st_mode) && depth < SCAN_DEPTH_MAX &&
+			    !cm_has_suffix(de->d_name, ".lck")) {
+				char *abs = fs_absolute(path);
+
+				if (abs == NULL)
+					st = nomem(r->err);
+				else if (in_base || !cm_under(r->base_abs, abs))
+					st = scan(r, path, in_base, depth + 1);
+				vk_free(abs);
+			} else if (S_ISREG(sb.st_mode) &&
+				   cm_has_suffix(de->d_name, ".vmdk") &&
+				   (in_base || !cm_fileset_has_path(&r->base_files, path)) &&
+				   cm_looks_like_descriptor(path)) {
+				st = consider(r, path, in_base);
+			}
+		}
+		vk_free(path);
+	}
+	closedir(d);
+	return st;
+}
+
+/* Where an edit's file and its staged copy are now (after the move for
+ * base files).  vk_free. */
+static char *current_dir(const struct reloc *r, const struct edit *ed)
+{
+	char *dir = fs_dirname(ed->path), *abs, *p;
+
+	if (dir == NULL)
+		return NULL;
+	if (!ed->in_base || !r->moved)
+		return dir;
+	abs = fs_absolute(dir);
+	vk_free(dir);
+	if (abs == NULL)
+		return NULL;
+	p = vk_asprintf("%s%s", r->new_abs, abs + strlen(r->base_abs));
+	vk_free(abs);
+	return p;
+}
+
+static desc_status stage(struct reloc *r, struct edit *ed)
+{
+	unsigned char rnd[6];
+	char *dir = current_dir(r, ed), *tmp = NULL;
+	desc_status st;
+
+	if (dir == NULL)
+		return nomem(r->err);
+	st = fs_random(rnd, sizeof(rnd), r->err);
+	if (st != DESC_OK)
+		goto out;
+	ed->temp_name = vk_asprintf("%s%s-%02x%02x%02x%02x%02x%02x",
+				    VMDK_STAGING_PREFIX, ed->name, rnd[0],
+				    rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+	tmp = ed->temp_name ? fs_join(dir, ed->temp_name) : NULL;
+	if (tmp == NULL) {
+		st = nomem(r->err);
+		goto out;
+	}
+	st = fs_write_new(tmp, ed->new_text, ed->new_len, ed->mode, true,
+			  r->err);
+	if (st != DESC_OK) {
+		vk_free(ed->temp_name);
+		ed->temp_name = NULL;
+	}
+out:
+	vk_free(tmp);
+	vk_free(dir);
+	return st;
+}
+
+static void unstage(const struct reloc *r, struct edit *ed)
+{
+	char *dir, *tmp;
+
+	if (ed->temp_name == NULL || ed->renamed)
+		return;
+	dir = current_dir(r, ed);
+	tmp = dir ? fs_join(dir, ed->temp_name) : NULL;
+	if (tmp != NULL)
+		unlink(tmp);
+	vk_free(tmp);
+	vk_free(dir);
+	vk_free(ed->temp_name);
+	ed->temp_name = NULL;
+}
+
+static desc_status commit_one(struct reloc *r, struct edit *ed)
+{
+	char *dir = current_dir(r, ed), *tmp = NULL, *dst = NULL;
+	desc_status st = DESC_OK;
+
+	tmp = dir ? fs_join(dir, ed->temp_name) : NULL;
+	dst = dir ? fs_join(dir, ed->name) : NULL;
+	if (tmp == NULL || dst == NULL)
+		st = nomem(r->err);
+	else if (rename(tmp, dst) != 0)
+		st = fs_error(r->err, errno, dst, "cannot rename the staged copy over");
+	else
+		ed->renamed = true;
+	vk_free(tmp);
+	vk_free(dst);
+	vk_free(dir);
+	return st;
+}
+
+/* After a failure past the folder rename: old texts back, folder back. */
+static void roll_back(struct reloc *r)
+{
+	for (size_t i = 0; i < r->nedits; i++) {
+		struct edit *ed = &r->edits[i];
+		char *dir, *dst;
+
+		if (!ed->renamed) {
+			unstage(r, ed);
+			continue;
+		}
+		dir = current_dir(r, ed);
+		dst = dir ? fs_join(dir, ed->name) : NULL;
+		if (dst != NULL)
+			fs_replace(dst, ed->old_text, ed->old_len, NULL);
+		vk_free(dst);
+		vk_free(dir);
+		ed->renamed = false;
+	}
+	if (r->moved && rename(r->newdir, r->basedir) == 0)
+		r->moved = false;
+}
+
+/* The manifest entry of an edited base descriptor must follow the new
+ * text, or verify would call the base modified. */
+static desc_status restage_manifest(struct reloc *r)
+{
+	manifest m = { 0 };
+	struct edit *ed;
+	char *mpath = NULL, *text = NULL;
+	size_t len = 0;
+	desc_status st = DESC_OK;
+	bool any = false;
+	int dfd = -1;
+
+	for (size_t i = 0; i < r->nedits; i++)
+		any = any || r->edits[i].in_base;
+	if (!any)
+		return DESC_OK;
+	mpath = fs_join(r->basedir, VMDK_MANIFEST_NAME);
+	if (mpath == NULL)
+		return nomem(r->err);
+	if (!fs_exists(mpath))
+		goto out; /* not a vmdkit base: no manifest to keep */
+	st = fs_read_file(mpath, DESC_MAX_INPUT, &text, &len, r->err);
+	if (st == DESC_OK)
+		st = manifest_parse(text, len, mpath, &m, r->err);
+	if (st != DESC_OK)
+		goto out;
+	dfd = open(r->basedir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		st = fs_error(r->err, errno, r->basedir, "cannot open base folder");
+		goto out;
+	}
+	for (size_t i = 0; i < r->nedits && st == DESC_OK; i++) {
+		manifest_entry *e;
+
+		ed = &r->edits[i];
+		if (!ed->in_base)
+			continue;
+		e = (manifest_entry *)manifest_find(&m, ed->name);
+		if (e == NULL)
+			continue;
+		st = manifest_hash_file(dfd, r->basedir, ed->temp_name,
+					&e->size, e->sha256, r->err);
+	}
+	if (st != DESC_OK)
+		goto out;
+	ed = vk_reallocarray(r->edits, r->nedits + 1, sizeof(*ed));
+	if (ed == NULL) {
+		st = nomem(r->err);
+		goto out;
+	}
+	r->edits = ed;
+	ed = &r->edits[r->nedits];
+	memset(ed, 0, sizeof(*ed));
+	r->nedits++;
+	ed->path = mpath;
+	mpath = NULL;
+	ed->name = vk_strdup(VMDK_MANIFEST_NAME);
+	ed->in_base = true;
+	ed->mode = 0444;
+	ed->old_text = text;
+	ed->old_len = len;
+	text = NULL;
+	if (ed->name == NULL) {
+		st = nomem(r->err);
+		goto out;
+	}
+	st = manifest_format(&m, &ed->new_text, &ed->new_len, r->err);
+	if (st == DESC_OK)
+		st = stage(r, ed);
+out:
+	if (dfd >= 0)
+		close(dfd);
+	manifest_clear(&m);
+	vk_free(text);
+	vk_free(mpath);
+	return st;
+}
+
+static void reloc_free(struct reloc *r)
+{
+	for (size_t i = 0; i < r->nedits; i++) {
+		vk_free(r->edits[i].path);
+		vk_free(r->edits[i].name);
+		vk_free(r->edits[i].old_text);
+		vk_free(r->edits[i].new_text);
+		vk_free(r->edits[i].temp_name);
+	}
+	vk_free(r->edits);
+	vk_free(r->base_abs);
+	vk_free(r->new_abs);
+	vk_free(r->basedir);
+	vk_free(r->newdir);
+	cm_fileset_clear(&r->base_files);
+	cm_fileset_clear(&r->seen);
+}
+
+static desc_status check_args(struct reloc *r, const char *basedir,
+			      const char *newdir)
+{
+	struct stat sb;
+	char *parent;
+	desc_status st = DESC_OK;
+
+	if (stat(basedir, &sb) != 0)
+		return fs_error(r->err, errno, basedir, "cannot open base folder");
+	if (!S_ISDIR(sb.st_mode))
+		return desc_error_set(r->err, DESC_E_ARG, basedir, 0,
+				      "not a folder (expected the base folder)");
+	if (lstat(newdir, &sb) == 0)
+		return desc_error_set(r->err, DESC_E_EXISTS, newdir, 0,
+				      "target exists (expected a new folder name)");
+	r->basedir = vk_strdup(basedir);
+	r->newdir = vk_strdup(newdir);
+	r->base_abs = fs_absolute(basedir);
+	r->new_abs = fs_absolute(newdir);
+	if (!r->basedir || !r->newdir || !r->base_abs || !r->new_abs)
+		return nomem(r->err);
+	if (strcmp(r->base_abs, "/") == 0 || cm_under(r->base_abs, r->new_abs))
+		return desc_error_set(r->err, DESC_E_ARG, newdir, 0,
+				      "new folder lies inside the base folder '%s'",
+				      basedir);
+	parent = fs_dirname(r->new_abs);
+	if (parent == NULL)
+		return nomem(r->err);
+	if (stat(parent, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		st = desc_error_set(r->err, DESC_E_NOT_FOUND, newdir, 0,
+				    "parent folder '%s' does not exist", parent);
+	vk_free(parent);
+	return st;
+}
+
+desc_status vmdk_relocate(const char *basedir, const char *newdir,
+			  const char *const *leaf_dirs, size_t nleaf_dirs,
+			  const vmdk_relocate_options *opt, desc_error *err)
+{
+	static const vmdk_relocate_options defaults;
+	struct reloc r;
+	desc_status st;
+	char *shown = NULL;
+
+	desc_error_clear(err);
+	if (basedir == NULL || newdir == NULL ||
+	    (leaf_dirs == NULL && nleaf_dirs > 0))
+		return desc_error_set(err, DESC_E_ARG, NULL, 0,
+				      "vmdk_relocate: NULL argument");
+	memset(&r, 0, sizeof(r));
+	r.opt = opt ? opt : &defaults;
+	r.err = err;
+	st = check_args(&r, basedir, newdir);
+	if (st != DESC_OK)
+		goto out;
+	/* The base's files, so a leaf folder that contains the base does
+	 * not treat the base's own descriptors as leaves. */
+	{
+		DIR *d = opendir(basedir);
+		struct dirent *de;
+
+		if (d == NULL) {
+			st = fs_error(err, errno, basedir, "cannot open base folder");
+			goto out;
+		}
+		while (st == DESC_OK && (de = readdir(d)) != NULL) {
+			char *p = fs_join(basedir, de->d_name);
+
+			if (p == NULL || !cm_fileset_add_path(&r.base_files, p))
+				st = nomem(err);
+			vk_free(p);
+		}
+		closedir(d);
+	}
+	if (st == DESC_OK)
+		st = scan(&r, basedir, true, 0);
+	for (size_t i = 0; i < nleaf_dirs && st == DESC_OK; i++)
+		st = scan(&r, leaf_dirs[i], false, 0);
+	if (st != DESC_OK)
+		goto out;
+	if (r.opt->dry_run) {
+		for (size_t i = 0; i < r.nedits; i++)
+			report(&r, "write", r.edits[i].path);
+		shown = vk_asprintf("%s -> %s", basedir, newdir);
+		report(&r, "rename", shown ? shown : basedir);
+		goto out;
+	}
+	for (size_t i = 0; i < r.nedits && st == DESC_OK; i++)
+		st = stage(&r, &r.edits[i]);
+	if (st == DESC_OK)
+		st = restage_manifest(&r);
+	if (st != DESC_OK)
+		goto fail;
+	st = fs_rename_noreplace(basedir, newdir, err);
+	if (st != DESC_OK) {
+		if (err != NULL && err->errnum == EXDEV)
+			desc_error_set(err, DESC_E_REFUSED, newdir, 0,
+				       "'%s' is on another filesystem than the base (expected a folder on the same filesystem; copy the base with `vmdkit base --copy` instead)",
+				       newdir);
+		goto fail;
+	}
+	r.moved = true;
+	shown = vk_asprintf("%s -> %s", basedir, newdir);
+	report(&r, "rename", shown ? shown : basedir);
+	for (size_t i = 0; i < r.nedits && st == DESC_OK; i++) {
+		st = commit_one(&r, &r.edits[i]);
+		if (st == DESC_OK && !(r.edits[i].in_base &&
+				       strcmp(r.edits[i].name, VMDK_MANIFEST_NAME) == 0))
+			report(&r, "write", r.edits[i].path);
+	}
+	if (st != DESC_OK)
+		goto fail;
+	/* Durable: the leaves' folders and the parents of both names. */
+	for (size_t i = 0; i < r.nedits; i++) {
+		char *dir = current_dir(&r, &r.edits[i]);
+
+		if (dir != NULL)
+			fs_sync_dir(dir, NULL);
+		vk_free(dir);
+	}
+	{
+		char *a = fs_dirname(r.base_abs), *b = fs_dirname(r.new_abs);
+
+		if (a != NULL)
+			fs_sync_dir(a, NULL);
+		if (b != NULL)
+			fs_sync_dir(b, NULL);
+		vk_free(a);
+		vk_free(b);
+	}
+	goto out;
+fail:
+	roll_back(&r);
+out:
+	vk_free(shown);
+	reloc_free(&r);
+	return st;
+}
