@@ -16,3 +16,8 @@ check_PROGRAMS += tests/promote-tool
 tests_promote_tool_SOURCES = tests/promote-tool.c
 tests_promote_tool_CFLAGS = $(PROJECT_CFLAGS)
 tests_promote_tool_LDADD = libvmdkit.la
+
+PROMOTE_SHELL_TESTS = \
+	tests/integration/promote-sparse.sh
+TESTS += $(PROMOTE_SHELL_TESTS)
+EXTRA_DIST += $(PROMOTE_SHELL_TESTS)
