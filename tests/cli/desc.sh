@@ -139,15 +139,15 @@ fi
 # --- an edit that makes the descriptor invalid is refused (exit 6) ---------
 copy "$S/Master.vmdk" "$T/guard.vmdk"
 before=$(sha "$T/guard.vmdk")
-expect_exit 6 "$VMDKIT" desc set "$T/guard.vmdk" CID 1234567 2>"$T/err"
+expect_exit 6 "$VMDKIT" desc set "$T/guard.vmdk" CID 123456789 2>"$T/err"
 grep -q "guard.vmdk.*\[cid-format\]" "$T/err" || fail "no finding for the bad CID: $(cat "$T/err")"
 grep -q -- "--force" "$T/err" || fail "refusal does not mention --force"
-expect_exit 6 "$VMDKIT" desc set --dry-run "$T/guard.vmdk" CID 123 2>/dev/null >/dev/null
+expect_exit 6 "$VMDKIT" desc set --dry-run "$T/guard.vmdk" createType monolithicFlat 2>/dev/null >/dev/null
 expect_exit 2 "$VMDKIT" desc set "$T/guard.vmdk" CID zz 2>/dev/null
 [ "$(sha "$T/guard.vmdk")" = "$before" ] || fail "refused edit was written"
-"$VMDKIT" desc set --force "$T/guard.vmdk" CID 1234567 2>/dev/null ||
+"$VMDKIT" desc set --force "$T/guard.vmdk" CID 123456789 2>/dev/null ||
 	fail "--force did not write"
-[ "$("$VMDKIT" desc get "$T/guard.vmdk" CID)" = 1234567 ] || fail "--force value"
+[ "$("$VMDKIT" desc get "$T/guard.vmdk" CID)" = 123456789 ] || fail "--force value"
 # an already-broken field does not block other edits
 "$VMDKIT" desc set "$T/guard.vmdk" ddb.adapterType ide || fail "edit next to an old error"
 
