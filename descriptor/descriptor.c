@@ -818,12 +818,15 @@ static desc_status parse_key_value(struct parser *ps, struct dline *line)
 	if (vlen > 0 && v[0] == '"') {
 		/* The value ends at the last quote: nothing may follow it
 		 * but blanks, which the pattern already trimmed. */
-		if (vlen < 2 || v[vlen - 1] != '"')
-			return SYNTAX(ps, line->number,
-				      "unterminated quote in the value of '%s' (expected %s=\"VALUE\")",
-				      quote_text(shown, sizeof(shown), line->key,
-						 strlen(line->key)),
-				      line->key);
+		if (vlen < 2 || v[vlen - 1] != '"') {
+			desc_status st = SYNTAX(ps, line->number,
+				"unterminated quote in the value of '%s' (expected %s=\"VALUE\")",
+				quote_text(shown, sizeof(shown), line->key,
+					   strlen(line->key)),
+				line->key);
+
+			return at_column(ps->err, line, v, st);
+		}
 		line->quoted = true;
 		v++;
 		vlen -= 2;
@@ -859,12 +862,16 @@ static desc_status check_header_value(struct parser *ps, struct dline *line)
 			return st;
 	}
 	if (strcmp(canon, "CID") == 0 || strcmp(canon, "parentCID") == 0) {
-		if (!all_hex(line->value, strlen(line->value)))
-			return SYNTAX(ps, line->number,
-				      "%s '%s' is not hexadecimal (expected 8 hex digits such as 8c808111)",
-				      canon,
-				      quote_text(shown, sizeof(shown), line->value,
-						 strlen(line->value)));
+		if (!all_hex(line->value, strlen(line->value))) {
+			desc_status st = SYNTAX(ps, line->number,
+				"%s '%s' is not hexadecimal (expected 8 hex digits such as 8c808111)",
+				canon,
+				quote_text(shown, sizeof(shown), line->value,
+					   strlen(line->value)));
+
+			return at_column(ps->err, line, line->text +
+					 line->value_off + line->quoted, st);
+		}
 	} else if (strcmp(canon, "createType") == 0) {
 		if (ps->create_type_line != 0)
 			return SYNTAX(ps, line->number,

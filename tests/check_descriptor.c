@@ -362,7 +362,7 @@ static const struct bad_case bad_cases[] = {
 	  "# Disk DescriptorFile\nversion=1\nCID=8c80811g\nparentCID=ffffffff\n"
 	  "createType=\"monolithicSparse\"\n\n# Extent description\n"
 	  "RW 100 SPARSE \"d.vmdk\"\n", 0, DESC_E_SYNTAX, 3,
-	  "CID '8c80811g' is not hexadecimal (expected 8 hex digits such as 8c808111)", 0 },
+	  "CID '8c80811g' is not hexadecimal (expected 8 hex digits such as 8c808111)", 5 },
 	{ "non-hex-parent-cid",
 	  "# Disk DescriptorFile\nversion=1\nCID=8c808111\nparentCID=\n"
 	  "createType=\"monolithicSparse\"\n\n# Extent description\n"
@@ -395,7 +395,7 @@ static const struct bad_case bad_cases[] = {
 	{ "unterminated-header-quote",
 	  "# Disk DescriptorFile\nversion=1\ncreateType=\"monolithicSparse\n", 0,
 	  DESC_E_SYNTAX, 3,
-	  "unterminated quote in the value of 'createType' (expected createType=\"VALUE\")", 0 },
+	  "unterminated quote in the value of 'createType' (expected createType=\"VALUE\")", 12 },
 	{ "unrecognised-header-line",
 	  "# Disk DescriptorFile\nversion=1\nhello world\n", 0, DESC_E_SYNTAX, 3,
 	  "unrecognised line 'hello world' (expected KEY=VALUE, a comment or ACCESS SECTORS TYPE \"FILE\" [OFFSET])", 0 },
