@@ -1473,8 +1473,20 @@ START_TEST(test_codes_documented)
 	size_t len;
 	char *doc;
 
+	static const char *const parse_codes[] = {
+		"unknown-header-key", "header-key-case", "unknown-create-type",
+		"unknown-ddb-key",
+	};
+
 	snprintf(path, sizeof(path), "%s/descriptor/FINDINGS.md", src ? src : ".");
 	doc = read_file(path, &len);
+	for (size_t i = 0; i < sizeof(parse_codes) / sizeof(parse_codes[0]); i++) {
+		char needle[128];
+
+		snprintf(needle, sizeof(needle), "| `%s` |", parse_codes[i]);
+		ck_assert_msg(strstr(doc, needle) != NULL, "%s not in FINDINGS.md",
+			      parse_codes[i]);
+	}
 	for (size_t i = 0; i < sizeof(finding_cases) / sizeof(finding_cases[0]); i++) {
 		char needle[128];
 
