@@ -16,6 +16,11 @@
  * with vmdk/promote.mk; until then its entry is weak and dispatch says it
  * is not available. */
 #pragma weak cmd_promote
+/* Likewise the chain management commands (cli/cmd_chainmgmt.c), until
+ * their library part (vmdk/chainmgmt.mk) is in the build. */
+#pragma weak cmd_dependents
+#pragma weak cmd_relocate
+#pragma weak cmd_repair_cid
 
 /* Keys of --progress / --no-progress (cli/progress.h). */
 #define OPT_PROGRESS_KEY 400
@@ -96,6 +101,23 @@ static const struct cli_opt promote_opts[] = {
 	CLI_OPT_END,
 };
 
+static const struct cli_opt relocate_opts[] = {
+	{ "leaves", 'l', "DIR",
+	  "a folder of leaves whose paths into BASEDIR are rewritten "
+	  "(repeatable; searched recursively)" },
+	DRY_RUN_OPT("the plan"),
+	FORMAT_OPT,
+	CLI_OPT_END,
+};
+
+static const struct cli_opt repair_opts[] = {
+	{ "force", 'f', NULL,
+	  "repair even without proof that the parent's data is unchanged" },
+	DRY_RUN_OPT("what would change"),
+	FORMAT_OPT,
+	CLI_OPT_END,
+};
+
 static const struct cli_opt edit_opts[] = {
 	DRY_RUN_OPT("the changed lines"),
 	{ "force", 'f', NULL,
@@ -152,6 +174,27 @@ const struct cli_command cli_commands[] = {
 	  "base unchanged since `base` (manifest) and still write-protected",
 	  "Exit 0 when the base matches its manifest, 1 otherwise.",
 	  format_only_opts, cmd_verify },
+	{ "dependents", "BASE DIR...",
+	  "which leaves depend on this base (before moving or deleting it)",
+	  "BASE is a base folder or a base descriptor.  Every descriptor "
+	  "copy, delta and .vmx under the DIRs (searched recursively, "
+	  "symlinks not followed) whose chain reaches BASE is listed; files "
+	  "are compared by device and inode.",
+	  format_only_opts, cmd_dependents },
+	{ "relocate", "BASEDIR NEWDIR --leaves DIR...",
+	  "move a base and fix every leaf that points at it",
+	  "BASEDIR is renamed to NEWDIR (same filesystem) and the extent "
+	  "paths and parentFileNameHints that pointed into it are rewritten "
+	  "in every descriptor under the --leaves folders.  All or nothing: "
+	  "on failure the base is moved back and no leaf is changed.",
+	  relocate_opts, cmd_relocate },
+	{ "repair-cid", "LEAF.vmdk",
+	  "re-link a delta whose parent's CID changed but whose data did not",
+	  "At the first link whose parentCID disagrees with its parent's "
+	  "CID, sets the parentCID when the parent's data is proven "
+	  "unchanged (its extents lie in a vmdkit base whose manifest still "
+	  "matches); otherwise refuses (exit 6) unless --force.",
+	  repair_opts, cmd_repair_cid },
 	{ "promote", "LEAF",
 	  "linked clone -> standalone full clone (flatten the chain)",
 	  "LEAF is a .vmx, a VM folder holding one .vmx, or a disk.  In "

@@ -6,7 +6,8 @@ LC_ALL=C; export LC_ALL
 "$VMDKIT" --help >"$T/help" || fail "--help"
 "$VMDKIT" --version | grep -q '^vmdkit [0-9]' || fail "--version"
 for c in info check create chain base clone verify "desc get" "desc set" \
-	 "desc unset" "desc repath" "desc fmt" "desc print" promote; do
+	 "desc unset" "desc repath" "desc fmt" "desc print" promote dependents \
+	 relocate repair-cid; do
 	grep -q "^  $c " "$T/help" || fail "--help does not list '$c'"
 	# shellcheck disable=SC2086
 	"$VMDKIT" help $c >"$T/h" || fail "help $c"
