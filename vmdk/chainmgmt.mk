@@ -6,3 +6,9 @@ libvmdkit_la_SOURCES += \
 libvmdkit_la_SOURCES += vmdk/repair.c
 libvmdkit_la_SOURCES += vmdk/dependents.c
 libvmdkit_la_SOURCES += vmdk/relocate.c
+
+check_PROGRAMS += tests/check_bundle
+TESTS += tests/check_bundle
+tests_check_bundle_SOURCES = tests/check_bundle.c
+tests_check_bundle_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_bundle_LDADD = $(CHECK_TEST_LIBS)
