@@ -338,7 +338,16 @@ static desc_status open_extents(vmdk_disk *disk, bool open_files,
 		e->start = start;
 		e->flat_offset = d->has_offset ? d->offset : 0;
 		start += d->sectors; /* desc_capacity checked the sum */
-		if (d->path != NULL && d->type != DESC_EXTENT_ZERO) {
+		if (i == 0 && disk->embedded) {
+			/* An embedded descriptor describes the file holding
+			 * it, whatever name it was renamed to (qemu and
+			 * VMware read it so too). */
+			e->path = vk_strdup(disk->path);
+			if (e->path == NULL) {
+				rc = disk_nomem(err);
+				goto out;
+			}
+		} else if (d->path != NULL && d->type != DESC_EXTENT_ZERO) {
 			e->path = fs_join(dir, d->path);
 			if (e->path == NULL) {
 				rc = disk_nomem(err);

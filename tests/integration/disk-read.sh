@@ -22,6 +22,10 @@ qemu-io -f vmdk -c 'write -P 0x11 0 1M' -c 'write -P 0x22 5M 3M' \
 	-c 'write -P 0x33 33M 100k' -c 'write -P 0x44 40894k 66k' "$B" >/dev/null
 same_as_qemu "$B"
 cp "$T/ours.raw" "$T/base.raw"
+# A renamed monolithic file still describes itself.
+cp "$B" "$T/renamed copy.vmdk"
+same_as_qemu "$T/renamed copy.vmdk"
+cmp "$T/ours.raw" "$T/base.raw" || fail "renamed copy reads differently"
 D="$T/leaf dir/delta 1.vmdk"
 "$TOOL" create-delta "$D" "$B"
 same_as_qemu "$D"
