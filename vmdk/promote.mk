@@ -18,6 +18,7 @@ tests_promote_tool_CFLAGS = $(PROJECT_CFLAGS)
 tests_promote_tool_LDADD = libvmdkit.la
 
 PROMOTE_SHELL_TESTS = \
-	tests/integration/promote-sparse.sh
+	tests/integration/promote-sparse.sh \
+	tests/integration/promote-stream.sh
 TESTS += $(PROMOTE_SHELL_TESTS)
 EXTRA_DIST += $(PROMOTE_SHELL_TESTS)
