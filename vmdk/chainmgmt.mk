@@ -12,3 +12,4 @@ TESTS += tests/check_bundle
 tests_check_bundle_SOURCES = tests/check_bundle.c
 tests_check_bundle_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_bundle_LDADD = $(CHECK_TEST_LIBS)
+EXTRA_DIST += vmdk/CHECKS.md
