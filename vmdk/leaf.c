@@ -45,6 +45,7 @@
 #include "vmdk/vmdk.h"
 #include "vmdk/fsutil.h"
 #include "vmdk/leaf_private.h"
+#include "vmdk/promote_private.h"
 #include "vmdk/vmx_private.h"
 #include "descriptor/private.h"
 
@@ -113,6 +114,14 @@ void vmdk_leaf_context_free(vmdk_leaf_context *ctx)
 	vk_free(ctx->vmx_path);
 	vk_free(ctx->vmx_text);
 	vk_free(ctx);
+}
+
+/* The file a leaf's disk node names: the delta, or for a full clone the
+ * copy itself. */
+static const char *node_file(const vmdk_leaf_context *ctx,
+			     const struct leaf_disk *d)
+{
+	return ctx->opt.full ? d->copy_name : d->delta_name;
 }
 
 /* "8.10 Core.vmdk" -> "8.10 Core-000001.vmdk". */
@@ -421,14 +430,14 @@ static desc_status build_vmx(const vmdk_leaf_context *ctx,
 				     &vmx, NULL, err);
 		if (st == DESC_OK)
 			st = vmx_prepare_leaf(vmx, spec->name, first->node,
-					      first->delta_name, err);
+					      node_file(ctx, first), err);
 	} else {
-		st = vmx_new_default(spec->name, first->node, first->delta_name,
-				     &vmx, err);
+		st = vmx_new_default(spec->name, first->node,
+				     node_file(ctx, first), &vmx, err);
 	}
 	for (i = 1; i < ctx->ndisks && st == DESC_OK; i++)
 		st = vmx_point_disk(vmx, ctx->disks[i].node,
-				    ctx->disks[i].delta_name, err);
+				    node_file(ctx, &ctx->disks[i]), err);
 	if (st == DESC_OK && spec->memsize != NULL)
 		st = desc_dict_set(vmx, "memsize", spec->memsize, err);
 	if (st == DESC_OK && spec->numvcpus != NULL)
@@ -453,6 +462,17 @@ static desc_status build_vmsd(const vmdk_leaf_context *ctx, desc_dict **out,
 	desc_status st;
 	size_t i;
 
+	if (ctx->opt.full) {
+		/* A full clone depends on nothing: no snapshot to protect. */
+		st = desc_dict_new(out, err);
+		if (st == DESC_OK)
+			st = desc_dict_set(*out, ".encoding", "UTF-8", err);
+		if (st != DESC_OK) {
+			desc_dict_free(*out);
+			*out = NULL;
+		}
+		return st;
+	}
 	if (clock_gettime(CLOCK_REALTIME, &now) == 0 && now.tv_sec > 0)
 		us = (uint64_t)now.tv_sec * 1000000u +
 		     (uint64_t)now.tv_nsec / 1000u;
@@ -537,6 +557,8 @@ static void dry_run(const vmdk_leaf_context *ctx, const vmdk_leaf_spec *spec)
 		p = file_in(spec->folder, ctx->disks[i].copy_name, "");
 		report(ctx, "write", p ? p : spec->folder);
 		vk_free(p);
+		if (ctx->opt.full)
+			continue;
 		p = file_in(spec->folder, ctx->disks[i].delta_name, "");
 		report(ctx, "write", p ? p : spec->folder);
 		vk_free(p);
@@ -590,6 +612,7 @@ desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
 {
 	char *staging = NULL, *leaf_dir = NULL, *parent = NULL, *path = NULL;
 	char *text = NULL, *shown_parent = NULL;
+	struct flatten_progress prog;
 	struct stat sb;
 	desc_dict *vmx = NULL, *vmsd = NULL;
 	size_t len = 0, i;
@@ -645,10 +668,25 @@ desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
 	if (st != DESC_OK)
 		goto out;
 	report(ctx, "mkdir", spec->folder);
+	memset(&prog, 0, sizeof(prog));
+	prog.fn = ctx->opt.progress;
+	prog.ctx = ctx->opt.progress_ctx;
+	for (i = 0; i < ctx->ndisks; i++) {
+		uint64_t cap = 0;
+
+		if (desc_capacity(ctx->disks[i].desc, &cap))
+			prog.total += cap * VMDK_SECTOR_SIZE;
+	}
 	for (i = 0; i < ctx->ndisks && st == DESC_OK; i++) {
 		const struct leaf_disk *d = &ctx->disks[i];
 		char *delta;
 
+		if (ctx->opt.full) {
+			st = full_copy_disk(d->base_path, staging, d->copy_name,
+					    spec->folder, ctx->opt.report,
+					    ctx->opt.report_ctx, &prog, err);
+			continue;
+		}
 		st = copy_text(d, leaf_dir, &text, &len, err);
 		if (st != DESC_OK)
 			break;

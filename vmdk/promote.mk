@@ -20,6 +20,7 @@ tests_promote_tool_LDADD = libvmdkit.la
 PROMOTE_SHELL_TESTS = \
 	tests/integration/promote-sparse.sh \
 	tests/integration/promote-stream.sh \
-	tests/integration/promote-interrupt.sh
+	tests/integration/promote-interrupt.sh \
+	tests/integration/promote-fullclone.sh
 TESTS += $(PROMOTE_SHELL_TESTS)
 EXTRA_DIST += $(PROMOTE_SHELL_TESTS)

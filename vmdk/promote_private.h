@@ -36,4 +36,17 @@ vmdk_create_type flatten_default_type(const vmdk_disk *top);
  * it) and the descriptor. */
 void flatten_remove(const char *path);
 
+/* A full clone's copy of the base disk `base_path` in folder `dir`,
+ * named `copy_name`: every extent file copied beside it (fs_copy_file:
+ * reflink, else copy_file_range, holes kept), a descriptor with local
+ * extent paths and a new ddb.uuid; a monolithic base is copied whole and
+ * its embedded descriptor gets the new ddb.uuid.  A streamOptimized base
+ * is inflated into a monolithicSparse disk instead.  `report` gets a
+ * "write" step with folder `shown` for each file.  On failure the files
+ * made are removed. */
+desc_status full_copy_disk(const char *base_path, const char *dir,
+			   const char *copy_name, const char *shown,
+			   vmdk_report_fn report, void *report_ctx,
+			   struct flatten_progress *progress, desc_error *err);
+
 #endif
