@@ -131,12 +131,21 @@ bool cm_looks_like_descriptor(const char *path)
 	if (fd < 0)
 		return false;
 	got = read(fd, buf, sizeof(buf));
+	if (got >= 36 && memcmp(buf, "KDMV", 4) == 0) {
+		uint64_t off = le64(buf + 28); /* descriptorOffset */
+
+		/* qemu's -s00N extents of a split disk reserve an area but
+		 * leave it empty: only text there makes a descriptor. */
+		got = off != 0 && off < (UINT64_MAX >> 9) ?
+			      pread(fd, buf, 1, (off_t)(off * 512)) : 0;
+		close(fd);
+		return got == 1 && (buf[0] == '#' ||
+				    (buf[0] >= 'A' && buf[0] <= 'z'));
+	}
 	close(fd);
 	if (got <= 0)
 		return false;
 	n = (size_t)got;
-	if (n >= 36 && memcmp(buf, "KDMV", 4) == 0)
-		return le64(buf + 28) != 0; /* descriptorOffset */
 	if (n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
 		i = 3;
 	if (i >= n || !(buf[i] == '#' || (buf[i] >= 'A' && buf[i] <= 'z')))
@@ -475,6 +484,8 @@ static desc_status check_extent(struct check_job *job, const char *path,
 	if (x->type != DESC_EXTENT_FLAT && x->type != DESC_EXTENT_VMFS &&
 	    x->type != DESC_EXTENT_SPARSE)
 		goto out; /* device-backed, COWD, SESPARSE: not ours to size */
+	if (S_ISBLK(sb.st_mode) || S_ISCHR(sb.st_mode))
+		goto out; /* a raw device (VirtualBox raw disks): not sized here */
 	if (!S_ISREG(sb.st_mode)) {
 		st = add(job, DESC_SEV_ERROR, "extent-not-file", path, x->line,
 			 "extent '%s' is not a regular file", x->path);

@@ -13,3 +13,9 @@ tests_check_bundle_SOURCES = tests/check_bundle.c
 tests_check_bundle_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_bundle_LDADD = $(CHECK_TEST_LIBS)
 EXTRA_DIST += vmdk/CHECKS.md
+
+CHAINMGMT_SHELL_TESTS = \
+	tests/integration/relocate.sh \
+	tests/integration/repair-cid.sh
+TESTS += $(CHAINMGMT_SHELL_TESTS)
+EXTRA_DIST += $(CHAINMGMT_SHELL_TESTS)

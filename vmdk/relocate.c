@@ -538,6 +538,10 @@ desc_status vmdk_relocate(const char *basedir, const char *newdir,
 	    (leaf_dirs == NULL && nleaf_dirs > 0))
 		return desc_error_set(err, DESC_E_ARG, NULL, 0,
 				      "vmdk_relocate: NULL argument");
+	/* Moving a base without looking for its leaves breaks them all. */
+	if (nleaf_dirs == 0)
+		return desc_error_set(err, DESC_E_ARG, basedir, 0,
+				      "no leaf folder given (expected the folders holding the leaves of this base; `vmdkit dependents` finds them)");
 	memset(&r, 0, sizeof(r));
 	r.opt = opt ? opt : &defaults;
 	r.err = err;

@@ -382,7 +382,8 @@ typedef struct vmdk_relocate_options {
  * own descriptors are rewritten (and its manifest updated) only when they
  * hold absolute paths into basedir.  All or nothing: every edited file is
  * staged as a temporary file beside it, then all are renamed; on failure
- * the temporaries are removed and the base moved back. */
+ * the temporaries are removed and the base moved back.  No leaf folder
+ * (nleaf_dirs 0) is DESC_E_ARG: the move would break every leaf. */
 desc_status vmdk_relocate(const char *basedir, const char *newdir,
 			  const char *const *leaf_dirs, size_t nleaf_dirs,
 			  const vmdk_relocate_options *opt, desc_error *err);
