@@ -15,7 +15,10 @@ tests_check_bundle_LDADD = $(CHECK_TEST_LIBS)
 EXTRA_DIST += vmdk/CHECKS.md
 
 CHAINMGMT_SHELL_TESTS = \
+	tests/integration/bundle-check.sh \
+	tests/integration/bundle-corpus.sh \
 	tests/integration/relocate.sh \
 	tests/integration/repair-cid.sh
 TESTS += $(CHAINMGMT_SHELL_TESTS)
 EXTRA_DIST += $(CHAINMGMT_SHELL_TESTS)
+EXTRA_DIST += tests/golden/corpus-check.text
