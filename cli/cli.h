@@ -55,7 +55,7 @@ struct cli_command {
 	const char *summary;     /* one line */
 	const char *description; /* paragraph(s) for `help CMD`, may be NULL */
 	const struct cli_opt *opts;
-	cli_run_fn run;          /* NULL: not in this build (weak) */
+	cli_run_fn run;
 };
 
 extern const struct cli_command cli_commands[];

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "descriptor/descriptor.h"
@@ -94,6 +95,8 @@ int cmd_relocate(const struct cli_command *cmd, int argc, char **argv)
 	struct cli_parser p;
 	const char **leaves = NULL;
 	size_t nleaves = 0;
+	char *parent;
+	bool made_parent = false;
 	out_node *root = NULL;
 	desc_error err;
 	desc_status st;
@@ -136,8 +139,18 @@ int cmd_relocate(const struct cli_command *cmd, int argc, char **argv)
 	opt.report = cli_steps_report;
 	opt.report_ctx = &steps;
 	desc_error_clear(&err);
-	st = vmdk_relocate(argv[p.optind], argv[p.optind + 1], leaves, nleaves,
-			   &opt, &err);
+	/* as with base: a missing parent of NEWDIR is made, and removed
+	 * again if the move fails */
+	parent = cli_dirname(argv[p.optind + 1]);
+	if (!opt.dry_run &&
+	    cli_mkdir_missing(parent, &made_parent, &err) != DESC_OK)
+		st = err.code;
+	else
+		st = vmdk_relocate(argv[p.optind], argv[p.optind + 1], leaves,
+				   nleaves, &opt, &err);
+	if (st != DESC_OK && made_parent)
+		rmdir(parent);
+	free(parent);
 	if (root != NULL)
 		out_add_str(root, "status", st == DESC_OK ? "ok" : "failed");
 	if (st != DESC_OK)

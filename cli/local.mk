@@ -4,6 +4,7 @@ vmdkit_SOURCES = \
 	cli/cli.h \
 	cli/cmd_base.c \
 	cli/cmd_chain.c \
+	cli/cmd_chainmgmt.c \
 	cli/cmd_check.c \
 	cli/cmd_clone.c \
 	cli/cmd_create.c \
@@ -28,7 +29,8 @@ TESTS += \
 	tests/cli/usage.sh \
 	tests/cli/create.sh \
 	tests/cli/clone.sh \
-	tests/cli/check-corpus.sh
+	tests/cli/check-corpus.sh \
+	tests/cli/chainmgmt.sh
 EXTRA_DIST += \
 	tests/cli/golden.sh \
 	tests/cli/desc.sh \
@@ -36,6 +38,7 @@ EXTRA_DIST += \
 	tests/cli/create.sh \
 	tests/cli/clone.sh \
 	tests/cli/check-corpus.sh \
+	tests/cli/chainmgmt.sh \
 	tests/golden \
 	tests/data/cli \
 	samples/Master.vmdk \

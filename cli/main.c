@@ -10,21 +10,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "descriptor/banned.h"
-
-/* promote lives in cli/cmd_promote.c (promote work) and joins the build
- * with vmdk/promote.mk; until then its entry is weak and dispatch says it
- * is not available. */
-#pragma weak cmd_promote
-/* Likewise the chain management commands (cli/cmd_chainmgmt.c), until
- * their library part (vmdk/chainmgmt.mk) is in the build. */
-#pragma weak cmd_dependents
-#pragma weak cmd_relocate
-#pragma weak cmd_repair_cid
-
-/* Keys of --progress / --no-progress (cli/progress.h). */
-#define OPT_PROGRESS_KEY 400
-#define OPT_NO_PROGRESS_KEY 401
 
 #define FORMAT_OPT { "format", OPT_FORMAT, "FORMAT", \
 		     "output as text (default), yaml or json" }
@@ -35,6 +22,17 @@ static const struct cli_opt info_opts[] = {
 	FORMAT_OPT,
 	{ "descriptor-only", 'D', NULL,
 	  "read only the descriptor: no extent files, no chain" },
+	CLI_OPT_END,
+};
+
+static const struct cli_opt check_opts[] = {
+	{ "recursive", 'r', NULL, "enter sub-folders of the folders given" },
+	{ "deep", 'd', NULL,
+	  "also walk sparse grain tables (read-only; slower)" },
+	{ "confine", 'c', "DIR",
+	  "report extent and parent paths that resolve outside DIR instead "
+	  "of following them (repeatable; for untrusted bundles)" },
+	FORMAT_OPT,
 	CLI_OPT_END,
 };
 
@@ -93,9 +91,9 @@ static const struct cli_opt promote_opts[] = {
 	{ "type", 't', "TYPE",
 	  "monolithicSparse, twoGbMaxExtentSparse or monolithicFlat "
 	  "(default: split when the leaf's disk is split)" },
-	{ "progress", OPT_PROGRESS_KEY, NULL,
+	{ "progress", OPT_PROGRESS, NULL,
 	  "show a progress bar even when stderr is not a terminal" },
-	{ "no-progress", OPT_NO_PROGRESS_KEY, NULL, "never show a progress bar" },
+	{ "no-progress", OPT_NO_PROGRESS, NULL, "never show a progress bar" },
 	DRY_RUN_OPT("the plan"),
 	FORMAT_OPT,
 	CLI_OPT_END,
@@ -143,11 +141,12 @@ const struct cli_command cli_commands[] = {
 	  "size and sparse header, and walks the chain to the base.",
 	  info_opts, cmd_info },
 	{ "check", "PATH...",
-	  "validate descriptors, .vmx and .vmsd files before import",
-	  "Each finding is printed as FILE:LINE: severity: message [code].  A "
-	  "file that cannot be parsed is an error finding; the other files "
-	  "are still checked.  Exit 0 clean, 5 warnings only, 1 errors.",
-	  format_only_opts, cmd_check },
+	  "validate descriptors, .vmx, .vmsd, bundles or folders before import",
+	  "Each finding is printed as FILE:LINE: severity: message [code] "
+	  "(codes: vmdk/CHECKS.md).  A file that cannot be parsed is an "
+	  "error finding; the other files are still checked.  Files are only "
+	  "read.  Exit 0 clean, 5 warnings only, 1 errors.",
+	  check_opts, cmd_check },
 	{ "create", "DISK.vmdk --size SIZE [--type TYPE] | DELTA.vmdk --parent PARENT.vmdk",
 	  "a new empty disk, or an empty delta over a parent",
 	  "Files are created exclusively: an existing file is never "
@@ -586,11 +585,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmdkit: unknown command '%s' (see `vmdkit "
 			"--help`)\n", argv[1]);
 		return EXIT_USAGE;
-	}
-	if (cmd->run == NULL) {
-		fprintf(stderr, "vmdkit: %s: not available in this build\n",
-			cmd->name);
-		return EXIT_SYSTEM;
 	}
 	/* The command sees itself as argv[0], as getopt expects. */
 	return cmd->run(cmd, argc - used, argv + used);
