@@ -181,6 +181,60 @@ static int describe_chain(out_node *root, const char *path)
 	return rc;
 }
 
+static bool has_vmx_suffix(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n >= 4 && strcasecmp(path + n - 4, ".vmx") == 0;
+}
+
+/* `vmdkit info VM.vmx`: the VM's disks, how deep each chain is and
+ * whether the VM is a linked clone of a base kept outside its folder. */
+static int describe_vm(const char *path, enum out_format format)
+{
+	vmdk_vm_description vm;
+	desc_error err;
+	out_node *root, *disks;
+	int rc = EXIT_CLEAN;
+
+	memset(&vm, 0, sizeof(vm));
+	desc_error_clear(&err);
+	if (vmdk_vm_describe(path, &vm, &err) != DESC_OK)
+		return cli_report_error(&err);
+	root = out_new_map();
+	out_add_str(root, "file", path);
+	out_add_str(root, "displayName", vm.display_name);
+	out_add_bool(root, "linkedClone", vm.linked_clone);
+	disks = out_add_list(root, "disks");
+	for (size_t i = 0; i < vm.count; i++) {
+		const vmdk_vm_disk_info *d = &vm.disks[i];
+		out_node *m = out_add_map(disks, NULL);
+
+		out_add_str(m, "node", d->node);
+		out_add_str(m, "file", d->file);
+		out_add_uint(m, "depth", d->depth);
+		out_add_bool(m, "linked", d->linked);
+		out_add_str(m, "base", d->base);
+		if (d->base_dir != NULL)
+			out_add_str(m, "baseDir", d->base_dir);
+		if (d->chain_status == DESC_OK) {
+			out_add_str(m, "chainStatus", "ok");
+		} else {
+			out_add_strf(m, "chainStatus", "broken: %s",
+				     d->chain_message ? d->chain_message :
+				     desc_status_name(d->chain_status));
+			rc = EXIT_PROBLEMS;
+		}
+	}
+	vmdk_vm_description_clear(&vm);
+	if (!out_emit(stdout, root, format) || fflush(stdout) != 0) {
+		cli_warn("cannot write to stdout: %s", strerror(errno));
+		rc = EXIT_SYSTEM;
+	}
+	out_free(root);
+	return rc;
+}
+
 int cmd_info(const struct cli_command *cmd, int argc, char **argv)
 {
 	enum out_format format = OUT_TEXT;
@@ -206,6 +260,8 @@ int cmd_info(const struct cli_command *cmd, int argc, char **argv)
 		return EXIT_USAGE;
 	path = argv[p.optind];
 
+	if (has_vmx_suffix(path))
+		return describe_vm(path, format);
 	desc_error_clear(&err);
 	if (cli_load_descriptor(path, &desc, NULL, &embedded, &err) != DESC_OK)
 		return cli_report_error(&err);

@@ -134,11 +134,13 @@ static const struct cli_opt no_opts[] = {
 };
 
 const struct cli_command cli_commands[] = {
-	{ "info", "DISK.vmdk",
+	{ "info", "DISK.vmdk|VM.vmx",
 	  "what the disk is: type, capacity, CID/parentCID, extents, DDB, chain",
 	  "Reads the descriptor (a separate file or embedded in a "
 	  "monolithicSparse disk), then opens every extent read-only for its "
-	  "size and sparse header, and walks the chain to the base.",
+	  "size and sparse header, and walks the chain to the base.  For a "
+	  ".vmx: each disk's chain depth and whether the VM is a linked clone "
+	  "of a base outside its folder.  Exit 1 when a chain is broken.",
 	  info_opts, cmd_info },
 	{ "check", "PATH...",
 	  "validate descriptors, .vmx, .vmsd, bundles or folders before import",

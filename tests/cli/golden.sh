@@ -7,6 +7,8 @@
 LC_ALL=C; export LC_ALL
 golden="$VMDKIT_SRCDIR/tests/golden"
 cd "$VMDKIT_SRCDIR/samples"
+# absolute paths the library prints (a base folder) start with this
+srcdir=$(cd "$VMDKIT_SRCDIR" && pwd -P)
 failed=0
 count=0
 tab=$(printf '\t')
@@ -19,10 +21,11 @@ while IFS="$tab" read -r name args; do
 	set -e
 	{
 		# st_blocks differs between filesystems
-		sed -E 's/("?allocatedBytes"?: *)[0-9]+/\1N/' "$T/out"
+		sed -E -e 's/("?allocatedBytes"?: *)[0-9]+/\1N/' \
+			-e "s|$srcdir|@SRCDIR@|g" "$T/out"
 		if [ -s "$T/err" ]; then
 			echo "[stderr]"
-			cat "$T/err"
+			sed -e "s|$srcdir|@SRCDIR@|g" "$T/err"
 		fi
 		echo "[exit $rc]"
 	} >"$T/got"
