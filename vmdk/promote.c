@@ -1102,14 +1102,17 @@ static char *free_name(struct promote_job *j, const char *stem)
 		char *name = k ? vk_asprintf("%s_%u.vmdk", stem, k)
 			       : vk_asprintf("%s.vmdk", stem);
 		char *p = name ? fs_join(j->dir, name) : NULL;
-		bool used = p == NULL || fs_exists(p);
+		bool used;
 
-		for (i = 0; i < j->count && !used && name != NULL; i++)
+		if (p == NULL) {
+			vk_free(name);
+			return NULL;
+		}
+		used = fs_exists(p);
+		for (i = 0; i < j->count && !used; i++)
 			used = j->disks[i].new_name != NULL &&
 			       strcmp(j->disks[i].new_name, name) == 0;
 		vk_free(p);
-		if (name == NULL)
-			return NULL;
 		if (!used)
 			return name;
 		vk_free(name);

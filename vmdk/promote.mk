@@ -24,3 +24,9 @@ PROMOTE_SHELL_TESTS = \
 	tests/integration/promote-fullclone.sh
 TESTS += $(PROMOTE_SHELL_TESTS)
 EXTRA_DIST += $(PROMOTE_SHELL_TESTS)
+
+check_PROGRAMS += tests/check_promote
+TESTS += tests/check_promote
+tests_check_promote_SOURCES = tests/check_promote.c
+tests_check_promote_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_promote_LDADD = $(CHECK_TEST_LIBS)
