@@ -409,11 +409,39 @@ struct reader {
 	size_t pos;
 	unsigned lineno;
 	bool bom;
+	size_t stale;        /* bytes ignored after the NUL ending the text */
+	unsigned stale_line; /* where that NUL is */
 	/* the current line */
 	const char *line;
 	size_t line_len;
 	enum line_end eol;
 };
+
+/* Longest leftover accepted after a NUL that ends the text. */
+#define MAX_STALE 64
+
+/* qemu rewrites the CID in place as a C string: when the new CID has two
+ * or more digits fewer than the old one (it writes %x), the tail of the
+ * old text survives after the new NUL terminator ("...\n\0\n\0\0").  Like
+ * qemu, end the text at a NUL that starts a line when only such a short
+ * leftover follows; any other NUL stays in the text and is an error. */
+static void reader_cut_stale(struct reader *r)
+{
+	const char *nul = memchr(r->text, '\0', r->len);
+	size_t at;
+
+	if (nul == NULL)
+		return;
+	at = (size_t)(nul - r->text);
+	if ((at > 0 && r->text[at - 1] != '\n') || r->len - at - 1 > MAX_STALE)
+		return;
+	r->stale = r->len - at - 1;
+	r->stale_line = 1;
+	for (size_t i = 0; i < at; i++)
+		if (r->text[i] == '\n')
+			r->stale_line++;
+	r->len = at;
+}
 
 static desc_status reader_init(struct reader *r, const char *text, size_t len,
 			       const char *name, desc_error *err)
@@ -447,6 +475,7 @@ static desc_status reader_init(struct reader *r, const char *text, size_t len,
 		end = trimmed;
 	r->text = text;
 	r->len = end;
+	reader_cut_stale(r);
 	return DESC_OK;
 }
 
@@ -1106,6 +1135,14 @@ static desc_status parse_all(struct parser *ps, bool complete)
 			return st;
 		if (line->kind == LINE_EXTENT)
 			extents++;
+	}
+	if (ps->r.stale > 0) {
+		desc_status st = parser_note(ps, DESC_SEV_WARNING,
+					     ps->r.stale_line, "stale-bytes-after-text",
+					     "the text ends at a NUL byte; %zu bytes after it are ignored (left over when qemu rewrites the CID in place)",
+					     ps->r.stale);
+		if (st != DESC_OK)
+			return st;
 	}
 	if (!complete)
 		return DESC_OK;

@@ -23,6 +23,7 @@ EXTRA_DIST += descriptor/FINDINGS.md \
 	tests/data/descriptor/README \
 	tests/data/descriptor/crlf.vmdk \
 	tests/data/descriptor/emoji-name.vmdk \
+	tests/data/descriptor/qemu-stale-after-cid.vmdk \
 	tests/data/descriptor/qemu-unpadded-cid.vmdk \
 	tests/data/descriptor/quote-in-name.vmdk
 # dictionary grammar (.vmx, .vmsd, DDB) - owner: dictionary work
