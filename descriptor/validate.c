@@ -461,11 +461,6 @@ static bool same_ignoring_trailing_blanks(const struct dline *line,
 	return end == strlen(want) && memcmp(line->text, want, end) == 0;
 }
 
-static bool blank_text(const struct dline *line)
-{
-	return line->kind == LINE_BLANK;
-}
-
 static bool single_quoted(const struct dline *line)
 {
 	return line->path != NULL && line->path_off > 0 &&
@@ -532,7 +527,7 @@ static desc_status check_extent_portability(const desc_descriptor *desc,
 		const struct dline *line = desc->lines[i];
 		unsigned long long times;
 
-		if (blank_text(line)) {
+		if (line->kind == LINE_BLANK) {
 			blanks++;
 			continue;
 		}
@@ -550,7 +545,7 @@ static desc_status check_extent_portability(const desc_descriptor *desc,
 		const struct dline *line = desc->lines[i];
 		const desc_extent *e = &line->extent;
 
-		if (blank_text(line)) {
+		if (line->kind == LINE_BLANK) {
 			blanks++;
 			continue;
 		}
