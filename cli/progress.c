@@ -33,6 +33,7 @@ void cli_progress_init(struct cli_progress *p, const char *label,
 	p->out = stderr;
 	p->start_ms = now_ms();
 	p->last_ms = 0;
+	p->last_done = 0;
 	p->drawn = false;
 }
 
@@ -61,7 +62,10 @@ void cli_progress_update(void *ctx, uint64_t done, uint64_t total)
 	 * every REDRAW_MS. */
 	if (done < total && p->drawn && t - p->last_ms < REDRAW_MS)
 		return;
+	if (p->drawn && done == p->last_done)
+		return;
 	p->last_ms = t;
+	p->last_done = done;
 	if (total == 0)
 		total = 1;
 	if (done > total)

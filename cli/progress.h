@@ -25,6 +25,7 @@ struct cli_progress {
 	FILE *out;
 	uint64_t start_ms;
 	uint64_t last_ms;   /* last redraw */
+	uint64_t last_done; /* bytes shown then */
 	bool drawn;         /* a line is on screen (finish ends it) */
 };
 

@@ -810,19 +810,23 @@ out:
 	return rc;
 }
 
-static bool has_compressed_extent(vmdk_disk *disk)
+static desc_status has_compressed_extent(vmdk_disk *disk, bool *out,
+					 desc_error *err)
 {
 	size_t i, n = desc_extent_count(vmdk_disk_descriptor(disk));
 
+	*out = false;
 	for (i = 0; i < n; i++) {
 		vmdk_extent_info info;
+		desc_status rc = vmdk_disk_extent_info(disk, i, &info, err);
 
-		if (vmdk_disk_extent_info(disk, i, &info, NULL) == DESC_OK &&
-		    info.sparse &&
+		if (rc != DESC_OK)
+			return rc;
+		if (info.sparse &&
 		    (info.header.flags & VMDK_SPARSE_FLAG_COMPRESSED))
-			return true;
+			*out = true;
 	}
-	return false;
+	return DESC_OK;
 }
 
 static void report_in(vmdk_report_fn report, void *ctx, const char *shown,
@@ -846,6 +850,7 @@ desc_status full_copy_disk(const char *base_path, const char *dir,
 	desc_descriptor *copy = NULL;
 	char *dst = NULL, *text = NULL, **made = NULL;
 	size_t nmade = 0, i, n, len = 0;
+	bool compressed = false;
 	char uuid[48];
 	desc_status rc;
 
@@ -857,7 +862,10 @@ desc_status full_copy_disk(const char *base_path, const char *dir,
 		rc = disk_nomem(err);
 		goto out;
 	}
-	if (vmdk_disk_parent(disk) != NULL || has_compressed_extent(disk)) {
+	rc = has_compressed_extent(disk, &compressed, err);
+	if (rc != DESC_OK)
+		goto out;
+	if (vmdk_disk_parent(disk) != NULL || compressed) {
 		/* A chain or deflate grains: a copy of the files would not be
 		 * a plain standalone disk. */
 		rc = flatten_disk(disk, dst,
@@ -1053,10 +1061,25 @@ static desc_status find_vmx(const char *dir, const char *disk, char **out,
 			rc = disk_nomem(err);
 			break;
 		}
-		if (disk != NULL &&
-		    fs_read_file(p, DESC_MAX_INPUT, &text, &len, NULL) == DESC_OK &&
-		    desc_dict_parse(text, len, p, &vmx, NULL, NULL) == DESC_OK &&
-		    vmdk_vmx_disks(vmx, &disks, &n, NULL) == DESC_OK) {
+		desc_error e;
+		desc_status st = DESC_OK;
+
+		if (disk != NULL) {
+			st = fs_read_file(p, DESC_MAX_INPUT, &text, &len, &e);
+			if (st == DESC_OK)
+				st = desc_dict_parse(text, len, p, &vmx, NULL, &e);
+			if (st == DESC_OK)
+				st = vmdk_vmx_disks(vmx, &disks, &n, &e);
+		}
+		if (st == DESC_E_NOMEM) {
+			/* Other problems just mean "not this .vmx". */
+			rc = disk_nomem(err);
+			desc_dict_free(vmx);
+			vk_free(text);
+			vk_free(p);
+			break;
+		}
+		if (disk != NULL && st == DESC_OK) {
 			for (i = 0; i < n && !names; i++) {
 				char *dp = fs_join(dir, disks[i].file_name);
 
