@@ -468,7 +468,7 @@ START_TEST(test_relocate)
 	vmdk_relocate_options opt = { .dry_run = true, .report = count_step };
 	desc_findings f;
 	desc_error err;
-	char *before;
+	char *before, *after;
 	int steps = 0;
 
 	make_tree();
@@ -479,13 +479,16 @@ START_TEST(test_relocate)
 			 DESC_OK);
 	ck_assert_int_eq(steps, 3); /* two leaves, one rename */
 	ck_assert_int_eq(access("vms/B", F_OK), 0);
-	ck_assert_str_eq(slurp("vms/L1/Core.vmdk"), before);
+	after = slurp("vms/L1/Core.vmdk");
+	ck_assert_str_eq(after, before);
+	free(after);
 	opt.dry_run = false;
 	ck_assert_msg(vmdk_relocate("vms/B", "new/B", leaves, 1, &opt, &err) ==
 		      DESC_OK, "%s", err.message);
 	ck_assert_int_ne(access("vms/B", F_OK), 0);
-	ck_assert_ptr_nonnull(strstr(slurp("vms/L1/Core.vmdk"),
-				     "\"../../new/B/Core-s001.vmdk\""));
+	after = slurp("vms/L1/Core.vmdk");
+	ck_assert_ptr_nonnull(strstr(after, "\"../../new/B/Core-s001.vmdk\""));
+	free(after);
 	check_tree("vms", NULL, &f);
 	ck_assert_msg(desc_findings_max_severity(&f) < DESC_SEV_WARNING, "%s",
 		      dump(&f));
@@ -496,7 +499,9 @@ START_TEST(test_relocate)
 	before = slurp("vms/L1/Core.vmdk");
 	ck_assert_int_eq(vmdk_relocate("new/B", "other", leaves, 1, NULL, &err),
 			 DESC_E_EXISTS);
-	ck_assert_str_eq(slurp("vms/L1/Core.vmdk"), before);
+	after = slurp("vms/L1/Core.vmdk");
+	ck_assert_str_eq(after, before);
+	free(after);
 	free(before);
 }
 END_TEST
@@ -518,7 +523,12 @@ START_TEST(test_relocate_absolute)
 	ck_assert_int_eq(vmdk_base_make("m/A.vmdk", "B", &bopt, &err), DESC_OK);
 	ck_assert_int_eq(vmdk_relocate("B", "B2", leaves, 1, NULL, &err), DESC_OK);
 	snprintf(want, sizeof(want), "\"%s/B2/A-s001.vmdk\"", tmp);
-	ck_assert_ptr_nonnull(strstr(slurp("B2/A.vmdk"), want));
+	{
+		char *text = slurp("B2/A.vmdk");
+
+		ck_assert_ptr_nonnull(strstr(text, want));
+		free(text);
+	}
 	desc_findings_init(&f);
 	ck_assert_int_eq(vmdk_base_verify("B2", &f, &err), DESC_OK);
 	ck_assert_msg(desc_findings_max_severity(&f) < DESC_SEV_WARNING, "%s",
@@ -611,6 +621,138 @@ START_TEST(test_describe)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Allocation failure: every call fails cleanly with DESC_E_NOMEM, or   */
+/* succeeds with the same result as without failures.                  */
+/* ------------------------------------------------------------------ */
+
+static size_t check_count(const vmdk_check_options *opt, desc_status *st)
+{
+	const char *paths[1] = { "vms" };
+	desc_findings f;
+	desc_error err;
+	size_t n;
+
+	desc_findings_init(&f);
+	*st = vmdk_check_paths(paths, 1, opt, &f, &err);
+	n = f.count;
+	desc_findings_clear(&f);
+	return n;
+}
+
+START_TEST(test_alloc_failure)
+{
+	const char *confine[1] = { "vms" };
+	vmdk_check_options opt = { .recursive = true, .deep = true,
+				   .confine = confine, .confine_count = 1 };
+	const char *dirs[1] = { "vms" };
+	vmdk_repair_options ropt = { .dry_run = true };
+	vmdk_relocate_options lopt = { .dry_run = true };
+	vmdk_dependent_list l;
+	vmdk_vm_description d;
+	vmdk_repair_result r;
+	size_t want, got, want_deps = 0;
+	desc_status st;
+	desc_error err;
+
+	make_tree();
+	defect_lock();
+	defect_uuid();
+	replace_line("vms/L1/Core.vmdk", "CID=", "CID=0badc1d0");
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			opt.confine_count = 0;
+		want = check_count(&opt, &st);
+		ck_assert_int_eq(st, DESC_OK);
+		ck_assert_uint_gt(want, 0);
+		for (unsigned long n = 1;; n++) {
+			desc_test_fail_allocation(n);
+			got = check_count(&opt, &st);
+			desc_test_fail_allocation(0);
+			if (st == DESC_OK) {
+				ck_assert_uint_eq(got, want);
+				/* the hook did fail allocations on the way */
+				ck_assert_uint_gt(n, 50);
+				break;
+			}
+			ck_assert_msg(st == DESC_E_NOMEM, "check: allocation %lu: status %d",
+				      n, (int)st);
+		}
+	}
+	ck_assert_int_eq(vmdk_dependents("vms/B", dirs, 1, &l, &err), DESC_OK);
+	want_deps = l.count;
+	vmdk_dependents_clear(&l);
+	for (unsigned long n = 1;; n++) {
+		desc_test_fail_allocation(n);
+		st = vmdk_dependents("vms/B", dirs, 1, &l, &err);
+		desc_test_fail_allocation(0);
+		if (st == DESC_OK) {
+			ck_assert_uint_eq(l.count, want_deps);
+			vmdk_dependents_clear(&l);
+			break;
+		}
+		ck_assert_int_eq(st, DESC_E_NOMEM);
+		ck_assert_uint_eq(l.count, 0);
+	}
+	for (unsigned long n = 1;; n++) {
+		desc_test_fail_allocation(n);
+		st = vmdk_vm_describe("vms/L1/L1.vmx", &d, &err);
+		desc_test_fail_allocation(0);
+		if (st == DESC_OK) {
+			ck_assert(d.linked_clone);
+			vmdk_vm_description_clear(&d);
+			break;
+		}
+		ck_assert_int_eq(st, DESC_E_NOMEM);
+	}
+	for (unsigned long n = 1;; n++) {
+		desc_test_fail_allocation(n);
+		st = vmdk_repair_cid("vms/L1/Core-000001.vmdk", &ropt, &r, &err);
+		desc_test_fail_allocation(0);
+		if (st == DESC_OK) {
+			ck_assert(r.repaired);
+			break;
+		}
+		ck_assert_int_eq(st, DESC_E_NOMEM);
+	}
+	ck_assert_int_eq(mkdir("new", 0755), 0);
+	for (unsigned long n = 1;; n++) {
+		desc_test_fail_allocation(n);
+		st = vmdk_relocate("vms/B", "new/B", dirs, 1, &lopt, &err);
+		desc_test_fail_allocation(0);
+		if (st == DESC_OK)
+			break;
+		ck_assert_int_eq(st, DESC_E_NOMEM);
+	}
+	/* A real relocate failing at every allocation leaves the tree
+	 * as it was, then succeeds. */
+	lopt.dry_run = false;
+	for (unsigned long n = 1;; n++) {
+		char *before = slurp("vms/L1/Core.vmdk");
+
+		desc_test_fail_allocation(n);
+		st = vmdk_relocate("vms/B", "new/B", dirs, 1, &lopt, &err);
+		desc_test_fail_allocation(0);
+		if (st == DESC_OK) {
+			free(before);
+			ck_assert_uint_gt(n, 20);
+			break;
+		}
+		ck_assert_int_eq(st, DESC_E_NOMEM);
+		ck_assert_int_eq(access("vms/B/Core.vmdk", F_OK), 0);
+		ck_assert_int_ne(access("new/B", F_OK), 0);
+		{
+			char *now = slurp("vms/L1/Core.vmdk");
+
+			ck_assert_str_eq(now, before);
+			free(now);
+		}
+		free(before);
+	}
+	ck_assert_int_eq(access("new/B/Core.vmdk", F_OK), 0);
+}
+END_TEST
+
 static Suite *bundle_suite(void)
 {
 	Suite *s = suite_create("bundle");
@@ -627,6 +769,7 @@ static Suite *bundle_suite(void)
 	tcase_add_test(tc, test_relocate_absolute);
 	tcase_add_test(tc, test_repair_cid);
 	tcase_add_test(tc, test_describe);
+	tcase_add_test(tc, test_alloc_failure);
 	suite_add_tcase(s, tc);
 	return s;
 }

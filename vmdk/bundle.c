@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,9 @@ struct check_job {
 	size_t nmacs;
 	struct node_rec *nodes;
 	size_t nnodes;
+	/* An allocation failed in a helper that answers yes/no: the run
+	 * ends in DESC_E_NOMEM instead of a silently wrong report. */
+	bool oom;
 };
 
 static desc_status nomem(desc_error *err)
@@ -255,28 +259,30 @@ static desc_status add_error(struct check_job *job, const char *path,
 /* An extent or parent path outside every --confine folder: reported by
  * the caller and never opened.  Symlinks inside a confined folder that
  * point out of it count as escaping too. */
-static bool escapes(const struct check_job *job, const char *path)
+static bool escapes(struct check_job *job, const char *path)
 {
+	char buf[PATH_MAX];
 	char *abs, *real;
 	bool lex = false, phys = false;
 
 	if (job->nconfine == 0)
 		return false;
 	abs = fs_absolute(path);
-	if (abs == NULL)
+	if (abs == NULL) {
+		job->oom = true;
 		return true;
+	}
 	for (size_t i = 0; i < job->nconfine && !lex; i++)
 		lex = cm_under(job->confine[i], abs);
 	vk_free(abs);
 	if (!lex)
 		return true;
-	real = realpath(path, NULL);
+	real = realpath(path, buf);
 	if (real == NULL)
 		return false; /* does not exist: nothing to follow */
 	for (size_t i = 0; i < job->nconfine && !phys; i++)
 		phys = job->confine_real[i] != NULL &&
 		       cm_under(job->confine_real[i], real);
-	free(real);
 	return !phys;
 }
 
@@ -432,11 +438,13 @@ out:
 	return st;
 }
 
-static bool folder_is_base(const char *dir)
+static bool folder_is_base(struct check_job *job, const char *dir)
 {
 	char *m = fs_join(dir, VMDK_MANIFEST_NAME);
 	bool yes = m != NULL && fs_exists(m);
 
+	if (m == NULL)
+		job->oom = true;
 	vk_free(m);
 	return yes;
 }
@@ -476,7 +484,7 @@ static desc_status check_extent(struct check_job *job, const char *path,
 		st = nomem(job->err);
 		goto out;
 	}
-	if (folder_is_base(dir)) {
+	if (folder_is_base(job, dir)) {
 		st = check_base_folder(job, dir);
 		if (st != DESC_OK)
 			goto out;
@@ -1094,7 +1102,7 @@ static desc_status check_folder(struct check_job *job, const char *path,
 		goto out;
 	if (count > 1)
 		qsort(names, count, sizeof(*names), name_cmp);
-	if (folder_is_base(path))
+	if (folder_is_base(job, path))
 		st = check_base_folder(job, path);
 	for (size_t i = 0; i < count && st == DESC_OK; i++) {
 		struct stat sb;
@@ -1217,7 +1225,7 @@ static void job_free(struct check_job *job)
 {
 	for (size_t i = 0; i < job->nconfine; i++) {
 		vk_free(job->confine[i]);
-		free(job->confine_real ? job->confine_real[i] : NULL);
+		vk_free(job->confine_real ? job->confine_real[i] : NULL);
 	}
 	vk_free(job->confine);
 	vk_free(job->confine_real);
@@ -1248,6 +1256,7 @@ desc_status vmdk_check_paths(const char *const *paths, size_t n,
 			     desc_error *err)
 {
 	static const vmdk_check_options defaults;
+	char real[PATH_MAX];
 	struct check_job job;
 	desc_status st = DESC_OK;
 	size_t from;
@@ -1276,7 +1285,13 @@ desc_status vmdk_check_paths(const char *const *paths, size_t n,
 				st = nomem(err);
 				goto out;
 			}
-			job.confine_real[i] = realpath(job.opt->confine[i], NULL);
+			if (realpath(job.opt->confine[i], real) != NULL) {
+				job.confine_real[i] = vk_strdup(real);
+				if (job.confine_real[i] == NULL) {
+					st = nomem(err);
+					goto out;
+				}
+			}
 		}
 	}
 	for (size_t i = 0; i < n && st == DESC_OK; i++) {
@@ -1297,6 +1312,8 @@ desc_status vmdk_check_paths(const char *const *paths, size_t n,
 	}
 	if (st == DESC_OK)
 		st = check_across(&job);
+	if (st == DESC_OK && job.oom)
+		st = nomem(err);
 	if (st == DESC_OK)
 		drop_repeats(out, from);
 out:
