@@ -982,6 +982,7 @@ struct promoted {
 struct promote_job {
 	const vmdk_promote_options *opt;
 	char *dir;          /* leaf folder (absolute) */
+	char *shown;        /* the same as the caller named it */
 	char *vmx_path;     /* NULL for a bare disk */
 	desc_dict *vmx;
 	char *vmx_text;
@@ -992,11 +993,21 @@ struct promote_job {
 	size_t nmoved;
 };
 
-static void report(const vmdk_promote_options *opt, const char *action,
+/* Steps name files as the caller named the leaf's folder. */
+static void report(const struct promote_job *j, const char *action,
 		   const char *path)
 {
-	if (opt->report != NULL)
-		opt->report(opt->report_ctx, action, path);
+	size_t n = strlen(j->dir);
+	char *shown = NULL;
+
+	if (j->opt->report == NULL)
+		return;
+	if (j->shown != NULL && strncmp(path, j->dir, n) == 0 && path[n] == '/')
+		shown = strcmp(j->shown, ".") == 0
+				? vk_strdup(path + n + 1)
+				: vk_asprintf("%s/%s", j->shown, path + n + 1);
+	j->opt->report(j->opt->report_ctx, action, shown ? shown : path);
+	vk_free(shown);
 }
 
 static void job_free(struct promote_job *j)
@@ -1018,6 +1029,7 @@ static void job_free(struct promote_job *j)
 	vk_free(j->vmx_text);
 	vk_free(j->vmx_path);
 	vk_free(j->dir);
+	vk_free(j->shown);
 }
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -1265,7 +1277,7 @@ static void remove_old(struct promote_job *j, const struct promoted *p)
 			aedir = edir ? fs_absolute(edir) : NULL;
 			if (aedir != NULL && strcmp(aedir, j->dir) == 0 &&
 			    strcmp(ep, vmdk_disk_path(d)) != 0) {
-				report(j->opt, "remove", ep);
+				report(j, "remove", ep);
 				if (!j->opt->dry_run)
 					unlink(ep);
 			}
@@ -1274,7 +1286,7 @@ static void remove_old(struct promote_job *j, const struct promoted *p)
 			vk_free(aedir);
 		}
 		if (inside) {
-			report(j->opt, "remove", vmdk_disk_path(d));
+			report(j, "remove", vmdk_disk_path(d));
 			if (!j->opt->dry_run)
 				unlink(vmdk_disk_path(d));
 		}
@@ -1353,7 +1365,7 @@ static desc_status move_in(struct promote_job *j, const char *staging,
 			vk_free(from);
 			if (rc == DESC_OK) {
 				j->moved[j->nmoved++] = to;
-				report(j->opt, "rename", to);
+				report(j, "rename", to);
 			} else {
 				vk_free(to);
 			}
@@ -1429,12 +1441,12 @@ static desc_status promote_in_place(struct promote_job *j,
 		for (i = 0; i < j->count; i++) {
 			char *p = fs_join(j->dir, j->disks[i].new_name);
 
-			report(opt, "write", p ? p : j->disks[i].new_name);
+			report(j, "write", p ? p : j->disks[i].new_name);
 			vk_free(p);
 		}
-		report(opt, "write", j->vmx_path);
+		report(j, "write", j->vmx_path);
 		if (vmsd != NULL)
-			report(opt, "write", vmsd_path);
+			report(j, "write", vmsd_path);
 		for (i = 0; i < j->count; i++)
 			remove_old(j, &j->disks[i]);
 		goto out;
@@ -1468,12 +1480,12 @@ static desc_status promote_in_place(struct promote_job *j,
 	if (rc != DESC_OK)
 		goto out;
 	vmx_written = true;
-	report(opt, "write", j->vmx_path);
+	report(j, "write", j->vmx_path);
 	rc = failpoint("vmx", err);
 	if (rc == DESC_OK && vmsd != NULL) {
 		rc = write_dict_over(vmsd, vmsd_path, err);
 		if (rc == DESC_OK)
-			report(opt, "write", vmsd_path);
+			report(j, "write", vmsd_path);
 	}
 	if (rc != DESC_OK) {
 		desc_error ignored;
@@ -1532,7 +1544,7 @@ static desc_status promote_to_dir(struct promote_job *j,
 			rc = disk_nomem(err);
 			break;
 		}
-		report(opt, "write", j->disks[i].staged);
+		report(j, "write", j->disks[i].staged);
 		if (opt->dry_run)
 			continue;
 		if (fs_exists(j->disks[i].staged)) {
@@ -1588,8 +1600,11 @@ desc_status vmdk_promote(const char *leaf, const vmdk_promote_options *opt,
 					      "output folder does not exist (expected an existing folder)");
 	}
 	abs = fs_absolute(leaf);
-	if (abs == NULL)
-		return disk_nomem(err);
+	j.shown = S_ISDIR(st.st_mode) ? vk_strdup(leaf) : fs_dirname(leaf);
+	if (abs == NULL || j.shown == NULL) {
+		rc = disk_nomem(err);
+		goto out;
+	}
 	if (S_ISDIR(st.st_mode)) {
 		j.dir = abs;
 		abs = NULL;

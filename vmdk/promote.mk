@@ -21,7 +21,8 @@ PROMOTE_SHELL_TESTS = \
 	tests/integration/promote-sparse.sh \
 	tests/integration/promote-stream.sh \
 	tests/integration/promote-interrupt.sh \
-	tests/integration/promote-fullclone.sh
+	tests/integration/promote-fullclone.sh \
+	tests/integration/promote-cli.sh
 TESTS += $(PROMOTE_SHELL_TESTS)
 EXTRA_DIST += $(PROMOTE_SHELL_TESTS)
 
