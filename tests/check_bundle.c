@@ -230,6 +230,15 @@ static void defect_shared_disk(void)
 		     "scsi0:0.fileName = \"../L1/Core-000001.vmdk\"");
 }
 
+/* Both leaves' deltas over the base's own descriptor: one lock. */
+static void defect_shared_parent(void)
+{
+	replace_line("vms/L1/Core-000001.vmdk", "parentFileNameHint=",
+		     "parentFileNameHint=\"../B/Core.vmdk\"");
+	replace_line("vms/L2/Core-000001.vmdk", "parentFileNameHint=",
+		     "parentFileNameHint=\"../B/Core.vmdk\"");
+}
+
 static void defect_lock(void)
 {
 	ck_assert_int_eq(mkdir("vms/L1/Core-000001.vmdk.lck", 0755), 0);
@@ -281,6 +290,7 @@ static const struct check_case check_cases[] = {
 	{ "base-writable", defect_base_writable, "base-writable", false },
 	{ "base-modified", defect_base_modified, "base-modified", false },
 	{ "shared-disk", defect_shared_disk, "shared-disk", false },
+	{ "shared-parent", defect_shared_parent, "shared-parent", false },
 	{ "lock", defect_lock, "stale-lock", false },
 	{ "uuid", defect_uuid, "duplicate-uuid-bios", false },
 	{ "mac", defect_mac, "duplicate-mac", false },

@@ -177,6 +177,8 @@ struct mac_rec {
 struct node_rec {
 	dev_t dev;
 	ino_t ino;
+	size_t depth;   /* 0: the node's own file; n: its n-th parent */
+	char *file;     /* the descriptor (for messages) */
 	char *vmx;
 	char *node;
 	unsigned line;
@@ -907,8 +909,9 @@ static desc_status record_vmx(struct check_job *job, const char *path,
 	return DESC_OK;
 }
 
-static desc_status record_node(struct check_job *job, const char *vmx,
-			       const vmdk_vmx_disk *d, const char *file)
+static desc_status push_node(struct check_job *job, const char *vmx,
+			     const vmdk_vmx_disk *d, const char *file,
+			     size_t depth)
 {
 	struct node_rec *n;
 	struct stat sb;
@@ -922,11 +925,34 @@ static desc_status record_node(struct check_job *job, const char *vmx,
 	n = &job->nodes[job->nnodes];
 	n->dev = sb.st_dev;
 	n->ino = sb.st_ino;
+	n->depth = depth;
+	n->file = vk_strdup(file);
 	n->vmx = vk_strdup(vmx);
 	n->node = vk_strdup(d->node);
 	n->line = d->line;
 	job->nnodes++;
-	return n->vmx && n->node ? DESC_OK : nomem(job->err);
+	return n->vmx && n->node && n->file ? DESC_OK : nomem(job->err);
+}
+
+/* The node's disk and, unless confined (a walk would follow paths before
+ * they are checked), every parent descriptor of its chain. */
+static desc_status record_node(struct check_job *job, const char *vmx,
+			       const vmdk_vmx_disk *d, const char *file)
+{
+	vmdk_chain chain;
+	desc_status st;
+	desc_error e;
+
+	st = push_node(job, vmx, d, file, 0);
+	if (st != DESC_OK || job->nconfine > 0)
+		return st;
+	desc_error_clear(&e);
+	if (vmdk_chain_walk(file, &chain, &e) != DESC_OK)
+		return e.code == DESC_E_NOMEM ? nomem(job->err) : DESC_OK;
+	for (size_t i = 1; i < chain.count && st == DESC_OK; i++)
+		st = push_node(job, vmx, d, chain.links[i].path, i);
+	vmdk_chain_clear(&chain);
+	return st;
 }
 
 static desc_status check_vmx(struct check_job *job, const char *path,
@@ -1182,10 +1208,20 @@ static desc_status check_across(struct check_job *job)
 
 			if (a->dev != b->dev || a->ino != b->ino)
 				continue;
-			st = add(job, DESC_SEV_ERROR, "shared-disk", b->vmx,
+			if (a->depth == 0 && b->depth == 0) {
+				st = add(job, DESC_SEV_ERROR, "shared-disk",
+					 b->vmx, b->line,
+					 "disk node %s names the same descriptor as %s of '%s' (they would share one lock; give each VM its own descriptor copy)",
+					 b->node, a->node, a->vmx);
+				break;
+			}
+			if (strcmp(a->vmx, b->vmx) == 0)
+				continue; /* one VM's own chain */
+			st = add(job, DESC_SEV_WARNING, "shared-parent", b->vmx,
 				 b->line,
-				 "disk node %s names the same descriptor as %s of '%s' (they would share one lock; give each VM its own descriptor copy)",
-				 b->node, a->node, a->vmx);
+				 "the chain of %s reaches '%s', which the chain of %s of '%s' also opens (the VMs share its lock; a leaf should have its own copy of the base descriptor)",
+				 b->node, b->depth ? b->file : a->file, a->node,
+				 a->vmx);
 			break;
 		}
 	}
@@ -1245,6 +1281,7 @@ static void job_free(struct check_job *job)
 	}
 	vk_free(job->macs);
 	for (size_t i = 0; i < job->nnodes; i++) {
+		vk_free(job->nodes[i].file);
 		vk_free(job->nodes[i].vmx);
 		vk_free(job->nodes[i].node);
 	}

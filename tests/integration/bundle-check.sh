@@ -55,6 +55,9 @@ chmod a-w w/vms/B/Core-s001.vmdk
 expect base-modified 1
 fresh; sed -i 's|^scsi0:0.fileName = .*|scsi0:0.fileName = "../L1/Core-000001.vmdk"|' w/vms/L2/L2.vmx
 expect shared-disk 1
+fresh
+sed -i 's|^parentFileNameHint=.*|parentFileNameHint="../B/Core.vmdk"|' w/vms/L1/Core-000001.vmdk w/vms/L2/Core-000001.vmdk
+expect shared-parent 5
 fresh; mkdir w/vms/L1/Core-000001.vmdk.lck
 expect stale-lock 5
 fresh
