@@ -31,3 +31,6 @@ TESTS += tests/check_promote
 tests_check_promote_SOURCES = tests/check_promote.c
 tests_check_promote_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_promote_LDADD = $(CHECK_TEST_LIBS)
+
+# Benchmark, not a test (run by hand; figures in the commit/report).
+EXTRA_DIST += tests/bench/promote.sh
