@@ -516,6 +516,35 @@ START_TEST(test_relocate)
 }
 END_TEST
 
+/* A .vmx and .vmsd that name the base's descriptor directly follow the
+ * move too; a .vmx that does not is left byte for byte. */
+START_TEST(test_relocate_vmx)
+{
+	const char *leaves[1] = { "vms" };
+	desc_error err;
+	char *text, *l1;
+
+	make_tree();
+	ck_assert_int_eq(mkdir("vms/X", 0755), 0);
+	spew("vms/X/X.vmx", "scsi0.present = \"TRUE\"\nscsi0:0.present = \"TRUE\"\nscsi0:0.filename = \"../B/Core.vmdk\"\n");
+	spew("vms/X/X.vmsd", "snapshot0.disk0.fileName = \"../B/Core.vmdk\"\nsnapshot0.disk0.node = \"scsi0:0\"\n");
+	l1 = slurp("vms/L1/L1.vmx");
+	ck_assert_int_eq(mkdir("new", 0755), 0);
+	ck_assert_msg(vmdk_relocate("vms/B", "new/B", leaves, 1, NULL, &err) ==
+		      DESC_OK, "%s", err.message);
+	text = slurp("vms/X/X.vmx");
+	ck_assert_str_eq(text, "scsi0.present = \"TRUE\"\nscsi0:0.present = \"TRUE\"\nscsi0:0.filename = \"../../new/B/Core.vmdk\"\n");
+	free(text);
+	text = slurp("vms/X/X.vmsd");
+	ck_assert_str_eq(text, "snapshot0.disk0.fileName = \"../../new/B/Core.vmdk\"\nsnapshot0.disk0.node = \"scsi0:0\"\n");
+	free(text);
+	text = slurp("vms/L1/L1.vmx");
+	ck_assert_str_eq(text, l1);
+	free(text);
+	free(l1);
+}
+END_TEST
+
 /* A base made with absolute paths: its own descriptor and manifest are
  * rewritten, and verify still passes. */
 START_TEST(test_relocate_absolute)
@@ -777,6 +806,7 @@ static Suite *bundle_suite(void)
 	tcase_add_test(tc, test_dependents);
 	tcase_add_test(tc, test_relocate);
 	tcase_add_test(tc, test_relocate_absolute);
+	tcase_add_test(tc, test_relocate_vmx);
 	tcase_add_test(tc, test_repair_cid);
 	tcase_add_test(tc, test_describe);
 	tcase_add_test(tc, test_alloc_failure);

@@ -25,6 +25,7 @@
 #include "vmdk/disk_private.h"
 #include "vmdk/fsutil.h"
 #include "vmdk/leaf_private.h"
+#include "vmdk/vmx_private.h"
 #include "descriptor/private.h"
 
 #define SCAN_DEPTH_MAX 32
@@ -241,6 +242,114 @@ out:
 	return st;
 }
 
+/* Records an edit of `path` (old text taken over, new text given). */
+static desc_status record_edit(struct reloc *r, const char *path,
+			       bool in_base, mode_t mode, char **old_text,
+			       size_t old_len, char *new_text, size_t new_len)
+{
+	struct edit *ed;
+
+	ed = vk_reallocarray(r->edits, r->nedits + 1, sizeof(*ed));
+	if (ed == NULL) {
+		vk_free(new_text);
+		return nomem(r->err);
+	}
+	r->edits = ed;
+	ed = &r->edits[r->nedits];
+	memset(ed, 0, sizeof(*ed));
+	r->nedits++;
+	ed->path = vk_strdup(path);
+	ed->name = fs_basename(path);
+	ed->in_base = in_base;
+	ed->mode = mode;
+	ed->old_text = *old_text;
+	ed->old_len = old_len;
+	*old_text = NULL;
+	ed->new_text = new_text;
+	ed->new_len = new_len;
+	if (ed->path == NULL || ed->name == NULL)
+		return nomem(r->err);
+	return DESC_OK;
+}
+
+/* A .vmx whose disk nodes, or a .vmsd whose snapshot disks, name a file
+ * in the base folder (a VM opening the base descriptor directly). */
+static desc_status consider_dict(struct reloc *r, const char *path)
+{
+	vmdk_vmx_disk *disks = NULL;
+	vmsd_snapshot_disk *snaps = NULL;
+	size_t ndisks = 0, nsnaps = 0, len = 0, out_len = 0;
+	char *text = NULL, *dir = NULL, *abs_dir = NULL, *out = NULL;
+	desc_dict *dict = NULL;
+	bool vmx = cm_has_suffix(path, ".vmx"), changed = false;
+	struct stat sb;
+	desc_status st;
+	desc_error e;
+
+	if (cm_fileset_has_path(&r->seen, path))
+		return DESC_OK;
+	if (!cm_fileset_add_path(&r->seen, path))
+		return nomem(r->err);
+	if (stat(path, &sb) != 0)
+		return fs_error(r->err, errno, path, "cannot stat");
+	desc_error_clear(&e);
+	st = fs_read_file(path, DESC_MAX_INPUT, &text, &len, &e);
+	if (st == DESC_OK)
+		st = desc_dict_parse(text, len, path, &dict, NULL, &e);
+	if (st == DESC_OK && vmx)
+		st = vmdk_vmx_disks(dict, &disks, &ndisks, &e);
+	else if (st == DESC_OK)
+		st = vmsd_snapshot_disks(dict, &snaps, &nsnaps, &e);
+	if (st != DESC_OK) {
+		/* Not ours to judge here: `vmdkit check` reports it. */
+		st = e.code == DESC_E_NOMEM ? nomem(r->err) : DESC_OK;
+		goto out;
+	}
+	dir = fs_dirname(path);
+	abs_dir = dir ? fs_absolute(dir) : NULL;
+	if (abs_dir == NULL) {
+		st = nomem(r->err);
+		goto out;
+	}
+	for (size_t i = 0; i < ndisks + nsnaps && st == DESC_OK; i++) {
+		const char *value = i < ndisks ? disks[i].file_name :
+						 snaps[i - ndisks].file_name;
+		char *repl = NULL, *key;
+
+		if (value == NULL || value[0] == '\0')
+			continue;
+		st = new_name(r, path, abs_dir, value, &repl);
+		if (st != DESC_OK || repl == NULL)
+			continue;
+		key = i < ndisks ?
+			      vk_asprintf("%s.fileName", disks[i].node) :
+			      vk_asprintf("snapshot%lu.disk%lu.fileName",
+					  snaps[i - ndisks].snapshot,
+					  snaps[i - ndisks].disk);
+		if (key == NULL)
+			st = nomem(r->err);
+		else
+			st = desc_dict_set(dict, key, repl, r->err);
+		changed = true;
+		vk_free(key);
+		vk_free(repl);
+	}
+	if (st != DESC_OK || !changed)
+		goto out;
+	st = desc_dict_write(dict, &out, &out_len, r->err);
+	if (st == DESC_OK)
+		st = record_edit(r, path, false, sb.st_mode & 07777, &text, len,
+				 out, out_len);
+out:
+	vmdk_vmx_disks_free(disks, ndisks);
+	vmsd_snapshot_disks_free(snaps, nsnaps);
+	desc_dict_free(dict);
+	vk_free(text);
+	vk_free(dir);
+	vk_free(abs_dir);
+	return st;
+}
+
 static desc_status scan(struct reloc *r, const char *dir, bool in_base,
 			unsigned depth)
 {
@@ -277,6 +386,10 @@ static desc_status scan(struct reloc *r, const char *dir, bool in_base,
 				   (in_base || !cm_fileset_has_path(&r->base_files, path)) &&
 				   cm_looks_like_descriptor(path)) {
 				st = consider(r, path, in_base);
+			} else if (S_ISREG(sb.st_mode) && !in_base &&
+				   (cm_has_suffix(de->d_name, ".vmx") ||
+				    cm_has_suffix(de->d_name, ".vmsd"))) {
+				st = consider_dict(r, path);
 			}
 		}
 		vk_free(path);

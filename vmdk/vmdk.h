@@ -378,7 +378,8 @@ typedef struct vmdk_relocate_options {
 /* Moves the base folder `basedir` to `newdir` (rename: same filesystem;
  * newdir must not exist) and rewrites the extent paths and
  * parentFileNameHints that pointed into it in every descriptor under
- * `leaf_dirs` (relative stay relative, absolute stay absolute).  The base's
+ * `leaf_dirs` (relative stay relative, absolute stay absolute), and the
+ * .vmx disk nodes and .vmsd snapshot disks that name a file in it.  The base's
  * own descriptors are rewritten (and its manifest updated) only when they
  * hold absolute paths into basedir.  All or nothing: every edited file is
  * staged as a temporary file beside it, then all are renamed; on failure
