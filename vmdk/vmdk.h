@@ -271,6 +271,13 @@ typedef struct vmdk_clone_options {
 	bool dry_run;
 	vmdk_report_fn report;
 	void *report_ctx;
+	/* A full, independent copy: the base's extents are copied into the
+	 * leaf (reflink where the filesystem can, else copy_file_range,
+	 * holes kept; streamOptimized extents are inflated), the descriptor
+	 * copy gets a new ddb.uuid, and there is no delta and no snapshot. */
+	bool full;
+	void (*progress)(void *ctx, uint64_t done_bytes, uint64_t total_bytes);
+	void *progress_ctx;
 } vmdk_clone_options;
 
 /* Stamps one leaf from the base descriptor `base_descriptor` into
@@ -438,6 +445,52 @@ typedef struct vmdk_vm_description {
 desc_status vmdk_vm_describe(const char *vmx_path, vmdk_vm_description *out,
 			     desc_error *err);
 void vmdk_vm_description_clear(vmdk_vm_description *desc);
+
+/* ------------------------------------------------------------------ */
+/* Promote and full clones                                             */
+/* ------------------------------------------------------------------ */
+
+/* Called now and then during long copies: done_bytes of total_bytes
+ * (virtual disk bytes walked, holes included) are finished. */
+typedef void (*vmdk_progress_fn)(void *ctx, uint64_t done_bytes,
+				 uint64_t total_bytes);
+
+typedef struct vmdk_promote_options {
+	/* NULL: replace the leaf's disks in place (the .vmx then names the
+	 * new standalone disk, the .vmsd loses its snapshots, the old delta
+	 * and descriptor copy are removed last).  Else an existing folder
+	 * where the standalone disks are written; the leaf is not touched. */
+	const char *output_dir;
+	/* false: twoGbMaxExtentSparse when the leaf's disk is split, else
+	 * monolithicSparse.  Otherwise MONOLITHIC_SPARSE, TWOGB_SPARSE or
+	 * MONOLITHIC_FLAT. */
+	bool type_set;
+	vmdk_create_type type;
+	bool dry_run;
+	vmdk_report_fn report;    /* "write", "rename", "remove" steps */
+	void *report_ctx;
+	vmdk_progress_fn progress;
+	void *progress_ctx;
+} vmdk_promote_options;
+
+/* Flattens a linked clone into standalone disks with the same virtual
+ * content.  `leaf` is a .vmx (every disk node whose disk has a parent is
+ * promoted), a VM folder holding one .vmx, or a disk (in place only when a
+ * .vmx in its folder names it; otherwise give opt->output_dir).  The new
+ * disk of node N of NAME.vmx is "NAME.vmdk" for the first disk promoted,
+ * "NAME_1.vmdk"... for the next; a disk promoted to output_dir keeps its
+ * file name.  Only allocated data is copied (zero and unallocated grains
+ * stay holes); parents, and every file outside the leaf folder, are only
+ * opened read-only.  In place, the new disk is staged in a
+ * VMDK_STAGING_PREFIX folder, fsynced, renamed beside the old files, then
+ * the .vmx is replaced atomically (the commit point), then the .vmsd; the
+ * old chain files inside the leaf folder are removed last.  Any failure
+ * before the commit point leaves the leaf exactly as it was.
+ * DESC_E_NOT_FOUND when there is nothing linked to promote in place.  A
+ * bare disk without a parent may still be written to output_dir: that
+ * converts it (e.g. a streamOptimized disk from an OVA into a sparse one). */
+desc_status vmdk_promote(const char *leaf, const vmdk_promote_options *opt,
+			 desc_error *err);
 
 #ifdef __cplusplus
 }
