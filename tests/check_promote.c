@@ -325,6 +325,34 @@ START_TEST(test_promote_bad)
 }
 END_TEST
 
+START_TEST(test_promote_busy_and_dry_run)
+{
+	vmdk_promote_options opt;
+	desc_error err;
+	char before[8192], after[8192];
+
+	make_leaf();
+	slurp("L/L.vmx", before, sizeof(before));
+	ck_assert_int_eq(mkdir("L/L.vmx.lck", 0755), 0);
+	ck_assert_int_eq(vmdk_promote("L", NULL, &err), DESC_E_BUSY);
+	ck_assert_ptr_nonnull(strstr(err.message, "looks running"));
+	ck_assert_int_eq(rmdir("L/L.vmx.lck"), 0);
+	/* A dry run leaves even a crashed run's staging folder alone. */
+	ck_assert_int_eq(mkdir("L/.vmdkit-tmp-L.vmx-XXXXXX", 0755), 0);
+	memset(&opt, 0, sizeof(opt));
+	opt.dry_run = true;
+	ck_assert_int_eq(vmdk_promote("L", &opt, &err), DESC_OK);
+	ck_assert(exists("L/.vmdkit-tmp-L.vmx-XXXXXX"));
+	ck_assert_uint_eq(count_entries("L"), 5);
+	slurp("L/L.vmx", after, sizeof(after));
+	ck_assert_str_eq(before, after);
+	/* The real run removes it. */
+	ck_assert_int_eq(vmdk_promote("L", NULL, &err), DESC_OK);
+	ck_assert(!exists("L/.vmdkit-tmp-L.vmx-XXXXXX"));
+	assert_content("L/L.vmdk");
+}
+END_TEST
+
 struct progress_log {
 	unsigned calls;
 	uint64_t last_done, total;
@@ -454,6 +482,7 @@ static Suite *promote_suite(void)
 	tcase_add_test(tc, test_promote_disk_path);
 	tcase_add_loop_test(tc, test_promote_bad, 0,
 			    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+	tcase_add_test(tc, test_promote_busy_and_dry_run);
 	tcase_add_test(tc, test_promote_progress);
 	tcase_add_test(tc, test_promote_allocation_failure);
 	tcase_add_test(tc, test_full_clone);

@@ -1396,10 +1396,6 @@ static desc_status promote_in_place(struct promote_job *j,
 	desc_status rc;
 	size_t cleaned = 0;
 
-	/* A crashed earlier run may have left a staging folder here. */
-	rc = vmdk_staging_cleanup(j->dir, &cleaned, err);
-	if (rc != DESC_OK)
-		return rc;
 	stem = fs_basename(j->vmx_path);
 	if (stem == NULL)
 		return disk_nomem(err);
@@ -1451,7 +1447,10 @@ static desc_status promote_in_place(struct promote_job *j,
 			remove_old(j, &j->disks[i]);
 		goto out;
 	}
-	rc = fs_make_staging(j->vmx_path, &staging, err);
+	/* A crashed earlier run may have left a staging folder here. */
+	rc = vmdk_staging_cleanup(j->dir, &cleaned, err);
+	if (rc == DESC_OK)
+		rc = fs_make_staging(j->vmx_path, &staging, err);
 	if (rc != DESC_OK)
 		goto out;
 	for (i = 0; i < j->count && rc == DESC_OK; i++) {
@@ -1568,6 +1567,30 @@ static desc_status promote_to_dir(struct promote_job *j,
 	return rc;
 }
 
+/* A running VM holds NAME.vmx.lck and DISK.vmdk.lck folders: its disks
+ * must not be replaced under it. */
+static desc_status check_not_running(const struct promote_job *j,
+				     desc_error *err)
+{
+	size_t i;
+
+	for (i = 0; i <= j->count; i++) {
+		const char *f = i == j->count ? j->vmx_path : j->disks[i].old_path;
+		char *lck = vk_asprintf("%s.lck", f);
+		bool busy;
+
+		if (lck == NULL)
+			return disk_nomem(err);
+		busy = fs_exists(lck);
+		vk_free(lck);
+		if (busy)
+			return desc_error_set(err, DESC_E_BUSY, f, 0,
+					      "lock folder '%s.lck' present: the VM looks running (power it off first)",
+					      f);
+	}
+	return DESC_OK;
+}
+
 desc_status vmdk_promote(const char *leaf, const vmdk_promote_options *opt,
 			 desc_error *err)
 {
@@ -1644,6 +1667,11 @@ desc_status vmdk_promote(const char *leaf, const vmdk_promote_options *opt,
 				    "nothing to promote: no disk here has a parent");
 	if (rc != DESC_OK)
 		goto out;
+	if (opt->output_dir == NULL && j.vmx_path != NULL) {
+		rc = check_not_running(&j, err);
+		if (rc != DESC_OK)
+			goto out;
+	}
 	memset(&prog, 0, sizeof(prog));
 	prog.fn = opt->progress;
 	prog.ctx = opt->progress_ctx;
