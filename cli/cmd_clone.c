@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "descriptor/descriptor.h"
 #include "vmdk/vmdk.h"
 #include "descriptor/banned.h"
@@ -122,6 +123,8 @@ struct clone_args {
 	const char *snapshot_name, *snapshot_description;
 	unsigned long count;
 	bool dry_run;
+	bool full;
+	enum cli_progress_mode progress;
 	enum out_format format;
 };
 
@@ -171,6 +174,9 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv,
 		case 'S': a->snapshot_name = arg; break;
 		case 'd': a->snapshot_description = arg; break;
 		case OPT_DRY_RUN: a->dry_run = true; break;
+		case 'F': a->full = true; break;
+		case OPT_PROGRESS: a->progress = CLI_PROGRESS_ON; break;
+		case OPT_NO_PROGRESS: a->progress = CLI_PROGRESS_OFF; break;
 		case OPT_FORMAT:
 			if (!cli_parse_format(cmd, arg, &a->format)) {
 				cli_parser_done(&p);
@@ -200,6 +206,11 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv,
 				     a->cpus != NULL))
 		return cli_usage_error(cmd, "with --plan, names, memory and "
 				       "cpus come from the plan");
+	if (a->full && (a->snapshot_name != NULL ||
+			a->snapshot_description != NULL))
+		return cli_usage_error(cmd, "a --full clone has no snapshot; "
+				       "drop --snapshot-name and "
+				       "--snapshot-description");
 	if (a->memory != NULL && (!cli_parse_u64(a->memory, &v) || v == 0))
 		return cli_usage_error(cmd, "bad memory '%s' (expected MiB, a "
 				       "number > 0)", a->memory);
@@ -274,11 +285,12 @@ int cmd_clone(const struct cli_command *cmd, int argc, char **argv)
 	struct clone_args a;
 	struct leaves l;
 	struct cli_steps steps;
+	struct cli_progress bar;
 	out_node *root = NULL, *list = NULL;
 	const char *base, *leafdir, *parent = NULL;
 	desc_error err;
 	size_t removed = 0, created = 0;
-	bool made_leafdir = false;
+	bool made_parent = false;
 	int first, rc;
 
 	rc = parse_args(cmd, argc, argv, &a, &first);
@@ -298,8 +310,14 @@ int cmd_clone(const struct cli_command *cmd, int argc, char **argv)
 	opt.snapshot_name = a.snapshot_name;
 	opt.snapshot_description = a.snapshot_description;
 	opt.dry_run = a.dry_run;
+	opt.full = a.full;
 	opt.report = cli_steps_report;
 	opt.report_ctx = &steps;
+	/* copying a base's extents can take a while: a bar per leaf,
+	 * (re)started below */
+	cli_progress_init(&bar, "clone", CLI_PROGRESS_OFF);
+	opt.progress = cli_progress_update;
+	opt.progress_ctx = &bar;
 	cli_steps_init(&steps, a.format);
 	if (a.format != OUT_TEXT) {
 		root = out_new_map();
@@ -310,10 +328,10 @@ int cmd_clone(const struct cli_command *cmd, int argc, char **argv)
 
 	desc_error_clear(&err);
 	if (!a.dry_run) {
-		/* many leaves go into LEAFDIR: make it when missing (and
-		 * remove it again when no leaf could be stamped) */
-		if (parent == leafdir &&
-		    cli_mkdir_missing(leafdir, &made_leafdir, &err) != DESC_OK) {
+		/* the folder the leaves go into (LEAFDIR for many, its
+		 * parent for one) is made when missing, and removed again
+		 * when no leaf could be stamped */
+		if (cli_mkdir_missing(parent, &made_parent, &err) != DESC_OK) {
 			rc = cli_report_error(&err);
 			goto out;
 		}
@@ -348,7 +366,10 @@ int cmd_clone(const struct cli_command *cmd, int argc, char **argv)
 			/* the steps of a real run are the summary line */
 			steps.format = OUT_YAML;
 		}
+		cli_progress_init(&bar, spec->name, a.dry_run ?
+				  CLI_PROGRESS_OFF : a.progress);
 		st = vmdk_leaf_context_create(ctx, spec, &err);
+		cli_progress_finish(&bar);
 		if (m != NULL)
 			out_add_str(m, "status", st != DESC_OK ? "failed" :
 				    a.dry_run ? "planned" : "created");
@@ -370,8 +391,8 @@ int cmd_clone(const struct cli_command *cmd, int argc, char **argv)
 		rc = EXIT_SYSTEM;
 	}
 out:
-	if (made_leafdir && created == 0)
-		rmdir(leafdir);
+	if (made_parent && created == 0)
+		rmdir(parent);
 	vmdk_leaf_context_free(ctx);
 	out_free(root);
 	leaves_free(&l);

@@ -79,6 +79,12 @@ static const struct cli_opt clone_opts[] = {
 	{ "snapshot-name", 'S', "NAME", "snapshot name (default \"Base\")" },
 	{ "snapshot-description", 'd', "TEXT",
 	  "snapshot description (default \"Don't delete!\")" },
+	{ "full", 'F', NULL,
+	  "a full, independent copy: the base's extents are copied into the "
+	  "leaf (reflink where possible), no delta, no snapshot" },
+	{ "progress", OPT_PROGRESS, NULL,
+	  "show a progress bar even when stderr is not a terminal" },
+	{ "no-progress", OPT_NO_PROGRESS, NULL, "never show a progress bar" },
 	DRY_RUN_OPT("what would be written"),
 	FORMAT_OPT,
 	CLI_OPT_END,

@@ -89,6 +89,20 @@ expect_exit 4 "$VMDKIT" clone nonexistent.vmdk NewLeaves --count 2 --name 'n%d' 
 	fail "clone into a new folder"
 [ -f NewLeaves/n1.vmwarevm/n1.vmx ] || fail "leaf in the new folder"
 
+# a full clone: own extents, no delta, no snapshot; a missing parent
+# folder is made
+"$VMDKIT" clone --full --no-progress "$B" Full/solo.vmwarevm >/dev/null || fail "clone --full"
+[ -f Full/solo.vmwarevm/Master-s001.vmdk ] || fail "full clone has no extent of its own"
+[ ! -e Full/solo.vmwarevm/Master-000001.vmdk ] || fail "full clone has a delta"
+expect_exit 0 "$VMDKIT" chain Full/solo.vmwarevm/Master.vmdk >/dev/null
+"$VMDKIT" info --format json Full/solo.vmwarevm/solo.vmx >"$T/full.json"
+grep -q '"linkedClone": false' "$T/full.json" || fail "full clone is still linked"
+[ "$("$VMDKIT" desc get Full/solo.vmwarevm/Master.vmdk ddb.uuid)" != \
+  "$("$VMDKIT" desc get "$B" ddb.uuid 2>/dev/null)" ] || fail "full clone shares ddb.uuid"
+expect_exit 2 "$VMDKIT" clone --full --snapshot-name x "$B" Full/x.vmwarevm 2>/dev/null
+"$VMDKIT" info --format json Leaves/solo.vmwarevm/solo.vmx >"$T/linked.json"
+grep -q '"linkedClone": true' "$T/linked.json" || fail "linked clone not described as linked"
+
 # verify notices a changed base
 expect_exit 0 "$VMDKIT" verify --format json Base/Master >"$T/v.json"
 chmod u+w Base/Master Base/Master/Master-s001.vmdk
