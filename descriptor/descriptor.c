@@ -264,7 +264,8 @@ out:
 	return status;
 }
 
-/* 1 on a match, 0 on no match, -1 on a real matching error. */
+/* 1 on a match, 0 on no match, the (negative) pcre2 error code when
+ * matching itself failed. */
 static int pattern_match(enum pattern_id id, const char *text, size_t len,
 			 pcre2_match_data *md)
 {
@@ -275,7 +276,24 @@ static int pattern_match(enum pattern_id id, const char *text, size_t len,
 		return 1;
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
-	return -1;
+	return rc < 0 ? rc : -1;
+}
+
+/* Its frames come from vk_malloc, so out of memory is the failure to
+ * expect; anything else is reported with pcre2's own words. */
+static desc_status match_failed(desc_error *err, const char *name,
+				unsigned line, int rc)
+{
+	PCRE2_UCHAR why[128];
+
+	if (rc == PCRE2_ERROR_NOMEMORY)
+		return desc_error_set(err, DESC_E_NOMEM, name, line,
+				      "out of memory");
+	if (pcre2_get_error_message(rc, why, sizeof(why)) < 0)
+		why[0] = '\0';
+	return desc_error_set(err, DESC_E_INVALID, name, line,
+			      "cannot classify the line: pcre2 error %d %s", rc,
+			      (const char *)why);
 }
 
 static pcre2_match_data *match_data_new(void)
@@ -1013,7 +1031,8 @@ static desc_status classify_line(struct parser *ps, struct dline *line)
 	if (m == 0)
 		m = pattern_match(P_COMMENT, line->text, line->len, ps->md);
 	if (m == 1) {
-		if (classify_comment(ps, line) < 0)
+		m = classify_comment(ps, line);
+		if (m < 0)
 			goto match_error;
 		return DESC_OK;
 	}
@@ -1043,8 +1062,7 @@ static desc_status classify_line(struct parser *ps, struct dline *line)
 		      EXPECTED_EXTENT);
 
 match_error:
-	return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name, line->number,
-			      "cannot match line (pcre2 error)");
+	return match_failed(ps->err, ps->r.name, line->number, m);
 }
 
 static bool has_control_bytes(const char *text, size_t len)
@@ -1076,8 +1094,7 @@ static desc_status check_first_content(struct parser *ps)
 	if (m == 0)
 		m = pattern_match(P_KEY_VALUE, text, len, ps->md);
 	if (m < 0)
-		return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name,
-				      ps->r.lineno, "cannot match line (pcre2 error)");
+		return match_failed(ps->err, ps->r.name, ps->r.lineno, m);
 	if (m == 0)
 		return SYNTAX(ps, ps->r.lineno,
 			      "not a VMDK descriptor: '%s' comes before any '# Disk DescriptorFile' or header line (expected '# Disk DescriptorFile', then version=1)",
@@ -1099,9 +1116,8 @@ static desc_status parse_all(struct parser *ps, bool complete)
 					      ps->r.line_len, ps->md);
 
 			if (m < 0)
-				return desc_error_set(ps->err, DESC_E_NOMEM,
-						      ps->r.name, ps->r.lineno,
-						      "cannot match line (pcre2 error)");
+				return match_failed(ps->err, ps->r.name,
+						    ps->r.lineno, m);
 			if (m == 0) {
 				ps->seen_content = true;
 				st = check_first_content(ps);
