@@ -237,9 +237,12 @@ typedef struct desc_descriptor desc_descriptor;
 /* Parses a descriptor.  Accepts CRLF, a UTF-8 BOM, NUL/space padding after
  * the text (as in embedded descriptors and files qemu rewrote in place), a
  * missing final newline; rejects input over DESC_MAX_INPUT and lines over
- * DESC_MAX_LINE.  Syntax errors fail with DESC_E_SYNTAX and a line number;
- * unknown header/DDB keys and an unknown createType are kept and reported in
- * `warnings` (may be NULL).  `name` is used in messages (may be NULL). */
+ * DESC_MAX_LINE.  Syntax errors fail with DESC_E_SYNTAX and a line number
+ * (and a column for extent and header value errors); unknown header/DDB
+ * keys, an unknown createType and the few stale bytes qemu can leave after
+ * the NUL ending the text are kept or skipped and reported in `warnings`
+ * (may be NULL; codes in descriptor/FINDINGS.md).  `name` is used in
+ * messages (may be NULL). */
 desc_status desc_parse(const char *text, size_t len, const char *name,
 		       desc_descriptor **out, desc_findings *warnings,
 		       desc_error *err);
