@@ -404,11 +404,11 @@ static desc_status plan_write(struct plan *p, const char *path,
 		vk_free(epath);
 		epath = NULL;
 	}
-	rc = fs_write_new(path, text, len, 0644, true, err);
+	rc = fs_write_new(path, text, len, 0644, fs_sync_wanted(), err);
 	if (rc == DESC_OK)
 		rc = remember(&made, path, err);
 out:
-	if (rc == DESC_OK)
+	if (rc == DESC_OK && fs_sync_wanted())
 		rc = fs_sync_dir(p->dir, err);
 	created_finish(&made, rc != DESC_OK);
 	vk_free(epath);

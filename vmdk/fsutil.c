@@ -733,6 +733,37 @@ desc_status fs_sync_dir(const char *dir, desc_error *err)
 	return DESC_OK;
 }
 
+static _Thread_local unsigned sync_deferred;
+
+void fs_sync_defer(bool on)
+{
+	if (on)
+		sync_deferred++;
+	else if (sync_deferred > 0)
+		sync_deferred--;
+}
+
+bool fs_sync_wanted(void)
+{
+	return sync_deferred == 0;
+}
+
+desc_status fs_sync_fs(const char *dir, desc_error *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return fs_error(err, errno, dir, "cannot open folder");
+	if (syncfs(fd) < 0) {
+		int e = errno;
+
+		close(fd);
+		return fs_error(err, e, dir, "cannot sync the filesystem of");
+	}
+	close(fd);
+	return DESC_OK;
+}
+
 desc_status fs_rename_noreplace(const char *from, const char *to,
 				desc_error *err)
 {

@@ -60,6 +60,17 @@ desc_status fs_remove_tree(const char *path, desc_error *err);
 /* fsync a folder (makes renames/creations in it durable). */
 desc_status fs_sync_dir(const char *dir, desc_error *err);
 
+/* Deferred syncs: between fs_sync_defer(true) and fs_sync_defer(false)
+ * (per thread, nestable) the writers that fsync their own files and
+ * folders (vmdk_delta_create's) skip it, because the caller (leaf
+ * stamping) syncs the whole folder or filesystem once afterwards. */
+void fs_sync_defer(bool on);
+bool fs_sync_wanted(void);
+
+/* syncfs() on the filesystem holding `dir`: every file written there is
+ * on disk when it returns (one journal commit instead of one per file). */
+desc_status fs_sync_fs(const char *dir, desc_error *err);
+
 /* Renames `from` to `to`; fails with DESC_E_EXISTS if `to` exists
  * (renameat2 RENAME_NOREPLACE where available, else link-based check). */
 desc_status fs_rename_noreplace(const char *from, const char *to,

@@ -26,10 +26,25 @@
  * leaf-e2e.sh), and the leaf still gets its own descriptor, so its lock
  * folder is its own.
  *
- * Durability: every file of the leaf is fsynced, then the staging folder,
- * then it is renamed into place (never over an existing folder) and the
- * parent folder is fsynced.  On any failure the staging folder is removed;
- * leaves made before are not touched.
+ * Durability (vmdk_clone_options.sync; measured in tests/bench/RESULTS.md):
+ *   VMDK_SYNC_LEAF (default): every file of the leaf is fsynced, then the
+ *     staging folder, then it is renamed into place (never over an
+ *     existing folder) and the parent folder is fsynced.  The delta
+ *     writer's own fsyncs are deferred (fs_sync_defer): this pass syncs
+ *     its files anyway, and each extra fsync of a new file is one more
+ *     journal commit.  Still ~9 fsyncs a leaf, so it costs milliseconds a
+ *     leaf, which dominates stamping.
+ *   VMDK_SYNC_BATCH: leaves are written with no sync and stay in their
+ *     staging folders; vmdk_leaf_context_commit calls syncfs() once per
+ *     parent folder (every staged file and folder is then on disk), renames
+ *     the leaves into place and fsyncs each parent folder once.  The
+ *     guarantee is the same as LEAF's for a crash (a leaf folder that
+ *     exists is complete; staging folders are removed by the next run),
+ *     but leaves become visible only at the commit, and the syncfs also
+ *     writes out other programs' dirty data on that filesystem.
+ *   VMDK_SYNC_NONE: no syncs; each leaf renamed into place at once.
+ * On any failure the staging folder is removed; leaves made before are not
+ * touched.
  */
 #include "config.h"
 
@@ -65,7 +80,18 @@ struct leaf_disk {
 	bool *extent_absolute;  /* written absolute in the base */
 };
 
+/* A leaf staged under VMDK_SYNC_BATCH, waiting for the commit. */
+struct staged_leaf {
+	char *staging;
+	char *leaf_dir;
+	char *parent;
+	char *folder;           /* as the caller named it (reports, errors) */
+	unsigned line;
+};
+
 struct vmdk_leaf_context {
+	struct staged_leaf *staged;
+	size_t nstaged;
 	struct leaf_disk *disks;
 	size_t ndisks;
 	char *vmx_path;         /* master .vmx, NULL = default .vmx */
@@ -102,12 +128,29 @@ static void disk_clear(struct leaf_disk *d)
 	desc_free(d->desc);
 }
 
+static void staged_clear(struct staged_leaf *s, bool remove)
+{
+	if (remove && s->staging != NULL) {
+		desc_error ignored;
+
+		fs_remove_tree(s->staging, &ignored);
+	}
+	vk_free(s->staging);
+	vk_free(s->leaf_dir);
+	vk_free(s->parent);
+	vk_free(s->folder);
+	memset(s, 0, sizeof(*s));
+}
+
 void vmdk_leaf_context_free(vmdk_leaf_context *ctx)
 {
 	size_t i;
 
 	if (ctx == NULL)
 		return;
+	for (i = 0; i < ctx->nstaged; i++)
+		staged_clear(&ctx->staged[i], true);
+	vk_free(ctx->staged);
 	for (i = 0; i < ctx->ndisks; i++)
 		disk_clear(&ctx->disks[i]);
 	vk_free(ctx->disks);
@@ -606,6 +649,88 @@ static desc_status check_spec(const vmdk_leaf_spec *spec, desc_error *err)
 	return DESC_OK;
 }
 
+/* Keeps a written staging folder for vmdk_leaf_context_commit (takes the
+ * strings on success). */
+static desc_status stage_leaf(vmdk_leaf_context *ctx,
+			      const vmdk_leaf_spec *spec, char **staging,
+			      char **leaf_dir, char **parent, desc_error *err)
+{
+	struct staged_leaf *grown, *s;
+
+	grown = vk_reallocarray(ctx->staged, ctx->nstaged + 1, sizeof(*grown));
+	if (grown == NULL)
+		return nomem(err);
+	ctx->staged = grown;
+	s = &ctx->staged[ctx->nstaged];
+	memset(s, 0, sizeof(*s));
+	s->folder = vk_strdup(spec->folder);
+	if (s->folder == NULL)
+		return nomem(err);
+	s->staging = *staging;
+	s->leaf_dir = *leaf_dir;
+	s->parent = *parent;
+	s->line = spec->line;
+	*staging = *leaf_dir = *parent = NULL;
+	ctx->nstaged++;
+	return DESC_OK;
+}
+
+desc_status vmdk_leaf_context_commit(vmdk_leaf_context *ctx, size_t *committed,
+				     desc_error *err)
+{
+	desc_status st = DESC_OK;
+	size_t i, done = 0;
+
+	desc_error_clear(err);
+	if (committed != NULL)
+		*committed = 0;
+	if (ctx == NULL)
+		return desc_error_set(err, DESC_E_ARG, NULL, 0,
+				      "vmdk_leaf_context_commit: NULL context");
+	/* One syncfs per parent folder (usually one for the whole run) puts
+	 * every staged file and folder on disk before any leaf appears. */
+	for (i = 0; i < ctx->nstaged && st == DESC_OK; i++)
+		if (i == 0 || strcmp(ctx->staged[i].parent,
+				     ctx->staged[i - 1].parent) != 0)
+			st = fs_sync_fs(ctx->staged[i].parent, err);
+	for (i = 0; i < ctx->nstaged && st == DESC_OK; i++) {
+		struct staged_leaf *s = &ctx->staged[i];
+
+		st = fs_rename_noreplace(s->staging, s->leaf_dir, err);
+		if (st == DESC_E_EXISTS)
+			desc_error_set(err, DESC_E_EXISTS, s->folder, s->line,
+				       "leaf folder '%s' already exists",
+				       s->folder);
+		if (st != DESC_OK)
+			break;
+		report(ctx, "rename", s->folder);
+		vk_free(s->staging);
+		s->staging = NULL;
+		done++;
+	}
+	/* The renames themselves, once per parent folder. */
+	for (i = 0; i < done; i++) {
+		desc_error serr;
+		desc_status sst;
+
+		if (i > 0 && strcmp(ctx->staged[i].parent,
+				    ctx->staged[i - 1].parent) == 0)
+			continue;
+		sst = fs_sync_dir(ctx->staged[i].parent, &serr);
+		if (sst != DESC_OK && st == DESC_OK) {
+			st = sst;
+			if (err != NULL)
+				*err = serr;
+		}
+	}
+	for (i = 0; i < ctx->nstaged; i++)
+		staged_clear(&ctx->staged[i], true);
+	ctx->nstaged = 0;
+	if (committed != NULL)
+		*committed = done;
+	return st;
+}
+
 desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
 				     const vmdk_leaf_spec *spec,
 				     desc_error *err)
@@ -699,8 +824,11 @@ desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
 			break;
 		report_file(ctx, spec->folder, d->copy_name, "");
 		delta = fs_join(staging, d->delta_name);
+		/* Synced below with the other files (or not at all). */
+		fs_sync_defer(true);
 		st = delta ? vmdk_delta_create(delta, path, d->copy_name, err) :
 			     nomem(err);
+		fs_sync_defer(false);
 		if (st == DESC_OK)
 			report_file(ctx, spec->folder, d->delta_name, "");
 		vk_free(delta);
@@ -729,7 +857,12 @@ desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
 		st = fs_error(err, errno, staging, "cannot chmod");
 		goto out;
 	}
-	st = sync_folder_files(staging, err);
+	if (ctx->opt.sync == VMDK_SYNC_BATCH) {
+		st = stage_leaf(ctx, spec, &staging, &leaf_dir, &parent, err);
+		goto out;
+	}
+	if (ctx->opt.sync == VMDK_SYNC_LEAF)
+		st = sync_folder_files(staging, err);
 	if (st != DESC_OK)
 		goto out;
 	st = fs_rename_noreplace(staging, leaf_dir, err);
@@ -741,7 +874,8 @@ desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
 	report(ctx, "rename", spec->folder);
 	vk_free(staging);
 	staging = NULL;
-	st = fs_sync_dir(parent, err);
+	if (ctx->opt.sync == VMDK_SYNC_LEAF)
+		st = fs_sync_dir(parent, err);
 out:
 	if (staging != NULL) {
 		desc_error ignored;
@@ -769,6 +903,8 @@ desc_status vmdk_leaf_create(const char *base_descriptor,
 	st = vmdk_leaf_context_new(base_descriptor, opt, &ctx, err);
 	if (st == DESC_OK)
 		st = vmdk_leaf_context_create(ctx, spec, err);
+	if (st == DESC_OK)
+		st = vmdk_leaf_context_commit(ctx, NULL, err);
 	vmdk_leaf_context_free(ctx);
 	return st;
 }

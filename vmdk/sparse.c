@@ -628,7 +628,7 @@ desc_status sparse_create_file(const char *path,
 						i * gt_sectors));
 	if (pwrite_all(fd, gd, gd_bytes, h->gd_offset * VMDK_SECTOR_SIZE) < 0)
 		goto io;
-	if (fsync(fd) < 0)
+	if (fs_sync_wanted() && fsync(fd) < 0)
 		goto io;
 	if (close(fd) < 0) {
 		fd = -1;

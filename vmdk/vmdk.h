@@ -264,6 +264,24 @@ typedef struct vmdk_leaf_spec {
 	unsigned line;        /* plan line, 0 when not from a plan */
 } vmdk_leaf_spec;
 
+/* When stamped leaves reach the disk (see vmdk/leaf.c "Durability"):
+ *   VMDK_SYNC_LEAF   each leaf's files and staging folder are fsynced
+ *                    before its rename, the parent folder after it: a leaf
+ *                    is durable when vmdk_leaf_context_create returns.
+ *   VMDK_SYNC_BATCH  leaves are written without syncs and wait in their
+ *                    staging folders; vmdk_leaf_context_commit syncs the
+ *                    filesystem once (syncfs), renames them all into place
+ *                    and syncs the parent folders.  A crash never leaves a
+ *                    visible but incomplete leaf, at one sync per run.
+ *   VMDK_SYNC_NONE   no syncs at all, each leaf renamed into place at once
+ *                    (what a qemu-img create loop does); a crash can leave
+ *                    leaves with empty files. */
+typedef enum vmdk_sync_policy {
+	VMDK_SYNC_LEAF = 0,
+	VMDK_SYNC_BATCH,
+	VMDK_SYNC_NONE,
+} vmdk_sync_policy;
+
 typedef struct vmdk_clone_options {
 	const char *master_vmx;           /* NULL: a minimal default .vmx */
 	const char *snapshot_name;        /* NULL: "Base" */
@@ -278,6 +296,7 @@ typedef struct vmdk_clone_options {
 	bool full;
 	void (*progress)(void *ctx, uint64_t done_bytes, uint64_t total_bytes);
 	void *progress_ctx;
+	vmdk_sync_policy sync; /* 0 = VMDK_SYNC_LEAF */
 } vmdk_clone_options;
 
 /* Stamps one leaf from the base descriptor `base_descriptor` into
@@ -300,6 +319,13 @@ desc_status vmdk_leaf_context_new(const char *base_descriptor,
 desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
 				     const vmdk_leaf_spec *spec,
 				     desc_error *err);
+/* VMDK_SYNC_BATCH: makes the leaves staged since the last commit durable
+ * and renames them into place, in order; stops at the first failure (the
+ * leaves after it are removed).  *committed (may be NULL) counts the leaves
+ * now in place.  A no-op returning DESC_OK for the other policies. */
+desc_status vmdk_leaf_context_commit(vmdk_leaf_context *ctx, size_t *committed,
+				     desc_error *err);
+/* Leaves staged and not committed are removed. */
 void vmdk_leaf_context_free(vmdk_leaf_context *ctx);
 
 /* Removes leftover VMDK_STAGING_PREFIX folders in `dir` (from a crashed
