@@ -39,6 +39,20 @@ qemu-io -r -c 'read -P 0x11 0 64k' -c 'read -P 0x21 64k 64k' "$D" >/dev/null \
 qemu-img check -q "$D" || fail "qemu-img check after repair"
 qemu-img info --backing-chain "$D" >/dev/null || fail "qemu-img info after repair"
 
+# --- a one-file delta (descriptor embedded in the sparse file) ----------
+qemu-img create -q -f vmdk -F vmdk -b Core.vmdk leaves/L1/child.vmdk
+qemu-io -c 'write -P 0x33 128k 64k' leaves/L1/child.vmdk >/dev/null
+sed -i 's/^CID=.*/CID=5eed0004/' leaves/L1/Core.vmdk
+if qemu-io -r -c 'read -P 0x11 0 64k' leaves/L1/child.vmdk >/dev/null 2>&1; then
+	fail "qemu reads the embedded delta through a CID mismatch"
+fi
+size=$(stat -c %s leaves/L1/child.vmdk)
+"$VMDKIT" repair-cid leaves/L1/child.vmdk >out.txt || fail "embedded repair: $(cat out.txt)"
+[ "$(stat -c %s leaves/L1/child.vmdk)" = "$size" ] || fail "embedded repair changed the file size"
+qemu-io -r -c 'read -P 0x11 0 64k' -c 'read -P 0x33 128k 64k' leaves/L1/child.vmdk >/dev/null \
+	|| fail "qemu cannot read the repaired embedded delta"
+qemu-img check -q leaves/L1/child.vmdk || fail "qemu-img check of the embedded delta"
+
 # --- the base's data changed: refused ----------------------------------
 chmod u+w B/Core-s001.vmdk
 qemu-io -c 'write -P 0x99 0 512' B/Core-s001.vmdk >/dev/null 2>&1 \
