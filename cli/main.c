@@ -85,6 +85,10 @@ static const struct cli_opt clone_opts[] = {
 	{ "progress", OPT_PROGRESS, NULL,
 	  "show a progress bar even when stderr is not a terminal" },
 	{ "no-progress", OPT_NO_PROGRESS, NULL, "never show a progress bar" },
+	{ "sync", 'Y', "MODE",
+	  "when leaves reach the disk: leaf (fsync each leaf before it "
+	  "appears; default for one leaf), batch (one filesystem sync, then "
+	  "all leaves appear; default with --count and --plan) or none" },
 	DRY_RUN_OPT("what would be written"),
 	FORMAT_OPT,
 	CLI_OPT_END,
