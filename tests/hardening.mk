@@ -1,0 +1,2 @@
+# Hardening tests (owner: hardening work): concurrency, hostile paths,
+# failpoints, kill -9.  The fuzz harnesses are in tests/fuzz/fuzz.mk.
