@@ -1,2 +1,4 @@
 # Hardening tests (owner: hardening work): concurrency, hostile paths,
 # failpoints, kill -9.  The fuzz harnesses are in tests/fuzz/fuzz.mk.
+TESTS += tests/integration/concurrent-clone.sh
+EXTRA_DIST += tests/integration/concurrent-clone.sh

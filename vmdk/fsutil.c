@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -608,7 +609,11 @@ desc_status fs_make_staging(const char *target, char **out, desc_error *err)
 		rc = nomem(err);
 		goto out;
 	}
-	tmpl = vk_asprintf("%s/%s%s-XXXXXX", dir, VMDK_STAGING_PREFIX, base);
+	/* The creator's pid in the name lets vmdk_staging_cleanup tell a
+	 * crashed run's leftover from a folder another process is still
+	 * filling (fs_staging_in_use). */
+	tmpl = vk_asprintf("%s/%s%s-%ld-XXXXXX", dir, VMDK_STAGING_PREFIX, base,
+			   (long)getpid());
 	if (tmpl == NULL) {
 		rc = nomem(err);
 		goto out;
@@ -625,6 +630,29 @@ out:
 	vk_free(dir);
 	vk_free(base);
 	return rc;
+}
+
+bool fs_staging_in_use(const char *name)
+{
+	size_t len = strlen(name), i, end;
+	unsigned long long pid = 0;
+
+	/* "<prefix><base>-<pid>-XXXXXX": the pid sits between the last two
+	 * dashes.  Other forms (older runs) are never in use. */
+	if (len < 9 || name[len - 7] != '-')
+		return false;
+	end = len - 7;
+	i = end;
+	while (i > 0 && name[i - 1] >= '0' && name[i - 1] <= '9')
+		i--;
+	if (i == end || i == 0 || name[i - 1] != '-' || end - i > 9)
+		return false;
+	for (; i < end; i++)
+		pid = pid * 10 + (unsigned long long)(name[i] - '0');
+	if (pid == 0)
+		return false;
+	/* EPERM: alive, owned by someone else. */
+	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
 /* Empties the folder open as dirfd (which it takes over) recursively. */

@@ -51,8 +51,12 @@ char *fs_relative(const char *from_dir, const char *to_path);
 bool fs_exists(const char *path); /* lstat succeeds */
 
 /* Creates a fresh staging folder beside `target` (same filesystem, so it
- * can be renamed into place): "<dirname>/.vmdkit-tmp-<basename>-XXXXXX". */
+ * can be renamed into place): "<dirname>/.vmdkit-tmp-<basename>-<pid>-XXXXXX". */
 desc_status fs_make_staging(const char *target, char **out, desc_error *err);
+
+/* True when a staging folder name (no folder part) carries the pid of a
+ * live process: another run is still filling it, cleanup must leave it. */
+bool fs_staging_in_use(const char *name);
 
 /* Removes a folder tree created by us (does not follow symlinks). */
 desc_status fs_remove_tree(const char *path, desc_error *err);

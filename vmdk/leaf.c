@@ -943,6 +943,9 @@ desc_status vmdk_staging_cleanup(const char *dir, size_t *removed,
 		if (fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    !S_ISDIR(sb.st_mode))
 			continue;
+		/* A concurrent clone's folder in the making is not ours. */
+		if (fs_staging_in_use(de->d_name))
+			continue;
 		path = fs_join(dir, de->d_name);
 		if (path == NULL) {
 			st = nomem(err);
