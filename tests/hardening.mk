@@ -2,3 +2,5 @@
 # failpoints, kill -9.  The fuzz harnesses are in tests/fuzz/fuzz.mk.
 TESTS += tests/integration/concurrent-clone.sh
 EXTRA_DIST += tests/integration/concurrent-clone.sh
+TESTS += tests/integration/hostile-paths.sh
+EXTRA_DIST += tests/integration/hostile-paths.sh
