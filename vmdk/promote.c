@@ -64,6 +64,7 @@ struct src_extent {
 struct src_link {
 	struct src_extent *ext;
 	size_t count;
+	size_t cursor; /* extent of the last lookup: the walk is in order */
 };
 
 struct source {
@@ -171,6 +172,7 @@ enum unit_kind {
 
 struct unit {
 	enum unit_kind kind;
+	uint64_t span;  /* UNIT_HOLE: sectors known to be a hole (>= n) */
 	int fd;
 	const char *path;
 	uint64_t off;
@@ -178,13 +180,34 @@ struct unit {
 
 static struct src_extent *extent_at(struct src_link *l, uint64_t sector)
 {
-	size_t i;
+	size_t i, k;
 
-	for (i = 0; i < l->count; i++)
+	for (k = 0; k < l->count; k++) {
+		i = (l->cursor + k) % l->count;
 		if (sector >= l->ext[i].start &&
-		    sector - l->ext[i].start < l->ext[i].sectors)
+		    sector - l->ext[i].start < l->ext[i].sectors) {
+			l->cursor = i;
 			return &l->ext[i];
+		}
+	}
 	return NULL;
+}
+
+/* Sectors from extent sector `in` on that are unallocated for sure: the
+ * rest of the grain, or of the whole grain table when it has none. */
+static uint64_t unallocated_run(const struct src_extent *e, uint64_t in)
+{
+	const vmdk_sparse_header *h = &e->sp.header;
+	uint64_t cover = h->grain_size * h->num_gtes_per_gt;
+	uint64_t gdi = in / cover, end;
+
+	if (gdi < e->sp.gd_entries && e->sp.gd[gdi] == 0)
+		end = (gdi + 1) * cover;
+	else
+		end = (in / h->grain_size + 1) * h->grain_size;
+	if (end > e->sectors)
+		end = e->sectors;
+	return end - in;
 }
 
 /* What the n sectors at `sector` are, looking down the chain for the
@@ -192,9 +215,11 @@ static struct src_extent *extent_at(struct src_link *l, uint64_t sector)
 static desc_status classify(struct source *s, uint64_t sector, uint64_t n,
 			    struct unit *u, desc_error *err)
 {
+	uint64_t span = UINT64_MAX;
 	size_t i;
 
 	u->kind = UNIT_HOLE;
+	u->span = n;
 	for (i = 0; i < s->count; i++) {
 		struct src_extent *e = extent_at(&s->links[i], sector);
 		enum sparse_grain_state state;
@@ -221,8 +246,13 @@ static desc_status classify(struct source *s, uint64_t sector, uint64_t n,
 		if (rc != DESC_OK)
 			return rc;
 		switch (state) {
-		case SPARSE_GRAIN_UNALLOCATED:
+		case SPARSE_GRAIN_UNALLOCATED: {
+			uint64_t run = unallocated_run(e, in);
+
+			if (run < span)
+				span = run;
 			continue;
+		}
 		case SPARSE_GRAIN_ZERO:
 			return DESC_OK;
 		case SPARSE_GRAIN_DATA:
@@ -236,6 +266,9 @@ static desc_status classify(struct source *s, uint64_t sector, uint64_t n,
 			return DESC_OK;
 		}
 	}
+	/* Unallocated in every link: the caller may skip the whole run. */
+	if (span != UINT64_MAX && span > n)
+		u->span = span;
 	return DESC_OK;
 }
 
@@ -259,6 +292,7 @@ struct dst_extent {
 struct target {
 	struct dst_extent *ext;
 	size_t count;
+	size_t cursor;
 	/* The pending merged copy. */
 	int run_sfd, run_dfd;
 	const char *run_spath, *run_dpath;
@@ -502,12 +536,16 @@ out:
 
 static struct dst_extent *target_extent(struct target *t, uint64_t sector)
 {
-	size_t i;
+	size_t i, k;
 
-	for (i = 0; i < t->count; i++)
+	for (k = 0; k < t->count; k++) {
+		i = (t->cursor + k) % t->count;
 		if (sector >= t->ext[i].start &&
-		    sector - t->ext[i].start < t->ext[i].sectors)
+		    sector - t->ext[i].start < t->ext[i].sectors) {
+			t->cursor = i;
 			return &t->ext[i];
+		}
+	}
 	return NULL;
 }
 
@@ -675,6 +713,17 @@ static desc_status flatten_walk(struct source *s, struct target *t,
 			if (rc == DESC_OK)
 				rc = run_add(t, &u, d, doff,
 					     n * VMDK_SECTOR_SIZE, err);
+		}
+		if (u.kind == UNIT_HOLE && u.span > n) {
+			/* Skip a hole in whole units: every target extent
+			 * starts on a unit boundary, so a unit (a target grain)
+			 * is never placed twice. */
+			uint64_t end = (sector + u.span) / UNIT_SECTORS * UNIT_SECTORS;
+
+			if (end > capacity)
+				end = capacity;
+			if (end > sector + n)
+				n = end - sector;
 		}
 		sector += n;
 		if (sector * VMDK_SECTOR_SIZE >= next_tick) {
