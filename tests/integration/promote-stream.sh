@@ -30,6 +30,13 @@ for t in monolithicSparse twoGbMaxExtentSparse monolithicFlat; do
 	qemu-img check -q "out-$t/S.vmdk" || fail "$t: qemu-img check"
 done
 
+# --- a full clone of it: inflated into a plain sparse disk -----------------
+"$TOOL" full-clone S.vmdk Full >/dev/null
+qemu-img compare -q src.vmdk Full/S.vmdk || fail "full clone differs"
+qemu-img info Full/S.vmdk | grep -q 'create type: monolithicSparse' ||
+	fail "full clone is not monolithicSparse"
+grep -q '^scsi0:0.fileName = "S.vmdk"$' Full/Full.vmx || fail "full clone .vmx"
+
 # --- a delta over the stream disk, promoted --------------------------------
 "$DISK_TOOL" create-delta L.vmdk S.vmdk >/dev/null
 qemu-io -c 'write -P 0x55 11M 64k' -c 'write -P 0x66 30M 128k' \
