@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "vmdk/vmdk.h"
+#include "vmdk/failpoint.h"
 #include "vmdk/fsutil.h"
 #include "vmdk/leaf_private.h"
 #include "vmdk/vmx_private.h"
@@ -505,7 +506,7 @@ static desc_status place_files(struct base_job *job)
 
 		if (dst == NULL || shown == NULL) {
 			st = nomem(job->err);
-		} else if (!job->opt->copy && rename(f->src, dst) == 0) {
+		} else if (!job->opt->copy && fp_rename(f->src, dst) == 0) {
 			f->moved = true;
 			report2(job, "move", f->src, shown);
 		} else if (!job->opt->copy && errno != EXDEV) {
@@ -657,8 +658,8 @@ static desc_status edit_embedded(struct base_job *job, struct base_disk *d)
 	d->area_len = (size_t)size;
 	memcpy(area, text, len);
 	d->area_edited = true;
-	if (pwrite(fd, area, (size_t)size, (off_t)off) != (ssize_t)size ||
-	    fsync(fd) != 0) {
+	if (fp_pwrite(fd, area, (size_t)size, (off_t)off) != (ssize_t)size ||
+	    fp_fsync(fd) != 0) {
 		st = fs_error(job->err, errno ? errno : EIO, path, "cannot write");
 		goto out;
 	}
@@ -735,7 +736,7 @@ static desc_status protect(struct base_job *job, const char *name)
 		st = fs_error(job->err, errno, path, "cannot open");
 		goto out;
 	}
-	if (fchmod(fd, 0444) != 0 || fsync(fd) != 0)
+	if (fchmod(fd, 0444) != 0 || fp_fsync(fd) != 0)
 		st = fs_error(job->err, errno, path, "cannot protect");
 	close(fd);
 	if (st == DESC_OK)
@@ -804,9 +805,9 @@ static void rollback(struct base_job *job)
 
 			if (p != NULL && chmod(p, 0600) == 0 &&
 			    (fd = open(p, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
-				if (pwrite(fd, d->area_orig, d->area_len,
+				if (fp_pwrite(fd, d->area_orig, d->area_len,
 					   (off_t)d->area_offset) < 0 ||
-				    fsync(fd) != 0) {
+				    fp_fsync(fd) != 0) {
 					/* nothing more we can do */
 				}
 				close(fd);
@@ -823,13 +824,13 @@ static void rollback(struct base_job *job)
 		p = staged(job, f->name);
 		if (p != NULL) {
 			chmod(p, f->mode);
-			if (rename(p, f->src) == 0)
+			if (fp_rename(p, f->src) == 0)
 				f->moved = false;
 		}
 		vk_free(p);
 	}
 	if (job->basedir_removed)
-		mkdir(job->basedir, 0755);
+		fp_mkdir(job->basedir, 0755);
 	if (job->staging != NULL)
 		fs_remove_tree(job->staging, &ignored);
 }
@@ -960,7 +961,7 @@ desc_status vmdk_base_make(const char *source, const char *basedir,
 	if (st == DESC_OK && !job.opt->copy)
 		st = rename_master_descriptors(&job);
 	if (st == DESC_OK && job.basedir_empty) {
-		if (rmdir(job.basedir) != 0)
+		if (fp_rmdir(job.basedir) != 0)
 			st = fs_error(err, errno, job.basedir, "cannot replace empty folder");
 		else
 			job.basedir_removed = true;
@@ -982,7 +983,7 @@ desc_status vmdk_base_make(const char *source, const char *basedir,
 	/* Master originals copied across filesystems go only now that the
 	 * base holds them for sure. */
 	for (i = 0; i < job.nfiles; i++)
-		if (job.files[i].copied && unlink(job.files[i].src) != 0 &&
+		if (job.files[i].copied && fp_unlink(job.files[i].src) != 0 &&
 		    st == DESC_OK)
 			st = fs_error(err, errno, job.files[i].src,
 				      "base made, but cannot remove the master's copy of");

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "vmdk/disk_private.h"
+#include "vmdk/failpoint.h"
 #include "vmdk/fsutil.h"
 #include "descriptor/private.h"
 
@@ -108,7 +109,7 @@ static desc_status remember(struct created *c, const char *path,
 	desc_status rc = created_add(c, path, err);
 
 	if (rc != DESC_OK)
-		unlink(path);
+		fp_unlink(path);
 	return rc;
 }
 
@@ -118,7 +119,7 @@ static void created_finish(struct created *c, bool remove)
 
 	for (i = c->count; i-- > 0;) {
 		if (remove)
-			unlink(c->paths[i]);
+			fp_unlink(c->paths[i]);
 		vk_free(c->paths[i]);
 	}
 	vk_free(c->paths);
@@ -332,16 +333,16 @@ static desc_status write_flat(const char *path, uint64_t sectors,
 		return fs_error(err, errno, path, "cannot create");
 	/* A flat extent of zeros is a hole: VMware preallocates, but every
 	 * reader sees the same bytes. */
-	if (ftruncate(fd, (off_t)(sectors * VMDK_SECTOR_SIZE)) < 0 ||
-	    fsync(fd) < 0) {
+	if (fp_ftruncate(fd, (off_t)(sectors * VMDK_SECTOR_SIZE)) < 0 ||
+	    fp_fsync(fd) < 0) {
 		int e = errno;
 
 		close(fd);
-		unlink(path);
+		fp_unlink(path);
 		return fs_error(err, e, path, "cannot extend");
 	}
 	if (close(fd) < 0) {
-		unlink(path);
+		fp_unlink(path);
 		return fs_error(err, errno, path, "cannot close");
 	}
 	return DESC_OK;

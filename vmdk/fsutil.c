@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "vmdk/failpoint.h"
 #include "vmdk/fsutil.h"
 #include "vmdk/vmdk.h"
 #include "descriptor/private.h"
@@ -66,7 +67,7 @@ static int write_full(int fd, const void *buf, size_t len)
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = write(fd, (const char *)buf + done, len - done);
+		ssize_t n = fp_write(fd, (const char *)buf + done, len - done);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -83,7 +84,7 @@ static int pwrite_full(int fd, const void *buf, size_t len, off_t off)
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done,
+		ssize_t n = fp_pwrite(fd, (const char *)buf + done, len - done,
 				   off + (off_t)done);
 
 		if (n < 0) {
@@ -188,7 +189,7 @@ desc_status fs_write_new(const char *path, const void *buf, size_t len,
 		fs_error(err, errno, path, "cannot write");
 		goto fail;
 	}
-	if (sync && fsync(fd) < 0) {
+	if (sync && fp_fsync(fd) < 0) {
 		fs_error(err, errno, path, "cannot sync");
 		goto fail;
 	}
@@ -201,7 +202,7 @@ desc_status fs_write_new(const char *path, const void *buf, size_t len,
 fail:
 	if (fd >= 0)
 		close(fd);
-	unlink(path);
+	fp_unlink(path);
 	return err != NULL ? err->code : DESC_E_IO;
 }
 
@@ -245,7 +246,7 @@ desc_status fs_replace(const char *path, const void *buf, size_t len,
 		rc = fs_error(err, errno, tmp, "cannot write");
 		goto out;
 	}
-	if (fsync(fd) < 0) {
+	if (fp_fsync(fd) < 0) {
 		rc = fs_error(err, errno, tmp, "cannot sync");
 		goto out;
 	}
@@ -255,7 +256,7 @@ desc_status fs_replace(const char *path, const void *buf, size_t len,
 		goto out;
 	}
 	fd = -1;
-	if (rename(tmp, path) < 0) {
+	if (fp_rename(tmp, path) < 0) {
 		rc = fs_error(err, errno, path, "cannot rename over");
 		goto out;
 	}
@@ -266,7 +267,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	if (tmp != NULL)
-		unlink(tmp);
+		fp_unlink(tmp);
 	vk_free(tmp);
 	vk_free(dir);
 	vk_free(base);
@@ -321,7 +322,7 @@ static desc_status copy_segment(int in, int outfd, off_t off, off_t len,
 	while (len > 0 && *use_cfr) {
 		loff_t ioff = off, ooff = off;
 		size_t want = len > (off_t)(1u << 30) ? (1u << 30) : (size_t)len;
-		ssize_t n = copy_file_range(in, &ioff, outfd, &ooff, want, 0);
+		ssize_t n = fp_copy_file_range(in, &ioff, outfd, &ooff, want, 0);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -382,9 +383,9 @@ desc_status fs_copy_file(const char *src, const char *dst, mode_t mode,
 	}
 	created = true;
 	/* A reflink shares the blocks: instant, and holes stay holes. */
-	if (ioctl(outfd, FICLONE, in) == 0)
+	if (fp_ficlone(outfd, in) == 0)
 		goto sync;
-	if (ftruncate(outfd, size) < 0) {
+	if (fp_ftruncate(outfd, size) < 0) {
 		rc = fs_error(err, errno, dst, "cannot extend");
 		goto out;
 	}
@@ -418,7 +419,7 @@ desc_status fs_copy_file(const char *src, const char *dst, mode_t mode,
 		pos = hole;
 	}
 sync:
-	if (fsync(outfd) < 0) {
+	if (fp_fsync(outfd) < 0) {
 		rc = fs_error(err, errno, dst, "cannot sync");
 		goto out;
 	}
@@ -432,7 +433,7 @@ out:
 	if (outfd >= 0)
 		close(outfd);
 	if (rc != DESC_OK && created)
-		unlink(dst);
+		fp_unlink(dst);
 	close(in);
 	vk_free(block);
 	return rc;
@@ -619,7 +620,7 @@ desc_status fs_make_staging(const char *target, char **out, desc_error *err)
 		goto out;
 	}
 	/* mkdtemp creates the folder 0700, exclusively. */
-	if (mkdtemp(tmpl) == NULL) {
+	if (fp_mkdtemp(tmpl) == NULL) {
 		rc = fs_error(err, errno, tmpl, "cannot create folder");
 		goto out;
 	}
@@ -704,14 +705,14 @@ static desc_status remove_contents(int dirfd, const char *path,
 			}
 			rc = remove_contents(fd, sub, err);
 			if (rc == DESC_OK &&
-			    unlinkat(dirfd, de->d_name, AT_REMOVEDIR) < 0)
+			    fp_unlinkat(dirfd, de->d_name, AT_REMOVEDIR) < 0)
 				rc = fs_error(err, errno, sub, "cannot remove");
 			vk_free(sub);
 			if (rc != DESC_OK)
 				break;
 			/* The listing changed under readdir: restart. */
 			rewinddir(d);
-		} else if (unlinkat(dirfd, de->d_name, 0) < 0) {
+		} else if (fp_unlinkat(dirfd, de->d_name, 0) < 0) {
 			rc = fs_error(err, errno, de->d_name, "cannot remove");
 			break;
 		}
@@ -729,7 +730,7 @@ desc_status fs_remove_tree(const char *path, desc_error *err)
 	if (lstat(path, &st) < 0)
 		return fs_error(err, errno, path, "cannot stat");
 	if (!S_ISDIR(st.st_mode)) {
-		if (unlink(path) < 0)
+		if (fp_unlink(path) < 0)
 			return fs_error(err, errno, path, "cannot remove");
 		return DESC_OK;
 	}
@@ -739,7 +740,7 @@ desc_status fs_remove_tree(const char *path, desc_error *err)
 	rc = remove_contents(fd, path, err);
 	if (rc != DESC_OK)
 		return rc;
-	if (rmdir(path) < 0)
+	if (fp_rmdir(path) < 0)
 		return fs_error(err, errno, path, "cannot remove");
 	return DESC_OK;
 }
@@ -751,7 +752,7 @@ desc_status fs_sync_dir(const char *dir, desc_error *err)
 	if (fd < 0)
 		return fs_error(err, errno, dir, "cannot open folder");
 	/* Some filesystems cannot sync folders; that is not our failure. */
-	if (fsync(fd) < 0 && errno != EINVAL && errno != EROFS) {
+	if (fp_fsync(fd) < 0 && errno != EINVAL && errno != EROFS) {
 		int e = errno;
 
 		close(fd);
@@ -782,7 +783,7 @@ desc_status fs_sync_fs(const char *dir, desc_error *err)
 
 	if (fd < 0)
 		return fs_error(err, errno, dir, "cannot open folder");
-	if (syncfs(fd) < 0) {
+	if (fp_syncfs(fd) < 0) {
 		int e = errno;
 
 		close(fd);
@@ -798,8 +799,7 @@ desc_status fs_rename_noreplace(const char *from, const char *to,
 	struct stat st;
 
 #ifdef SYS_renameat2
-	if (syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to,
-		    RENAME_NOREPLACE) == 0)
+	if (fp_rename_noreplace(from, to) == 0)
 		return DESC_OK;
 	if (errno != ENOSYS && errno != EINVAL)
 		return fs_error(err, errno, to, "cannot rename to");
@@ -810,13 +810,13 @@ desc_status fs_rename_noreplace(const char *from, const char *to,
 	if (S_ISDIR(st.st_mode)) {
 		if (lstat(to, &st) == 0)
 			return fs_error(err, EEXIST, to, "cannot rename to");
-		if (rename(from, to) < 0)
+		if (fp_rename(from, to) < 0)
 			return fs_error(err, errno, to, "cannot rename to");
 		return DESC_OK;
 	}
-	if (link(from, to) < 0)
+	if (fp_link(from, to) < 0)
 		return fs_error(err, errno, to, "cannot rename to");
-	if (unlink(from) < 0)
+	if (fp_unlink(from) < 0)
 		return fs_error(err, errno, from, "cannot remove");
 	return DESC_OK;
 }

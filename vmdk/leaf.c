@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "vmdk/vmdk.h"
+#include "vmdk/failpoint.h"
 #include "vmdk/fsutil.h"
 #include "vmdk/leaf_private.h"
 #include "vmdk/promote_private.h"
@@ -561,7 +562,7 @@ static desc_status sync_folder_files(const char *dir, desc_error *err)
 		if (de->d_name[0] == '.')
 			continue;
 		fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || fsync(fd) != 0)
+		if (fd < 0 || fp_fsync(fd) != 0)
 			st = fs_error(err, errno, de->d_name, "cannot sync");
 		if (fd >= 0)
 			close(fd);

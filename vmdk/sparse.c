@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "vmdk/disk_private.h"
+#include "vmdk/failpoint.h"
 #include "vmdk/fsutil.h"
 #include "descriptor/private.h"
 
@@ -566,7 +567,7 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done,
+		ssize_t n = fp_pwrite(fd, (const char *)buf + done, len - done,
 				   (off_t)(off + done));
 
 		if (n < 0) {
@@ -606,7 +607,7 @@ desc_status sparse_create_file(const char *path,
 		return rc;
 	}
 	/* The grain tables are all zero: leave them as holes. */
-	if (ftruncate(fd, (off_t)(h->overhead * VMDK_SECTOR_SIZE)) < 0) {
+	if (fp_ftruncate(fd, (off_t)(h->overhead * VMDK_SECTOR_SIZE)) < 0) {
 		rc = fs_error(err, errno, path, "cannot extend");
 		goto out;
 	}
@@ -628,7 +629,7 @@ desc_status sparse_create_file(const char *path,
 						i * gt_sectors));
 	if (pwrite_all(fd, gd, gd_bytes, h->gd_offset * VMDK_SECTOR_SIZE) < 0)
 		goto io;
-	if (fs_sync_wanted() && fsync(fd) < 0)
+	if (fs_sync_wanted() && fp_fsync(fd) < 0)
 		goto io;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -642,7 +643,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	if (rc != DESC_OK)
-		unlink(path);
+		fp_unlink(path);
 	vk_free(gd);
 	return rc;
 }
