@@ -712,9 +712,17 @@ desc_status vmdk_relocate(const char *basedir, const char *newdir,
 	report(&r, "rename", shown ? shown : basedir);
 	for (size_t i = 0; i < r.nedits && st == DESC_OK; i++) {
 		st = commit_one(&r, &r.edits[i]);
-		if (st == DESC_OK && !(r.edits[i].in_base &&
-				       strcmp(r.edits[i].name, VMDK_MANIFEST_NAME) == 0))
+		if (st == DESC_OK && !r.edits[i].in_base) {
 			report(&r, "write", r.edits[i].path);
+		} else if (st == DESC_OK) {
+			/* base files are reported where they are now */
+			char *dir = current_dir(&r, &r.edits[i]);
+			char *now = dir ? fs_join(dir, r.edits[i].name) : NULL;
+
+			report(&r, "write", now ? now : r.edits[i].path);
+			vk_free(now);
+			vk_free(dir);
+		}
 	}
 	if (st != DESC_OK)
 		goto fail;

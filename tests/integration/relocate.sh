@@ -68,4 +68,18 @@ qemu-img convert -O raw leaves/A1/Abs-000001.vmdk a1.raw
 grep -q "\"$T/new/A/Abs-s001.vmdk\"" new/A/Abs.vmdk || fail "absolute base descriptor not rewritten: $(cat new/A/Abs.vmdk)"
 "$VMDKIT" verify new/A >/dev/null || fail "verify of the absolute base after the move"
 qemu-img compare -q leaves/A1/Abs-000001.vmdk a1.raw || fail "A1 reads other bytes"
+# --- another filesystem: refused, nothing changed ------------------------
+OTHER=${VMDKIT_OTHER_FS:-/dev/shm}
+if [ -d "$OTHER" ] && [ -w "$OTHER" ] && [ "$(stat -c %d "$OTHER")" != "$(stat -c %d "$T")" ]; then
+	O=$(mktemp -d "$OTHER/vmdkit-relocate.XXXXXX")
+	before=$(snap)
+	set +e; "$VMDKIT" relocate new/B "$O/B" --leaves leaves 2>err.txt; rc=$?; set -e
+	rm -rf "$O"
+	[ "$rc" = 6 ] || fail "cross-filesystem relocate: exit $rc $(cat err.txt)"
+	grep -q 'another filesystem' err.txt || fail "EXDEV message: $(cat err.txt)"
+	[ "$(snap)" = "$before" ] || fail "a cross-filesystem relocate changed files"
+	ls -a leaves/L1 leaves/L2 | grep -q vmdkit-tmp && fail "staging files left after EXDEV"
+else
+	echo "no other filesystem: cross-filesystem refusal not tested"
+fi
 exit 0
