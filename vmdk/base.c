@@ -980,6 +980,15 @@ desc_status vmdk_base_make(const char *source, const char *basedir,
 	st = fs_sync_dir(job.parent, err);
 	for (i = 0; i < job.ndisks && st == DESC_OK && !job.opt->copy; i++)
 		st = fs_sync_dir(job.disks[i].dir, err);
+	/* The base exists now: say so, or a retry meets "exists" puzzled. */
+	if (st != DESC_OK && err != NULL) {
+		char what[DESC_ERROR_MESSAGE_MAX];
+		int e = err->errnum;
+
+		snprintf(what, sizeof(what), "%s", err->message);
+		desc_error_set(err, st, "", 0, "base made, but %s", what);
+		err->errnum = e;
+	}
 	/* Master originals copied across filesystems go only now that the
 	 * base holds them for sure. */
 	for (i = 0; i < job.nfiles; i++)

@@ -262,7 +262,15 @@ desc_status fs_replace(const char *path, const void *buf, size_t len,
 	}
 	vk_free(tmp);
 	tmp = NULL;
-	rc = fs_sync_dir(dir, err);
+	/* The new content is in place (and fsynced): a failing folder sync
+	 * now must not read as "not replaced", or callers roll back around
+	 * a file that already changed (promote left a .vmx naming a disk it
+	 * had removed).  A lasting I/O error shows at the next sync. */
+	{
+		desc_error ignored;
+
+		(void)fs_sync_dir(dir, &ignored);
+	}
 out:
 	if (fd >= 0)
 		close(fd);

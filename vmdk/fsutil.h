@@ -26,7 +26,9 @@ desc_status fs_write_new(const char *path, const void *buf, size_t len,
 			 mode_t mode, bool sync, desc_error *err);
 
 /* Replaces an existing file's content atomically: writes a temporary file
- * beside it, fsyncs, renames over.  The mode of the old file is kept. */
+ * beside it, fsyncs, renames over.  The mode of the old file is kept.
+ * DESC_OK once renamed: a failing sync of the folder after that is not
+ * reported (the file has changed; an error would invite a rollback). */
 desc_status fs_replace(const char *path, const void *buf, size_t len,
 		       desc_error *err);
 

@@ -51,6 +51,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -540,6 +541,22 @@ out:
 	return st;
 }
 
+/* A failure after the leaf was renamed into place: the leaf exists, and
+ * the message must say so (a retry would meet "already exists"). */
+static void created_but(desc_error *err, const char *folder)
+{
+	char what[DESC_ERROR_MESSAGE_MAX];
+	int e;
+
+	if (err == NULL)
+		return;
+	e = err->errnum;
+	snprintf(what, sizeof(what), "%s", err->message);
+	desc_error_set(err, err->code, "", 0, "leaf '%s' created, but %s",
+		       folder, what);
+	err->errnum = e;
+}
+
 /* fsync every file the leaf holds (the delta writer's files included). */
 static desc_status sync_folder_files(const char *dir, desc_error *err)
 {
@@ -722,6 +739,7 @@ desc_status vmdk_leaf_context_commit(vmdk_leaf_context *ctx, size_t *committed,
 			st = sst;
 			if (err != NULL)
 				*err = serr;
+			created_but(err, ctx->staged[i].folder);
 		}
 	}
 	for (i = 0; i < ctx->nstaged; i++)
@@ -877,6 +895,8 @@ desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
 	staging = NULL;
 	if (ctx->opt.sync == VMDK_SYNC_LEAF)
 		st = fs_sync_dir(parent, err);
+	if (st != DESC_OK)
+		created_but(err, spec->folder);
 out:
 	if (staging != NULL) {
 		desc_error ignored;
