@@ -1,5 +1,5 @@
 # descriptor/ - the text layer (owner: descriptor work)
-vmdkitinclude_HEADERS += descriptor/descriptor.h
+nobase_vmdkitinclude_HEADERS += descriptor/descriptor.h
 libvmdkit_la_SOURCES += \
 	descriptor/alloc.c \
 	descriptor/error.c \

@@ -1,5 +1,5 @@
 # vmdk/ disk layer: sparse extents, open/read/chain, create (owner: disk work)
-vmdkitinclude_HEADERS += vmdk/vmdk.h
+nobase_vmdkitinclude_HEADERS += vmdk/vmdk.h
 libvmdkit_la_SOURCES += \
 	vmdk/fsutil.h \
 	vmdk/fsutil.c \

@@ -1,0 +1,3 @@
+#!/bin/sh
+. "$VMDKIT_SRCDIR/tests/lib.sh"
+exit 77
