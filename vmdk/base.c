@@ -506,7 +506,22 @@ static desc_status place_files(struct base_job *job)
 
 		if (dst == NULL || shown == NULL) {
 			st = nomem(job->err);
-		} else if (!job->opt->copy && fp_rename(f->src, dst) == 0) {
+		} else if (!job->opt->copy && fp_link(f->src, dst) == 0) {
+			/* A second name, not a rename: killed before the
+			 * commit, the master still has all its extents (a
+			 * later staging cleanup removes only the link); the
+			 * master's name goes after the commit, like a copy's.
+			 * Rollback's rename onto the same file is a no-op. */
+			f->moved = true;
+			f->copied = true;
+			report2(job, "move", f->src, shown);
+		} else if (!job->opt->copy && errno != EXDEV &&
+			   errno != EPERM && errno != EOPNOTSUPP &&
+			   errno != EMLINK) {
+			st = fs_error(job->err, errno, f->src, "cannot move");
+		} else if (!job->opt->copy && errno != EXDEV &&
+			   fp_rename(f->src, dst) == 0) {
+			/* No hard links here: a plain move. */
 			f->moved = true;
 			report2(job, "move", f->src, shown);
 		} else if (!job->opt->copy && errno != EXDEV) {

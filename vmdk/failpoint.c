@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ static const char *const kind_names[FP_KINDS] = {
 static bool fp_active;      /* counting at all */
 static bool fp_list;        /* print counts at exit */
 static int fp_kind_set = -1; /* kind that fails; FP_KINDS = any */
+static bool fp_kill;        /* kill:N: SIGKILL ourselves instead of failing */
 static unsigned long fp_at; /* which call of that kind fails */
 static unsigned long fp_count[FP_KINDS + 1];
 
@@ -93,14 +95,18 @@ __attribute__((constructor)) static void fp_init(void)
 		desc_test_fail_allocation(n);
 		return;
 	}
-	if (klen == 3 && strncmp(spec, "any", 3) == 0)
+	if (klen == 4 && strncmp(spec, "kill", 4) == 0) {
+		fp_kill = true;
+		k = FP_KINDS;
+	} else if (klen == 3 && strncmp(spec, "any", 3) == 0)
 		k = FP_KINDS;
 	else
 		for (k = 0; k < FP_KINDS; k++)
 			if (strlen(kind_names[k]) == klen &&
 			    strncmp(spec, kind_names[k], klen) == 0)
 				break;
-	if (k == FP_KINDS && !(klen == 3 && strncmp(spec, "any", 3) == 0))
+	if (k == FP_KINDS && !fp_kill &&
+	    !(klen == 3 && strncmp(spec, "any", 3) == 0))
 		goto bad;
 	fp_active = true;
 	fp_kind_set = k;
@@ -108,7 +114,7 @@ __attribute__((constructor)) static void fp_init(void)
 	return;
 bad:
 	/* A test that misspells its failpoint must not pass silently. */
-	fprintf(stderr, "VMDKIT_FAILPOINT='%s': expected KIND:N (KIND write, rename, fsync, mkdir, unlink, alloc, any; N >= 1) or list\n",
+	fprintf(stderr, "VMDKIT_FAILPOINT='%s': expected KIND:N (KIND write, rename, fsync, mkdir, unlink, alloc, any, kill; N >= 1) or list\n",
 		spec);
 	abort();
 }
@@ -123,6 +129,10 @@ bool fp_fail(enum fp_kind kind)
 		return false;
 	if ((fp_kind_set == FP_KINDS && fp_count[FP_KINDS] == fp_at) ||
 	    (fp_kind_set == (int)kind && fp_count[kind] == fp_at)) {
+		/* A crash just before the operation: what kill -9 at a
+		 * random moment may hit, enumerated. */
+		if (fp_kill)
+			kill(getpid(), SIGKILL);
 		errno = EIO;
 		return true;
 	}

@@ -11,6 +11,8 @@
  *                             for alloc); KIND is write, rename, fsync,
  *                             mkdir, unlink, alloc, or any (the Nth of
  *                             write, rename, fsync, mkdir, unlink together)
+ *   VMDKIT_FAILPOINT=kill:N   SIGKILL the process just before the Nth of
+ *                             those calls (a crash, enumerated)
  *   VMDKIT_FAILPOINT=list     count the calls and print them to stderr at
  *                             exit, one line:
  *                             "vmdkit-failpoints: write=W rename=R fsync=F
