@@ -256,6 +256,14 @@ static void defect_mac(void)
 	append("vms/L2/L2.vmx", "ethernet0.generatedAddress = \"00:0C:29:AA:BB:CC\"\n");
 }
 
+static void defect_mac_one_vm(void)
+{
+	/* One NIC's static and generated address agreeing is no conflict;
+	 * two NICs sharing one is. */
+	append("vms/L2/L2.vmx", "ethernet0.address = \"00:50:56:00:00:09\"\nethernet0.generatedAddress = \"00:50:56:00:00:09\"\n");
+	append("vms/L1/L1.vmx", "ethernet0.address = \"00:50:56:00:00:07\"\nethernet1.address = \"00:50:56:00:00:07\"\n");
+}
+
 static void defect_vmsd(void)
 {
 	replace_line("vms/L1/L1.vmsd", "snapshot0.disk0.fileName",
@@ -294,6 +302,7 @@ static const struct check_case check_cases[] = {
 	{ "lock", defect_lock, "stale-lock", false },
 	{ "uuid", defect_uuid, "duplicate-uuid-bios", false },
 	{ "mac", defect_mac, "duplicate-mac", false },
+	{ "mac-one-vm", defect_mac_one_vm, "duplicate-mac", false },
 	{ "vmsd", defect_vmsd, "vmsd-disk-missing", false },
 	{ "vmx-disk", defect_vmx_disk, "vmx-disk-missing", false },
 	{ "syntax", defect_syntax, "syntax", false },
@@ -320,6 +329,11 @@ START_TEST(test_check_defect)
 	else
 		ck_assert_msg(has_code(&f, c->code), "%s: no '%s' in:%s",
 			      c->name, c->code, dump(&f));
+	if (c->plant == defect_mac_one_vm)
+		for (size_t i = 0; i < f.count; i++)
+			ck_assert_msg(strcmp(f.items[i].code, "duplicate-mac") != 0 ||
+				      strcmp(f.items[i].file, "vms/L1/L1.vmx") == 0,
+				      "%s", dump(&f));
 	/* Without the defect's code, nothing else fires either: at most
 	 * findings that follow from the same defect. */
 	desc_findings_clear(&f);

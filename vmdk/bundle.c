@@ -1162,6 +1162,16 @@ out:
 /* Across VMs                                                          */
 /* ------------------------------------------------------------------ */
 
+/* ethernet0.address and ethernet0.generatedAddress of one .vmx are one
+ * NIC (a static address with a stale generated one is no conflict). */
+static bool same_nic(const struct mac_rec *a, const struct mac_rec *b)
+{
+	size_t n = strcspn(a->key, ".");
+
+	return strcmp(a->path, b->path) == 0 && strcspn(b->key, ".") == n &&
+	       strncasecmp(a->key, b->key, n) == 0;
+}
+
 static desc_status check_across(struct check_job *job)
 {
 	desc_status st = DESC_OK;
@@ -1190,13 +1200,18 @@ static desc_status check_across(struct check_job *job)
 		for (size_t j = 0; j < i; j++) {
 			const struct mac_rec *a = &job->macs[j];
 
-			if (strcmp(a->mac, b->mac) != 0 ||
-			    strcmp(a->path, b->path) == 0)
+			if (strcmp(a->mac, b->mac) != 0 || same_nic(a, b))
 				continue;
-			st = add(job, DESC_SEV_ERROR, "duplicate-mac", b->path,
-				 b->line,
-				 "MAC address %s (%s) is also used by '%s' (%s)",
-				 b->mac, b->key, a->path, a->key);
+			if (strcmp(a->path, b->path) == 0)
+				st = add(job, DESC_SEV_ERROR, "duplicate-mac",
+					 b->path, b->line,
+					 "MAC address %s (%s) is also used by %s of the same VM",
+					 b->mac, b->key, a->key);
+			else
+				st = add(job, DESC_SEV_ERROR, "duplicate-mac",
+					 b->path, b->line,
+					 "MAC address %s (%s) is also used by '%s' (%s)",
+					 b->mac, b->key, a->path, a->key);
 			break;
 		}
 	}
@@ -1230,6 +1245,13 @@ static desc_status check_across(struct check_job *job)
 
 /* The chain of a delta found in a folder is walked from every descriptor
  * in it, so one broken link can be seen more than once: keep the first. */
+static bool is_chain_code(const char *code)
+{
+	return strcmp(code, "parent-missing") == 0 ||
+	       strcmp(code, "parent-cid-mismatch") == 0 ||
+	       strcmp(code, "chain-broken") == 0;
+}
+
 static void drop_repeats(desc_findings *out, size_t from)
 {
 	size_t w = from;
@@ -1238,7 +1260,9 @@ static void drop_repeats(desc_findings *out, size_t from)
 		desc_finding *f = &out->items[i];
 		bool dup = false;
 
-		for (size_t j = from; j < w && !dup; j++) {
+		/* Only chain walks repeat themselves: the rest costs nothing. */
+		for (size_t j = from; j < w && !dup && is_chain_code(f->code);
+		     j++) {
 			const desc_finding *g = &out->items[j];
 
 			dup = g->line == f->line && g->severity == f->severity &&
