@@ -38,8 +38,10 @@ for leaf in "$out/Leaves"/*.vmwarevm; do
 	run "$VMDKIT" chain "$leaf/Demo Master-000001.vmdk"
 	run "$VMDKIT" check "$leaf/$name.vmx" "$leaf/$name.vmsd" "$leaf/Demo Master.vmdk"
 	if command -v qemu-img >/dev/null; then
-		run qemu-img info --backing-chain "$leaf/Demo Master-000001.vmdk" | grep -E '^(image|file format|virtual size|backing file):'
-		run qemu-io -r -f vmdk -c 'read -P 0x5a 0 1M' "$leaf/Demo Master-000001.vmdk" | head -1
+		printf '$ qemu-img info --backing-chain %s\n' "$leaf/Demo Master-000001.vmdk"
+		qemu-img info --backing-chain "$leaf/Demo Master-000001.vmdk" | grep -E '^(image|backing file):'
+		printf '$ qemu-io -r -c "read -P 0x5a 0 1M" %s\n' "$leaf/Demo Master-000001.vmdk"
+		qemu-io -r -f vmdk -c 'read -P 0x5a 0 1M' "$leaf/Demo Master-000001.vmdk" | head -1
 	fi
 done
 run "$VMDKIT" verify "$out/Base/Demo Master"

@@ -541,6 +541,43 @@ static desc_status place_files(struct base_job *job)
 	return DESC_OK;
 }
 
+/* The per-disk identity a base must not hand on, and a leftover hint (on
+ * a disk without parent it makes qemu look for a backing file).  A
+ * ddb.longContentID that is kept is realigned with the CID: its last 8
+ * digits are the CID in VMware's files, and qemu rewrites the CID on
+ * every write without touching it, so a master written by qemu would
+ * otherwise carry the mismatch into every leaf.  *changed (may be NULL)
+ * counts the lines touched. */
+static desc_status strip_identity(struct base_job *job, desc_descriptor *copy,
+				  size_t *changed)
+{
+	const char *lcid = desc_ddb_get(copy, "ddb.longContentID");
+	size_t n = 0;
+	uint32_t cid;
+
+	n += desc_ddb_unset(copy, "ddb.uuid");
+	n += desc_header_unset(copy, "parentFileNameHint");
+	if (job->opt->strip_long_content_id) {
+		n += desc_ddb_unset(copy, "ddb.longContentID");
+	} else if (lcid != NULL && strlen(lcid) == 32 && desc_cid(copy, &cid)) {
+		char fixed[33], tail[9];
+
+		snprintf(tail, sizeof(tail), "%08x", cid);
+		if (strcasecmp(lcid + 24, tail) != 0) {
+			memcpy(fixed, lcid, 24);
+			memcpy(fixed + 24, tail, 9);
+			desc_status st = desc_ddb_set(copy, "ddb.longContentID",
+						      fixed, job->err);
+			if (st != DESC_OK)
+				return st;
+			n++;
+		}
+	}
+	if (changed != NULL)
+		*changed = n;
+	return DESC_OK;
+}
+
 static desc_status write_text_descriptor(struct base_job *job,
 					 struct base_disk *d)
 {
@@ -573,12 +610,9 @@ static desc_status write_text_descriptor(struct base_job *job,
 	}
 	if (st != DESC_OK)
 		goto out;
-	desc_ddb_unset(copy, "ddb.uuid");
-	if (job->opt->strip_long_content_id)
-		desc_ddb_unset(copy, "ddb.longContentID");
-	/* A leftover hint on a disk without parent makes qemu look for a
-	 * backing file. */
-	desc_header_unset(copy, "parentFileNameHint");
+	st = strip_identity(job, copy, NULL);
+	if (st != DESC_OK)
+		goto out;
 	st = desc_write(copy, &text, &len, job->err);
 	if (st != DESC_OK)
 		goto out;
@@ -616,10 +650,9 @@ static desc_status edit_embedded(struct base_job *job, struct base_disk *d)
 	st = desc_clone(d->desc, &copy, job->err);
 	if (st != DESC_OK)
 		return st;
-	removed = desc_ddb_unset(copy, "ddb.uuid");
-	if (job->opt->strip_long_content_id)
-		removed += desc_ddb_unset(copy, "ddb.longContentID");
-	removed += desc_header_unset(copy, "parentFileNameHint");
+	st = strip_identity(job, copy, &removed);
+	if (st != DESC_OK)
+		goto out;
 	if (removed == 0)
 		goto out; /* nothing to change: leave the bytes alone */
 	path = staged(job, d->name);

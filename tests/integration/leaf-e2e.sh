@@ -29,6 +29,9 @@ qemu-io -c 'write -P 0x11 0 64k' -c 'write -P 0x22 3G 64k' \
 # descriptor with NULs after rewriting the CID: drop them first.
 tr -d '\000' <"$M/8.10 Core.vmdk" >desc.tmp
 printf 'ddb.uuid = "60 00 c2 99 ab ce aa 92-d3 3e 55 a9 30 e7 c6 dd"\n' >>desc.tmp
+# A longContentID as VMware wrote it before qemu changed the CID: the base
+# must realign its last 8 digits with the CID.
+printf 'ddb.longContentID = "0123456789abcdef01234567deadbeef"\n' >>desc.tmp
 cat desc.tmp >"$M/8.10 Core.vmdk"
 # qemu writes the CID without leading zeros; vmdkinfo prints 8 digits.
 cid=$(sed -n 's/^CID=//p' "$M/8.10 Core.vmdk")
@@ -84,6 +87,9 @@ done
 ls -a "$VM" | grep -q '^\.vmdkit-tmp-' && fail "staging folder left behind"
 grep -q 'ddb.uuid' "$B/8.10 Core.vmdk" && fail "ddb.uuid kept in the base"
 [ "$(sed -n 's/^CID=//p' "$B/8.10 Core.vmdk")" = "$cid" ] || fail "CID changed"
+lcid=$(sed -n 's/^ddb.longContentID = "\(.*\)"$/\1/p' "$B/8.10 Core.vmdk")
+[ "$lcid" = "0123456789abcdef01234567$(printf %08x "0x$cid")" ] \
+	|| fail "longContentID '$lcid' not realigned with CID $cid"
 grep -q '^RW 4194304 SPARSE "8.10 Core-s001.vmdk"$' "$B/8.10 Core.vmdk" \
 	|| fail "extent paths not rewritten to bare names"
 [ -f "$M/8.10 Core.nvram" ] || fail "nvram moved"
