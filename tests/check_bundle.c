@@ -803,6 +803,29 @@ START_TEST(test_alloc_failure)
 		free(before);
 	}
 	ck_assert_int_eq(access("new/B/Core.vmdk", F_OK), 0);
+	/* A changed base is never taken as proven, whichever allocation
+	 * fails (a reason that cannot be allocated is no proof). */
+	ck_assert_int_eq(chmod("new/B/Core-s001.vmdk", 0644), 0);
+	{
+		int fd = open("new/B/Core-s001.vmdk", O_WRONLY);
+
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(pwrite(fd, "x", 1, 60000), 1);
+		close(fd);
+	}
+	ck_assert_int_eq(chmod("new/B/Core-s001.vmdk", 0444), 0);
+	replace_line("vms/L2/Core.vmdk", "CID=", "CID=0badc1d2");
+	ropt.dry_run = false;
+	for (unsigned long n = 1;; n++) {
+		desc_test_fail_allocation(n);
+		st = vmdk_repair_cid("vms/L2/Core-000001.vmdk", &ropt, &r, &err);
+		desc_test_fail_allocation(0);
+		ck_assert_msg(st == DESC_E_NOMEM || st == DESC_E_REFUSED,
+			      "allocation %lu: status %d", n, (int)st);
+		ck_assert(!r.repaired);
+		if (st == DESC_E_REFUSED)
+			break;
+	}
 }
 END_TEST
 

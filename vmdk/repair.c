@@ -54,13 +54,16 @@ static desc_status in_manifest(const char *dir, const char *name, bool *yes,
 }
 
 /* Why the data of the disk `parent` cannot be shown unchanged, or NULL
- * (in *why, vk_free) when every extent is a file of an intact base. */
+ * (in *why, vk_free) when every extent is a file of an intact base.  A
+ * reason that cannot be allocated is DESC_E_NOMEM, never "proven". */
 static desc_status prove_unchanged(const char *parent, char **why,
 				   desc_error *err)
 {
 	desc_descriptor *desc = NULL;
 	desc_findings found;
-	bool embedded, listed;
+	char *verified = NULL;
+	bool embedded, listed, refused = false;
+	size_t proven = 0;
 	desc_status st;
 
 	*why = NULL;
@@ -68,7 +71,8 @@ static desc_status prove_unchanged(const char *parent, char **why,
 	st = disk_load_descriptor(parent, &desc, &embedded, err);
 	if (st != DESC_OK)
 		return st;
-	for (size_t i = 0; i < desc_extent_count(desc) && *why == NULL; i++) {
+	for (size_t i = 0; i < desc_extent_count(desc) && !refused &&
+			   st == DESC_OK; i++) {
 		const desc_extent *x = desc_extent_at(desc, i);
 		char *file, *dir = NULL, *name = NULL;
 
@@ -82,31 +86,49 @@ static desc_status prove_unchanged(const char *parent, char **why,
 		if (file == NULL || dir == NULL || name == NULL) {
 			st = disk_nomem(err);
 		} else if (!has_manifest(dir)) {
+			refused = true;
 			*why = vk_asprintf("extent '%s' of '%s' is not in a vmdkit base folder (no %s beside it), so nothing proves its data unchanged",
 					   x->path, parent, VMDK_MANIFEST_NAME);
 		} else if ((st = in_manifest(dir, name, &listed, err)) !=
 			   DESC_OK) {
 			/* st carries the error out of the loop */
 		} else if (!listed) {
+			refused = true;
 			*why = vk_asprintf("extent '%s' of '%s' is not listed in the manifest of '%s'",
 					   x->path, parent, dir);
-		} else {
+		} else if (verified == NULL || strcmp(verified, dir) != 0) {
+			/* Each base folder is hashed once, not once per
+			 * extent of a split disk. */
+			vk_free(verified);
+			verified = vk_strdup(dir);
 			desc_findings_clear(&found);
-			st = vmdk_base_verify(dir, &found, err);
+			st = verified ? vmdk_base_verify(dir, &found, err) :
+					disk_nomem(err);
 			for (size_t j = 0; st == DESC_OK && j < found.count &&
-					   *why == NULL; j++)
-				if (found.items[j].severity == DESC_SEV_ERROR)
+					   !refused; j++)
+				if (found.items[j].severity == DESC_SEV_ERROR) {
+					refused = true;
 					*why = vk_asprintf("the base '%s' does not match its manifest: %s",
 							   dir, found.items[j].message);
+				}
 		}
+		if (st == DESC_OK && !refused)
+			proven++;
 		vk_free(file);
 		vk_free(dir);
 		vk_free(name);
-		if (st != DESC_OK)
-			break;
 	}
-	if (st == DESC_OK && *why == NULL && desc_extent_count(desc) == 0)
-		*why = vk_asprintf("'%s' has no extents to prove", parent);
+	if (st == DESC_OK && !refused && proven == 0) {
+		refused = true;
+		*why = vk_asprintf("'%s' has no extent files to prove", parent);
+	}
+	if (st == DESC_OK && refused && *why == NULL)
+		st = disk_nomem(err);
+	if (st != DESC_OK) {
+		vk_free(*why);
+		*why = NULL;
+	}
+	vk_free(verified);
 	desc_findings_clear(&found);
 	desc_free(desc);
 	return st;
