@@ -627,7 +627,13 @@ static void lines_insert(desc_descriptor *desc, size_t pos, struct dline *line)
 	line->eol = eol;
 	if (pos == desc->count && pos > 0 &&
 	    desc->lines[pos - 1]->eol == EOL_NONE) {
-		desc->lines[pos - 1]->eol = eol;
+		struct dline *last = desc->lines[pos - 1];
+
+		/* A stray CR ending that line would pair with an LF and be
+		 * read back as CRLF, shortening its value (found by fuzzing):
+		 * end it with CRLF, which reads back to the same text. */
+		last->eol = last->len > 0 && last->text[last->len - 1] == '\r' ?
+				    EOL_CRLF : eol;
 		line->eol = EOL_NONE;
 	}
 	memmove(&desc->lines[pos + 1], &desc->lines[pos],

@@ -1,0 +1,106 @@
+/*
+ * check_hardening.c - regression tests for what the hardening work found
+ * (fuzzing, failpoints, concurrency): each test failed before its fix.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "descriptor/descriptor.h"
+#include "vmdk/fsutil.h"
+
+/* fuzz_descriptor: a last line without a newline that ends in a stray CR,
+ * followed by an appended line, came back one CR shorter after a
+ * write/parse round trip. */
+START_TEST(descriptor_cr_before_append)
+{
+	static const char text[] =
+		"# Disk DescriptorFile\nversion=1\nCID=fffffffe\n"
+		"parentCID=ffffffff\ncreateType=\"monolithicSparse\"\n"
+		"RW 8 SPARSE \"a.vmdk\"\n#DDB\nddb.x = \"1\"\nddb.odd =\r\r\r";
+	desc_descriptor *d = NULL, *again = NULL;
+	desc_error err;
+	char *out = NULL;
+	size_t len = 0;
+
+	ck_assert_int_eq(desc_parse(text, sizeof(text) - 1, "t", &d, NULL, &err),
+			 DESC_OK);
+	ck_assert_int_eq(desc_ddb_set(d, "ddb.uuid", "60 00", &err), DESC_OK);
+	ck_assert_int_eq(desc_write(d, &out, &len, &err), DESC_OK);
+	ck_assert_int_eq(desc_parse(out, len, "t2", &again, NULL, &err),
+			 DESC_OK);
+	ck_assert_str_eq(desc_ddb_get(again, "ddb.odd"),
+			 desc_ddb_get(d, "ddb.odd"));
+	ck_assert_str_eq(desc_ddb_get(again, "ddb.uuid"), "60 00");
+	free(out);
+	desc_free(d);
+	desc_free(again);
+}
+END_TEST
+
+/* Concurrent clones: a staging folder of a live process is in use (the
+ * cleanup of another clone used to delete it); one of a dead process, or
+ * without a pid, is a leftover. */
+START_TEST(staging_in_use)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), ".vmdkit-tmp-leaf-%ld-AbC123",
+		 (long)getpid());
+	ck_assert(fs_staging_in_use(name));
+	snprintf(name, sizeof(name), ".vmdkit-tmp-my-leaf-2-%ld-AbC123",
+		 (long)getpid());
+	ck_assert(fs_staging_in_use(name));
+	/* pid_max is at most 2^22: this pid cannot be running. */
+	ck_assert(!fs_staging_in_use(".vmdkit-tmp-leaf-99999999-AbC123"));
+	ck_assert(!fs_staging_in_use(".vmdkit-tmp-leaf-AbC123"));
+	ck_assert(!fs_staging_in_use(".vmdkit-tmp-leaf-0-AbC123"));
+	ck_assert(!fs_staging_in_use(".vmdkit-tmp--AbC123"));
+	ck_assert(!fs_staging_in_use("x"));
+}
+END_TEST
+
+/* fs_make_staging puts our pid in the name, so the folder is in use. */
+START_TEST(staging_name_has_pid)
+{
+	char dir[] = "/tmp/check_hardening.XXXXXX", *target, *staging = NULL;
+	desc_error err;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	target = fs_join(dir, "leaf");
+	ck_assert_int_eq(fs_make_staging(target, &staging, &err), DESC_OK);
+	ck_assert(fs_staging_in_use(strrchr(staging, '/') + 1));
+	ck_assert_int_eq(fs_remove_tree(staging, &err), DESC_OK);
+	ck_assert_int_eq(rmdir(dir), 0);
+	free(staging);
+	free(target);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("hardening");
+	TCase *tc = tcase_create("regressions");
+
+	tcase_add_test(tc, descriptor_cr_before_append);
+	tcase_add_test(tc, staging_in_use);
+	tcase_add_test(tc, staging_name_has_pid);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
