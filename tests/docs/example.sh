@@ -24,4 +24,12 @@ expect_exit 4 "$ex" "$T/missing.vmdk" 0 "X.vmdk" 2>/dev/null
 expect_exit 2 "$ex" "$in" -1 "X.vmdk" 2>/dev/null
 printf 'not a descriptor\n' >"$T/bad.vmdk"
 expect_exit 1 "$ex" "$T/bad.vmdk" 0 "X.vmdk" 2>/dev/null
+
+# libvmdkit(3)'s EXAMPLE compiles against the tree's headers
+need cc
+sed -n '/^\.SH EXAMPLE/,/^\.SH /p' "$VMDKIT_SRCDIR/cli/man/libvmdkit.3" |
+	sed -n '/^\.RS$/,/^\.RE$/p' | sed '/^\.RS$/d; /^\.RE$/d; s/\\e/\\/g; s/\\-/-/g' >"$T/man-example.c"
+grep -q desc_parse "$T/man-example.c" || fail "no example found in libvmdkit.3"
+cc -Wall -Wextra -Werror -Wno-unused-function -c -I"$VMDKIT_SRCDIR" -o "$T/man-example.o" "$T/man-example.c" 2>"$T/cc.log" ||
+	fail "libvmdkit(3) example does not compile: $(cat "$T/cc.log")"
 echo ok
