@@ -13,3 +13,5 @@ tests_check_hardening_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_hardening_LDADD = $(CHECK_TEST_LIBS)
 # Reaches the internal fs_* helpers: the static archive.
 tests_check_hardening_LDFLAGS = -static
+TESTS += tests/integration/kill9.sh
+EXTRA_DIST += tests/integration/kill9.sh

@@ -519,14 +519,10 @@ static desc_status place_files(struct base_job *job)
 			   errno != EPERM && errno != EOPNOTSUPP &&
 			   errno != EMLINK) {
 			st = fs_error(job->err, errno, f->src, "cannot move");
-		} else if (!job->opt->copy && errno != EXDEV &&
-			   fp_rename(f->src, dst) == 0) {
-			/* No hard links here: a plain move. */
-			f->moved = true;
-			report2(job, "move", f->src, shown);
-		} else if (!job->opt->copy && errno != EXDEV) {
-			st = fs_error(job->err, errno, f->src, "cannot move");
 		} else {
+			/* Another filesystem, or none with hard links: a
+			 * copy, the original removed after the commit (the
+			 * staging folder never holds the only copy). */
 			st = fs_copy_file(f->src, dst, 0644, job->err);
 			if (st == DESC_OK) {
 				f->copied = !job->opt->copy;
@@ -994,6 +990,11 @@ desc_status vmdk_base_make(const char *source, const char *basedir,
 		dry_run(&job);
 		goto out;
 	}
+	/* A killed earlier run left its staging folder here (only links to
+	 * the master's extents, never their last copy): remove it. */
+	st = vmdk_staging_cleanup(job.parent, NULL, err);
+	if (st != DESC_OK)
+		goto out;
 	st = fs_make_staging(job.basedir, &job.staging, err);
 	if (st != DESC_OK)
 		goto out;

@@ -1,0 +1,151 @@
+#!/bin/sh
+# kill9.sh - base, clone, relocate and promote killed (SIGKILL) before
+# every filesystem operation in turn (VMDKIT_FAILPOINT=kill:N) and at a
+# few random moments (kill -9 from outside): afterwards, staging leftovers
+# aside, the tree is complete and valid or as before, the base is never
+# modified, and the next run completes and removes the leftover staging
+# folders.  For base (which moves the master's extents) the invariant is
+# weaker: the master's data is never lost (every master file keeps its
+# content, or the base is complete).  Promote may leave its new disk,
+# unreferenced, beside an untouched leaf (promote-interrupt.sh).
+. "$VMDKIT_SRCDIR/tests/lib.sh"
+need qemu-img
+need qemu-io
+cd "$T"
+
+# Listing with modes, sizes, link targets and hashes; staging leftovers
+# (.vmdkit-tmp-*) are left out.
+listing() { (cd "$1" && find . -name '.vmdkit-tmp-*' -prune -o \
+		-printf '%p %y %m %s %l\n' | LC_ALL=C sort &&
+	     find . -name '.vmdkit-tmp-*' -prune -o -type f \
+		-exec sha256sum {} + | LC_ALL=C sort); }
+contents() { (cd "$1" && find . -name '.vmdkit-tmp-*' -prune -o -type f \
+		-exec sha256sum {} + | LC_ALL=C sort); }
+
+mkdir -p tpl/master/m
+(
+cd tpl/master
+qemu-img create -q -f vmdk -o subformat=twoGbMaxExtentSparse m/M.vmdk 8M
+qemu-io -c 'write -P 0x11 0 256k' m/M.vmdk >/dev/null
+)
+cp -a tpl/master tpl/based
+"$VMDKIT" base tpl/based/m/M.vmdk tpl/based/base >/dev/null
+mkdir tpl/based/leaves
+cp -a tpl/based tpl/leafed
+"$VMDKIT" clone --no-progress tpl/leafed/base/M.vmdk tpl/leafed/leaves/L1 >/dev/null
+qemu-io -c 'write -P 0x22 128k 256k' tpl/leafed/leaves/L1/M-000001.vmdk >/dev/null
+qemu-img convert -O raw tpl/leafed/leaves/L1/M-000001.vmdk l1.raw
+qemu-img convert -O raw tpl/master/m/M.vmdk base.raw
+listing tpl/based/base >base.list
+contents tpl/master/m >master.sums
+
+setup_base() { rm -rf w && cp -a tpl/master w; }
+run_base() { (cd w && "$VMDKIT" base m/M.vmdk base); }
+done_base() {
+	"$VMDKIT" verify w/base >/dev/null 2>&1 && qemu-img compare -q base.raw w/base/M.vmdk
+}
+# The master's data survives: every file that was there still is (a
+# descriptor may have become NAME.vmdkit-moved), same content.
+kept_base() {
+	for f in $(cut -c67- master.sums); do
+		g=w/m/$f
+		[ -f "$g" ] || g=$g.vmdkit-moved
+		[ -f "$g" ] || return 1
+		grep -q "^$(sha256sum <"$g" | cut -c1-64)  $f\$" master.sums || return 1
+	done
+}
+
+setup_clone() { rm -rf w && cp -a tpl/based w; }
+run_clone() { (cd w && "$VMDKIT" clone --no-progress base/M.vmdk leaves/NEW); }
+done_clone() {
+	[ "$(ls w/leaves/NEW 2>/dev/null | tr '\n' ' ')" = \
+	  "M-000001-s001.vmdk M-000001.vmdk M.vmdk NEW.vmsd NEW.vmx " ] &&
+	qemu-img check -q w/leaves/NEW/M-000001.vmdk &&
+	qemu-img compare -q base.raw w/leaves/NEW/M-000001.vmdk
+}
+
+setup_relocate() { rm -rf w && cp -a tpl/leafed w; }
+run_relocate() { (cd w && "$VMDKIT" relocate base moved --leaves leaves); }
+done_relocate() {
+	[ ! -e w/base ] && listing w/moved | cmp -s base.list - &&
+	qemu-img compare -q l1.raw w/leaves/L1/M-000001.vmdk 2>/dev/null
+}
+
+setup_promote() { rm -rf w && cp -a tpl/leafed w; }
+run_promote() { (cd w && "$VMDKIT" promote --no-progress leaves/L1/L1.vmx); }
+done_promote() {
+	disk=$(sed -n 's/^scsi0:0\.fileName = "\(.*\)"$/\1/p' w/leaves/L1/L1.vmx)
+	! grep -qa parentFileNameHint "w/leaves/L1/$disk" &&
+	qemu-img compare -q l1.raw "w/leaves/L1/$disk"
+}
+
+# After a kill: as before or complete (staging aside), base untouched;
+# then the command again completes (unless it had) and no staging
+# folder is left.
+after_kill() {
+	cmd=$1 what=$2
+	if listing w | cmp -s before.list -; then
+		state=before
+	elif "done_$cmd"; then
+		state=complete
+	elif [ "$cmd" = base ] && kept_base; then
+		state=master-kept
+	elif [ "$cmd" = promote ] &&
+	     [ -z "$(listing w | LC_ALL=C comm -23 before.list -)" ]; then
+		# Killed after renaming the new disk in, before the .vmx
+		# names it: the leaf is as before plus an unreferenced file.
+		state=before
+	else
+		listing w | diff before.list - >&2 || :
+		fail "$cmd $what: killed, the tree is neither as before nor complete"
+	fi
+	if [ "$cmd" != base ]; then
+		b=base; [ "$cmd" = relocate ] && [ -e w/moved ] && b=moved
+		listing "w/$b" | cmp -s base.list - || fail "$cmd $what: base modified"
+	fi
+	case $state in
+	before) "run_$cmd" >out 2>err ||
+			fail "$cmd $what: rerun failed: $(cat err)"
+		"done_$cmd" || fail "$cmd $what: rerun incomplete" ;;
+	master-kept) return 0 ;;
+	esac
+	left=$(find w -name '.vmdkit-tmp-*' -type d)
+	[ -z "$left" ] || [ "$state" = complete ] ||
+		fail "$cmd $what: staging folders left after the rerun: $left"
+}
+
+total=0
+for cmd in clone base relocate promote; do
+	"setup_$cmd"
+	VMDKIT_FAILPOINT=list "run_$cmd" >out 2>err || fail "$cmd: $(cat err)"
+	n=$(sed -n 's/^vmdkit-failpoints: .* any=\([0-9]*\) .*/\1/p' err)
+	[ -n "$n" ] || fail "$cmd: no failpoint count: $(cat err)"
+	i=1
+	while [ "$i" -le "$n" ]; do
+		"setup_$cmd"
+		listing w >before.list
+		set +e
+		VMDKIT_FAILPOINT=kill:$i "run_$cmd" >out 2>err
+		rc=$?
+		set -e
+		[ "$rc" = 137 ] || fail "$cmd kill:$i: exit $rc, expected 137 (SIGKILL): $(cat err)"
+		after_kill "$cmd" "kill:$i"
+		i=$((i + 1))
+	done
+	# kill -9 from outside at a few moments (0 to 40 ms in).
+	for delay in 0 0.002 0.005 0.01 0.02 0.04; do
+		"setup_$cmd"
+		listing w >before.list
+		"run_$cmd" >out 2>err &
+		pid=$!
+		sleep "$delay"
+		# The vmdkit process itself (the wrapper execs it).
+		pkill_pid=$(ps -o pid= --ppid "$pid" 2>/dev/null | tr -d ' ' | head -1)
+		[ -n "$pkill_pid" ] && kill -9 "$pkill_pid" 2>/dev/null || :
+		wait "$pid" || :
+		after_kill "$cmd" "kill -9 after ${delay}s"
+	done
+	echo "kill9: $cmd: killed before each of $n operations"
+	total=$((total + n))
+done
+echo "kill9: $total kills"
