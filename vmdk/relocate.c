@@ -23,6 +23,7 @@
 #include "vmdk/vmdk.h"
 #include "vmdk/chainmgmt_private.h"
 #include "vmdk/disk_private.h"
+#include "vmdk/failpoint.h"
 #include "vmdk/fsutil.h"
 #include "vmdk/leaf_private.h"
 #include "vmdk/vmx_private.h"
@@ -457,7 +458,7 @@ static void unstage(const struct reloc *r, struct edit *ed)
 	dir = current_dir(r, ed);
 	tmp = dir ? fs_join(dir, ed->temp_name) : NULL;
 	if (tmp != NULL)
-		unlink(tmp);
+		fp_unlink(tmp);
 	vk_free(tmp);
 	vk_free(dir);
 	vk_free(ed->temp_name);
@@ -473,7 +474,7 @@ static desc_status commit_one(struct reloc *r, struct edit *ed)
 	dst = dir ? fs_join(dir, ed->name) : NULL;
 	if (tmp == NULL || dst == NULL)
 		st = nomem(r->err);
-	else if (rename(tmp, dst) != 0)
+	else if (fp_rename(tmp, dst) != 0)
 		st = fs_error(r->err, errno, dst, "cannot rename the staged copy over");
 	else
 		ed->renamed = true;
@@ -502,7 +503,7 @@ static void roll_back(struct reloc *r)
 		vk_free(dir);
 		ed->renamed = false;
 	}
-	if (r->moved && rename(r->newdir, r->basedir) == 0)
+	if (r->moved && fp_rename(r->newdir, r->basedir) == 0)
 		r->moved = false;
 }
 
