@@ -22,6 +22,7 @@ DOCS_TESTS = \
 	tests/docs/readme-tutorial.sh \
 	tests/docs/completion.sh \
 	tests/docs/example.sh \
+	tests/docs/formats.sh \
 	tests/install.sh
 TESTS += $(DOCS_TESTS)
-EXTRA_DIST += $(DOCS_TESTS)
+EXTRA_DIST += $(DOCS_TESTS) tests/docs/formats.golden
