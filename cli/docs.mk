@@ -23,6 +23,7 @@ DOCS_TESTS = \
 	tests/docs/completion.sh \
 	tests/docs/example.sh \
 	tests/docs/formats.sh \
+	tests/docs/exit-codes.sh \
 	tests/install.sh
 TESTS += $(DOCS_TESTS)
 EXTRA_DIST += $(DOCS_TESTS) tests/docs/formats.golden
