@@ -17,6 +17,7 @@
 #include "vmdk/vmdk.h"
 #include "vmdk/chainmgmt_private.h"
 #include "vmdk/disk_private.h"
+#include "vmdk/failpoint.h"
 #include "vmdk/fsutil.h"
 #include "vmdk/leaf_private.h"
 #include "descriptor/private.h"
@@ -171,10 +172,10 @@ static desc_status write_embedded(const char *path, const char *text,
 		goto out;
 	}
 	memcpy(area, text, len);
-	if (pwrite(fd, area, size,
+	if (fp_pwrite(fd, area, size,
 		   (off_t)(h.descriptor_offset * VMDK_SECTOR_SIZE)) !=
 		    (ssize_t)size ||
-	    fsync(fd) != 0)
+	    fp_fsync(fd) != 0)
 		st = fs_error(err, errno, path, "cannot write the descriptor of");
 out:
 	vk_free(area);
