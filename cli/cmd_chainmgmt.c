@@ -124,9 +124,14 @@ int cmd_relocate(const struct cli_command *cmd, int argc, char **argv)
 		}
 	}
 	cli_parser_done(&p);
-	if (!cli_operands(cmd, argc - p.optind, 2, 2)) {
+	if (!cli_operands(cmd, argc - p.optind, 2, -1)) {
 		free(leaves);
 		return EXIT_USAGE;
+	}
+	/* `--leaves A B C`: getopt hands B and C over as operands */
+	for (int i = p.optind + 2; i < argc; i++) {
+		leaves = xrealloc(leaves, nleaves + 1, sizeof(*leaves));
+		leaves[nleaves++] = argv[i];
 	}
 	cli_steps_init(&steps, format);
 	if (format != OUT_TEXT) {

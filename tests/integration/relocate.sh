@@ -42,7 +42,7 @@ expect_exit 2 "$VMDKIT" relocate VM/B new/B 2>/dev/null
 [ "$(snap)" = "$before" ] || fail "a refused relocate changed files"
 
 # --- the move -------------------------------------------------------------
-"$VMDKIT" relocate VM/B new/B --leaves leaves >move.out
+"$VMDKIT" relocate VM/B new/B --leaves leaves/L1 leaves/L2 >move.out
 [ ! -e VM/B ] || fail "old base folder still there"
 for f in Core.vmdk Core-s001.vmdk vmdkit-base.manifest; do
 	[ "$(stat -c %a "new/B/$f")" = 444 ] || fail "new/B/$f lost its write protection"
