@@ -58,9 +58,19 @@ sed 's|"../outside/data-flat.vmdk"|"link/data-flat.vmdk"|' evil/E.vmdk \
 expect_exit 1 "$VMDKIT" check --confine evil evil/L.vmdk >check.L
 grep -q 'path-escapes-confine' check.L ||
 	fail "check --confine did not report the symlink escape: $(cat check.L)"
+# A .vmx disk and a .vmsd snapshot disk outside.
+printf '.encoding = "UTF-8"\nconfig.version = "8"\nscsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "%s"\nscsi0:0.deviceType = "scsi-hardDisk"\n' \
+	"$T/outside/P.vmdk" >evil/V.vmx
+printf '.encoding = "UTF-8"\nsnapshot.lastUID = "1"\nsnapshot.numSnapshots = "1"\nsnapshot.current = "1"\nsnapshot0.uid = "1"\nsnapshot0.displayName = "Base"\nsnapshot0.numDisks = "1"\nsnapshot0.disk0.fileName = "../outside/P.vmdk"\nsnapshot0.disk0.node = "scsi0:0"\n' \
+	>evil/V.vmsd
+for f in V.vmx V.vmsd; do
+	expect_exit 1 "$VMDKIT" check --confine evil "evil/$f" >"check.$f"
+	grep -q 'path-escapes-confine' "check.$f" ||
+		fail "check --confine did not report the escape in $f: $(cat "check.$f")"
+done
 # The whole folder, recursively.
 expect_exit 1 "$VMDKIT" check --confine evil --recursive evil >check.all
-[ "$(grep -c 'path-escapes-confine' check.all)" -ge 4 ] ||
+[ "$(grep -c 'path-escapes-confine' check.all)" -ge 6 ] ||
 	fail "check --confine --recursive: $(cat check.all)"
 same_outside "check"
 
