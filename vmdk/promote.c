@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "vmdk/disk_private.h"
+#include "vmdk/failpoint.h"
 #include "vmdk/fsutil.h"
 #include "vmdk/promote_private.h"
 #include "vmdk/vmx_private.h"
@@ -314,7 +315,7 @@ static desc_status pwrite_all(int fd, const void *buf, size_t len,
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done,
+		ssize_t n = fp_pwrite(fd, (const char *)buf + done, len - done,
 				   (off_t)(off + done));
 
 		if (n < 0) {
@@ -365,7 +366,7 @@ static desc_status copy_range(struct target *t, int sfd, const char *spath,
 #ifdef HAVE_COPY_FILE_RANGE
 	while (len > 0) {
 		off_t in = (off_t)soff, out = (off_t)doff;
-		ssize_t n = copy_file_range(sfd, &in, dfd, &out, (size_t)len, 0);
+		ssize_t n = fp_copy_file_range(sfd, &in, dfd, &out, (size_t)len, 0);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -597,9 +598,9 @@ static desc_status target_finish(struct target *t, desc_error *err)
 		/* Whole grains: the last one may have been written short. */
 		if (d->sparse && fstat(d->fd, &st) == 0 &&
 		    (uint64_t)st.st_size < d->next_free * VMDK_SECTOR_SIZE &&
-		    ftruncate(d->fd, (off_t)(d->next_free * VMDK_SECTOR_SIZE)) < 0)
+		    fp_ftruncate(d->fd, (off_t)(d->next_free * VMDK_SECTOR_SIZE)) < 0)
 			rc = fs_error(err, errno, d->path, "cannot extend");
-		if (rc == DESC_OK && fsync(d->fd) < 0)
+		if (rc == DESC_OK && fp_fsync(d->fd) < 0)
 			rc = fs_error(err, errno, d->path, "cannot sync");
 	}
 	return rc;
@@ -634,13 +635,13 @@ void flatten_remove(const char *path)
 				continue;
 			p = fs_join(dir, x->path);
 			if (p != NULL)
-				unlink(p);
+				fp_unlink(p);
 			vk_free(p);
 		}
 		vk_free(dir);
 	}
 	desc_free(d);
-	unlink(path);
+	fp_unlink(path);
 }
 
 static bool adapter_ok(const char *a)
@@ -850,7 +851,7 @@ static desc_status rewrite_embedded(const char *path, desc_descriptor *desc,
 	memcpy(area, text, len);
 	rc = pwrite_all(fd, area, cap, h.descriptor_offset * VMDK_SECTOR_SIZE,
 			path, err);
-	if (rc == DESC_OK && fsync(fd) < 0)
+	if (rc == DESC_OK && fp_fsync(fd) < 0)
 		rc = fs_error(err, errno, path, "cannot sync");
 out:
 	close(fd);
@@ -988,7 +989,7 @@ desc_status full_copy_disk(const char *base_path, const char *dir,
 out:
 	for (i = 0; i < nmade; i++) {
 		if (rc != DESC_OK && made[i] != NULL)
-			unlink(made[i]);
+			fp_unlink(made[i]);
 		vk_free(made[i]);
 	}
 	vk_free(made);
@@ -1328,7 +1329,7 @@ static void remove_old(struct promote_job *j, const struct promoted *p)
 			    strcmp(ep, vmdk_disk_path(d)) != 0) {
 				report(j, "remove", ep);
 				if (!j->opt->dry_run)
-					unlink(ep);
+					fp_unlink(ep);
 			}
 			vk_free(ep);
 			vk_free(edir);
@@ -1337,7 +1338,7 @@ static void remove_old(struct promote_job *j, const struct promoted *p)
 		if (inside) {
 			report(j, "remove", vmdk_disk_path(d));
 			if (!j->opt->dry_run)
-				unlink(vmdk_disk_path(d));
+				fp_unlink(vmdk_disk_path(d));
 		}
 		vk_free(ddir);
 		vk_free(adir);
@@ -1429,7 +1430,7 @@ static void undo_moves(struct promote_job *j)
 	size_t i;
 
 	for (i = j->nmoved; i > 0; i--)
-		unlink(j->moved[i - 1]);
+		fp_unlink(j->moved[i - 1]);
 }
 
 static desc_status promote_in_place(struct promote_job *j,
@@ -1547,6 +1548,15 @@ static desc_status promote_in_place(struct promote_job *j,
 	for (i = 0; i < j->count; i++)
 		remove_old(j, &j->disks[i]);
 	rc = fs_sync_dir(j->dir, err);
+	/* Past the commit point: the leaf is promoted; say so. */
+	if (rc != DESC_OK && err != NULL) {
+		char what[DESC_ERROR_MESSAGE_MAX];
+		int e = err->errnum;
+
+		snprintf(what, sizeof(what), "%s", err->message);
+		desc_error_set(err, rc, "", 0, "promoted, but %s", what);
+		err->errnum = e;
+	}
 out:
 	if (rc != DESC_OK && !vmx_written)
 		undo_moves(j);
