@@ -9,6 +9,11 @@ tests_bench_parse_bench_CFLAGS = $(PROJECT_CFLAGS)
 tests_bench_parse_bench_LDADD = libvmdkit.la
 CLEANFILES += tests/bench/parse-bench$(EXEEXT)
 
+# The durability policies the bench measures (clone --sync) are tested
+# like any feature.
+TESTS += tests/integration/clone-sync.sh
+EXTRA_DIST += tests/integration/clone-sync.sh
+
 BENCH_FIGURES = tests/bench/stamp.sh tests/bench/check.sh \
 	tests/bench/promote-ratio.sh tests/bench/rss.sh
 EXTRA_DIST += tests/bench/lib.sh tests/bench/RESULTS.md $(BENCH_FIGURES)
