@@ -16,3 +16,5 @@ tests_check_hardening_LDFLAGS = -static
 TESTS += tests/integration/kill9.sh
 EXTRA_DIST += tests/integration/kill9.sh
 EXTRA_DIST += tests/valgrind.sh
+TESTS += tests/integration/failpoints.sh
+EXTRA_DIST += tests/integration/failpoints.sh

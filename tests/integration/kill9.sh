@@ -6,7 +6,9 @@
 # modified, and the next run completes and removes the leftover staging
 # folders.  For base (which moves the master's extents) the invariant is
 # weaker: the master's data is never lost (every master file keeps its
-# content, or the base is complete).  Promote may leave its new disk,
+# content, or the base is complete).  A relocate killed between moving
+# the base and rewriting the leaves is undone by the reverse relocate
+# (NEW -> OLD).  Promote may leave its new disk,
 # unreferenced, beside an untouched leaf (promote-interrupt.sh).
 . "$VMDKIT_SRCDIR/tests/lib.sh"
 need qemu-img
@@ -90,6 +92,13 @@ after_kill() {
 		state=complete
 	elif [ "$cmd" = base ] && kept_base; then
 		state=master-kept
+	elif [ "$cmd" = relocate ] && [ -d w/moved ] &&
+	     listing w/moved | cmp -s base.list - &&
+	     (cd w && "$VMDKIT" relocate moved base --leaves leaves) >out 2>err &&
+	     listing w | cmp -s before.list -; then
+		# Killed between moving the base and rewriting every leaf:
+		# the reverse relocate puts the tree back as it was.
+		state=before
 	elif [ "$cmd" = promote ] &&
 	     [ -z "$(listing w | LC_ALL=C comm -23 before.list -)" ]; then
 		# Killed after renaming the new disk in, before the .vmx
