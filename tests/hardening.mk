@@ -18,3 +18,4 @@ EXTRA_DIST += tests/integration/kill9.sh
 EXTRA_DIST += tests/valgrind.sh
 TESTS += tests/integration/failpoints.sh
 EXTRA_DIST += tests/integration/failpoints.sh
+EXTRA_DIST += tests/sanitize.sh
