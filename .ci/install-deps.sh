@@ -3,7 +3,8 @@
 # or with sudo available).
 set -euo pipefail
 pkgs="build-essential autoconf automake libtool pkg-config libyaml-dev
-libpcre2-dev check libjson-c-dev libssl-dev zlib1g-dev qemu-utils libvmdk-utils"
+libpcre2-dev check libjson-c-dev libssl-dev zlib1g-dev qemu-utils libvmdk-utils
+python3 python3-yaml groff-base clang libclang-rt-14-dev valgrind"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
