@@ -629,6 +629,10 @@ static bool key_valid(const char *key)
 
 	if (*p == '\0')
 		return false;
+	/* Written first in a file, a key starting with a UTF-8 BOM would
+	 * read back without it (found by fuzz_dict). */
+	if (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+		return false;
 	for (; *p != '\0'; p++)
 		if (*p < 0x20 || *p == 0x7f || *p == ' ' || *p == '=' ||
 		    *p == '#' || *p == '"')
