@@ -2028,6 +2028,15 @@ static size_t ddb_insert_pos(const desc_descriptor *desc, ptrdiff_t marker,
 			pos++;
 		if (pos < desc->count && desc->lines[pos]->kind == LINE_BLANK)
 			pos++;
+		/* Header or extent lines after the marker would be read
+		 * back as disk database lines once a ddb line precedes
+		 * them (found by fuzz_descriptor): go after them. */
+		if (last_of_kind(desc, LINE_HEADER) >= (ptrdiff_t)pos ||
+		    last_of_kind(desc, LINE_EXTENT) >= (ptrdiff_t)pos ||
+		    last_of_kind(desc, LINE_CTK) >= (ptrdiff_t)pos) {
+			*add_section = true;
+			return desc->count;
+		}
 		return pos;
 	}
 	*add_section = true;

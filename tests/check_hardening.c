@@ -43,6 +43,38 @@ START_TEST(descriptor_cr_before_append)
 }
 END_TEST
 
+/* fuzz_descriptor: with a "#DDB" marker but header lines after it, a
+ * new ddb line went before them, and they were read back as ddb lines. */
+START_TEST(descriptor_ddb_after_header)
+{
+	const char *src = getenv("VMDKIT_SRCDIR");
+	char path[4096], text[4096];
+	desc_descriptor *d = NULL, *again = NULL;
+	desc_error err;
+	char *out = NULL;
+	size_t len = 0, n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/tests/fuzz/seeds/fuzz_descriptor/regress-ddb-after-header.vmdk",
+		 src ? src : ".");
+	f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	n = fread(text, 1, sizeof(text), f);
+	fclose(f);
+	ck_assert_int_eq(desc_parse(text, n, "t", &d, NULL, &err), DESC_OK);
+	ck_assert_int_eq(desc_ddb_set(d, "ddb.uuid", "60 00", &err), DESC_OK);
+	ck_assert_int_eq(desc_write(d, &out, &len, &err), DESC_OK);
+	ck_assert_int_eq(desc_parse(out, len, "t2", &again, NULL, &err),
+			 DESC_OK);
+	ck_assert_uint_eq(desc_ddb_count(again), desc_ddb_count(d));
+	ck_assert_uint_eq(desc_extent_count(again), desc_extent_count(d));
+	ck_assert_str_eq(desc_ddb_get(again, "ddb.uuid"), "60 00");
+	free(out);
+	desc_free(d);
+	desc_free(again);
+}
+END_TEST
+
 /* fuzz_dict: set() on a key that starts with a UTF-8 BOM, on the first
  * line, wrote a file whose BOM was then taken for the file's own and the
  * key lost; such a key is refused. */
@@ -117,6 +149,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("regressions");
 
 	tcase_add_test(tc, descriptor_cr_before_append);
+	tcase_add_test(tc, descriptor_ddb_after_header);
 	tcase_add_test(tc, dict_bom_key);
 	tcase_add_test(tc, staging_in_use);
 	tcase_add_test(tc, staging_name_has_pid);
