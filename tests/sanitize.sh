@@ -18,6 +18,12 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 ./configure -q --enable-werror CFLAGS="-g -O1 -fno-omit-frame-pointer $san" \
 	LDFLAGS="$san"
 make -j2 >/dev/null
+# Every test but tests/install.sh: it links samples/example.c with plain
+# cc against the installed (instrumented) library, which cannot load
+# without the sanitizer runtime.
+printf 'print-tests:\n\t@echo $(TESTS)\n' >print-tests.mk
+tests=$(make -s -f Makefile -f print-tests.mk print-tests | tr ' ' '\n' |
+	grep -v '^tests/install\.sh$' | tr '\n' ' ')
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	make -j2 check || { cat test-suite.log; exit 1; }
+	make -j2 check TESTS="$tests" || { cat test-suite.log; exit 1; }
