@@ -10,4 +10,9 @@ AM_TESTS_ENVIRONMENT = \
 	CK_DEFAULT_TIMEOUT=300; export CK_DEFAULT_TIMEOUT;
 CHECK_TEST_CFLAGS = $(PROJECT_CFLAGS) $(CHECK_CFLAGS)
 CHECK_TEST_LIBS = libvmdkit.la $(CHECK_LIBS)
-EXTRA_DIST += tests/lib.sh
+EXTRA_DIST += tests/lib.sh tests/valgrind-wrap.sh
+
+# The test list, for .ci/run (which runs subsets under valgrind/ASan).
+print-tests:
+	@echo $(TESTS)
+.PHONY: print-tests
