@@ -15,7 +15,6 @@ tests_check_hardening_LDADD = $(CHECK_TEST_LIBS)
 tests_check_hardening_LDFLAGS = -static
 TESTS += tests/integration/kill9.sh
 EXTRA_DIST += tests/integration/kill9.sh
-EXTRA_DIST += tests/valgrind.sh
 TESTS += tests/integration/failpoints.sh
 EXTRA_DIST += tests/integration/failpoints.sh
 EXTRA_DIST += tests/sanitize.sh

@@ -57,49 +57,14 @@ struct visited {
 static desc_status read_exact(int fd, void *buf, size_t len, uint64_t off,
 			      const char *name, desc_error *err)
 {
-	size_t done = 0;
+	size_t got;
+	desc_status st = fs_pread_full(fd, buf, len, off, &got, name, err);
 
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done,
-				  (off_t)(off + done));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return fs_error(err, errno, name, "cannot read");
-		}
-		if (n == 0)
-			return desc_error_set(err, DESC_E_FORMAT, name, 0,
-					      "file ends at byte %" PRIu64 " inside the embedded descriptor",
-					      off + done);
-		done += (size_t)n;
-	}
-	return DESC_OK;
-}
-
-/* Reads data bytes; past the end of the file reads zeros (flat files may
- * be shorter than their extent when created sparse by other tools). */
-static desc_status read_or_zero(int fd, void *buf, size_t len, uint64_t off,
-				const char *name, desc_error *err)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done,
-				  (off_t)(off + done));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return fs_error(err, errno, name, "cannot read");
-		}
-		if (n == 0) {
-			memset((char *)buf + done, 0, len - done);
-			break;
-		}
-		done += (size_t)n;
-	}
-	return DESC_OK;
+	if (st == DESC_OK && got < len)
+		return desc_error_set(err, DESC_E_FORMAT, name, 0,
+				      "file ends at byte %" PRIu64 " inside the embedded descriptor",
+				      off + got);
+	return st;
 }
 
 static desc_status load_embedded(int fd, uint64_t size, const char *path,
@@ -590,7 +555,7 @@ static desc_status read_sparse(vmdk_disk *disk, struct disk_extent *e,
 			return rc;
 		switch (state) {
 		case SPARSE_GRAIN_DATA:
-			rc = read_or_zero(e->fd, buf, n * VMDK_SECTOR_SIZE,
+			rc = fs_pread_zero(e->fd, buf, n * VMDK_SECTOR_SIZE,
 					  file_sector * VMDK_SECTOR_SIZE,
 					  e->path, err);
 			break;
@@ -649,7 +614,7 @@ desc_status vmdk_disk_read(vmdk_disk *disk, uint64_t sector, uint64_t count,
 		} else if (e->type == DESC_EXTENT_SPARSE) {
 			rc = read_sparse(disk, e, sector, n, p, err);
 		} else if (reads_as_flat(e->type)) {
-			rc = read_or_zero(e->fd, p, n * VMDK_SECTOR_SIZE,
+			rc = fs_pread_zero(e->fd, p, n * VMDK_SECTOR_SIZE,
 					  (e->flat_offset + in_extent) *
 					  VMDK_SECTOR_SIZE, e->path, err);
 		} else {

@@ -846,3 +846,37 @@ desc_status fs_random(void *buf, size_t n, desc_error *err)
 	}
 	return DESC_OK;
 }
+
+desc_status fs_pread_full(int fd, void *buf, size_t len, uint64_t off,
+			  size_t *got, const char *name, desc_error *err)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done,
+				  (off_t)(off + done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			*got = done;
+			return fs_error(err, errno, name, "cannot read");
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	*got = done;
+	return DESC_OK;
+}
+
+desc_status fs_pread_zero(int fd, void *buf, size_t len, uint64_t off,
+			  const char *name, desc_error *err)
+{
+	size_t got;
+	desc_status st = fs_pread_full(fd, buf, len, off, &got, name, err);
+
+	if (st == DESC_OK && got < len)
+		memset((char *)buf + got, 0, len - got);
+	return st;
+}

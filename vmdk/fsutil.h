@@ -20,6 +20,15 @@
 desc_status fs_read_file(const char *path, size_t cap, char **out, size_t *len,
 			 desc_error *err);
 
+/* Reads len bytes at byte offset off, retrying after EINTR and short
+ * reads; stops early only at the end of the file.  *got = bytes read. */
+desc_status fs_pread_full(int fd, void *buf, size_t len, uint64_t off,
+			  size_t *got, const char *name, desc_error *err);
+/* Same, but what lies past the end of the file reads as zeros (flat
+ * extents may be shorter than their extent line when made sparse). */
+desc_status fs_pread_zero(int fd, void *buf, size_t len, uint64_t off,
+			  const char *name, desc_error *err);
+
 /* Creates `path` (must not exist) with `mode`, writes buf, fsyncs when
  * `sync`; on any failure the partial file is removed. */
 desc_status fs_write_new(const char *path, const void *buf, size_t len,

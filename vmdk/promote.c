@@ -328,30 +328,6 @@ static desc_status pwrite_all(int fd, const void *buf, size_t len,
 	return DESC_OK;
 }
 
-/* Reads len bytes; past the end of the file reads zeros (as disk.c). */
-static desc_status pread_zero(int fd, void *buf, size_t len, uint64_t off,
-			      const char *path, desc_error *err)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done,
-				  (off_t)(off + done));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return fs_error(err, errno, path, "cannot read");
-		}
-		if (n == 0) {
-			memset((char *)buf + done, 0, len - done);
-			break;
-		}
-		done += (size_t)n;
-	}
-	return DESC_OK;
-}
-
 static bool all_zero(const uint8_t *p, size_t len)
 {
 	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
@@ -380,7 +356,7 @@ static desc_status copy_range(struct target *t, int sfd, const char *spath,
 	while (len > 0) {
 		size_t chunk = len > COPY_BUF ? COPY_BUF : (size_t)len;
 
-		rc = pread_zero(sfd, t->buf, chunk, soff, spath, err);
+		rc = fs_pread_zero(sfd, t->buf, chunk, soff, spath, err);
 		if (rc == DESC_OK)
 			rc = pwrite_all(dfd, t->buf, chunk, doff, dpath, err);
 		if (rc != DESC_OK)

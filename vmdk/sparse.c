@@ -274,23 +274,13 @@ static desc_status pread_exact(int fd, void *buf, size_t len, uint64_t off,
 			       const char *name, const char *what,
 			       desc_error *err)
 {
-	size_t done = 0;
+	size_t got;
+	desc_status st = fs_pread_full(fd, buf, len, off, &got, name, err);
 
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done,
-				  (off_t)(off + done));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return fs_error(err, errno, name, "cannot read");
-		}
-		if (n == 0)
-			return bad(err, name, "file ends inside the %s (at byte %" PRIu64 ")",
-				   what, off + done);
-		done += (size_t)n;
-	}
-	return DESC_OK;
+	if (st == DESC_OK && got < len)
+		return bad(err, name, "file ends inside the %s (at byte %" PRIu64 ")",
+			   what, off + got);
+	return st;
 }
 
 desc_status sparse_read_header(int fd, uint64_t size, const char *name,

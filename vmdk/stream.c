@@ -31,24 +31,14 @@ static uint32_t le32(const uint8_t *p)
 static desc_status pread_all(int fd, void *buf, size_t len, uint64_t off,
 			     const char *name, desc_error *err)
 {
-	size_t done = 0;
+	size_t got;
+	desc_status st = fs_pread_full(fd, buf, len, off, &got, name, err);
 
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done,
-				  (off_t)(off + done));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return fs_error(err, errno, name, "cannot read");
-		}
-		if (n == 0)
-			return desc_error_set(err, DESC_E_FORMAT, name, 0,
-					      "file ends inside a compressed grain (at byte %" PRIu64 ")",
-					      off + done);
-		done += (size_t)n;
-	}
-	return DESC_OK;
+	if (st == DESC_OK && got < len)
+		return desc_error_set(err, DESC_E_FORMAT, name, 0,
+				      "file ends inside a compressed grain (at byte %" PRIu64 ")",
+				      off + got);
+	return st;
 }
 
 /* Inflates the grain whose marker is at marker_sector into out (grain
