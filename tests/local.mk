@@ -16,3 +16,7 @@ EXTRA_DIST += tests/lib.sh tests/valgrind-wrap.sh
 print-tests:
 	@echo $(TESTS)
 .PHONY: print-tests
+
+# Portability findings proved against the consumers (issue: canonical writer)
+TESTS += tests/integration/portability.sh
+EXTRA_DIST += tests/integration/portability.sh
