@@ -350,6 +350,8 @@ int cmd_clone(const struct cli_command *cmd, int argc, char **argv)
 	}
 
 	desc_error_clear(&err);
+	if (a.dry_run && access(parent, F_OK) != 0 && opt.report != NULL)
+		opt.report(opt.report_ctx, "mkdir", parent);
 	if (!a.dry_run) {
 		/* the folder the leaves go into (LEAFDIR for many, its
 		 * parent for one) is made when missing, and removed again

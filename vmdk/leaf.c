@@ -781,7 +781,9 @@ desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
 		st = nomem(err);
 		goto out;
 	}
-	if (stat(parent, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+	/* A dry run may precede the folder's creation (the CLI makes it). */
+	if (stat(parent, &sb) != 0 ? !(ctx->opt.dry_run && errno == ENOENT)
+				   : !S_ISDIR(sb.st_mode)) {
 		st = desc_error_set(err, DESC_E_NOT_FOUND, shown_parent, 0,
 				    "folder does not exist (expected the folder that will hold the leaf)");
 		goto out;

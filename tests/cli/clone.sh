@@ -40,6 +40,11 @@ tree >"$T/tree.before"
 grep -q "^leaf web-02 -> 'Leaves/web-02.vmwarevm'$" "$T/c.txt" || fail "clone dry-run text"
 "$VMDKIT" clone --dry-run --format json "$B" Leaves --plan "$VMDKIT_SRCDIR/samples/plan.yaml" >"$T/c.json"
 grep -q '"name": "db-01"' "$T/c.json" || fail "clone dry-run plan json"
+# a dry run into a folder the real run would make first
+"$VMDKIT" clone --dry-run "$B" "Not Yet" --count 2 --name 'web-%02d' >"$T/c.txt" 2>/dev/null \
+	|| fail "clone dry-run into a missing folder failed"
+grep -q "^mkdir 'Not Yet'$" "$T/c.txt" || fail "clone dry-run does not say it makes the folder: $(cat "$T/c.txt")"
+grep -q "^leaf web-02 -> 'Not Yet/web-02.vmwarevm'$" "$T/c.txt" || fail "clone dry-run into a missing folder"
 tree >"$T/tree.after"
 diff "$T/tree.before" "$T/tree.after" || fail "clone --dry-run wrote something"
 
