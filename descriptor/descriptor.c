@@ -1662,7 +1662,9 @@ nomem:
 	return desc_error_set(err, DESC_E_NOMEM, desc->name, 0, "out of memory");
 }
 
-size_t desc_header_unset(desc_descriptor *desc, const char *key)
+/* Removes every line of `kind` whose key is `key`; returns how many. */
+static size_t unset_lines(desc_descriptor *desc, enum line_kind kind,
+			  const char *key)
 {
 	size_t removed = 0;
 
@@ -1671,12 +1673,17 @@ size_t desc_header_unset(desc_descriptor *desc, const char *key)
 	for (size_t i = desc->count; i > 0; i--) {
 		const struct dline *line = desc->lines[i - 1];
 
-		if (line->kind == LINE_HEADER && strcasecmp(line->key, key) == 0) {
+		if (line->kind == kind && strcasecmp(line->key, key) == 0) {
 			lines_remove(desc, i - 1);
 			removed++;
 		}
 	}
 	return removed;
+}
+
+size_t desc_header_unset(desc_descriptor *desc, const char *key)
+{
+	return unset_lines(desc, LINE_HEADER, key);
 }
 
 /* 1 to 8 hex digits: qemu writes CIDs with %x, without leading zeros,
@@ -2104,19 +2111,7 @@ nomem:
 
 size_t desc_ddb_unset(desc_descriptor *desc, const char *key)
 {
-	size_t removed = 0;
-
-	if (desc == NULL || key == NULL)
-		return 0;
-	for (size_t i = desc->count; i > 0; i--) {
-		const struct dline *line = desc->lines[i - 1];
-
-		if (line->kind == LINE_DDB && strcasecmp(line->key, key) == 0) {
-			lines_remove(desc, i - 1);
-			removed++;
-		}
-	}
-	return removed;
+	return unset_lines(desc, LINE_DDB, key);
 }
 
 static const struct dline *ddb_at(const desc_descriptor *desc, size_t index)
