@@ -562,25 +562,40 @@ static desc_status copy_ddb(desc_descriptor *to, const desc_descriptor *from,
 desc_status vmdk_delta_create(const char *delta_path, const char *parent_path,
 			      const char *parent_hint, desc_error *err)
 {
+	vmdk_disk *parent = NULL;
+	desc_status rc;
+
+	rc = vmdk_disk_open(parent_path, VMDK_OPEN_DESCRIPTOR_ONLY, &parent,
+			    err);
+	if (rc != DESC_OK)
+		return rc;
+	rc = disk_delta_create_from(delta_path, vmdk_disk_descriptor(parent),
+				    parent_path, parent_hint, err);
+	vmdk_disk_free(parent);
+	return rc;
+}
+
+desc_status disk_delta_create_from(const char *delta_path,
+				   const desc_descriptor *pdesc,
+				   const char *parent_path,
+				   const char *parent_hint, desc_error *err)
+{
 	static const char *const inherited[] = {
 		"ddb.adapterType", "ddb.geometry.cylinders",
 		"ddb.geometry.heads", "ddb.geometry.sectors",
 	};
-	const desc_descriptor *pdesc;
-	vmdk_disk *parent = NULL;
 	char *hint = NULL, *dir = NULL, lcid[33];
-	uint64_t *sizes = NULL;
+	uint64_t *sizes = NULL, capacity = 0;
 	uint32_t parent_cid, cid;
 	struct plan p;
 	desc_status rc;
 	size_t i, n;
 
 	memset(&p, 0, sizeof(p));
-	rc = vmdk_disk_open(parent_path, VMDK_OPEN_DESCRIPTOR_ONLY, &parent,
-			    err);
-	if (rc != DESC_OK)
-		return rc;
-	pdesc = vmdk_disk_descriptor(parent);
+	desc_error_clear(err);
+	if (!desc_capacity(pdesc, &capacity))
+		return desc_error_set(err, DESC_E_INVALID, parent_path, 0,
+				      "parent capacity is not a valid sum of its extents; cannot link a delta to it");
 	if (!disk_cid(pdesc, &parent_cid)) {
 		rc = desc_error_set(err, DESC_E_INVALID, parent_path, 0,
 				    "parent has no valid CID (expected 8 hex digits); cannot link a delta to it");
@@ -628,8 +643,7 @@ desc_status vmdk_delta_create(const char *delta_path, const char *parent_path,
 		if (rc == DESC_OK) {
 			p.sparse = true;
 			p.monolithic = true;
-			rc = plan_add(&p, base, vmdk_disk_capacity(parent),
-				      err);
+			rc = plan_add(&p, base, capacity, err);
 		}
 		vk_free(base);
 	}
@@ -651,6 +665,5 @@ out:
 	vk_free(hint);
 	vk_free(dir);
 	plan_free(&p);
-	vmdk_disk_free(parent);
 	return rc;
 }

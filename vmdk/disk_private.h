@@ -109,6 +109,15 @@ desc_status disk_load_descriptor(const char *path, desc_descriptor **out,
 bool disk_cid(const desc_descriptor *desc, uint32_t *out);
 bool disk_parent_cid(const desc_descriptor *desc, uint32_t *out);
 
+/* vmdk_delta_create over a parent descriptor already in memory (a leaf
+ * stamper has just written it: reading it back costs a leaf ten system
+ * calls).  parent_path names the parent in messages and, when
+ * parent_hint is NULL, gives the hint relative to the delta's folder. */
+desc_status disk_delta_create_from(const char *delta_path,
+				   const desc_descriptor *pdesc,
+				   const char *parent_path,
+				   const char *parent_hint, desc_error *err);
+
 /* Sets err to DESC_E_NOMEM. */
 desc_status disk_nomem(desc_error *err);
 

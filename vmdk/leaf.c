@@ -59,6 +59,7 @@
 #include <unistd.h>
 
 #include "vmdk/vmdk.h"
+#include "vmdk/disk_private.h"
 #include "vmdk/failpoint.h"
 #include "vmdk/fsutil.h"
 #include "vmdk/leaf_private.h"
@@ -399,14 +400,17 @@ out:
 	return DESC_OK;
 }
 
-/* The leaf's copy of one base descriptor, for a leaf at `leaf_dir`. */
+/* The leaf's copy of one base descriptor, for a leaf at `leaf_dir`: its
+ * text, and the copy itself for the delta to chain to. */
 static desc_status copy_text(const struct leaf_disk *d, const char *leaf_dir,
-			     char **text, size_t *len, desc_error *err)
+			     desc_descriptor **out, char **text, size_t *len,
+			     desc_error *err)
 {
 	desc_descriptor *copy = NULL;
 	desc_status st;
 	size_t i;
 
+	*out = NULL;
 	st = desc_clone(d->desc, &copy, err);
 	if (st != DESC_OK)
 		return st;
@@ -433,7 +437,10 @@ static desc_status copy_text(const struct leaf_disk *d, const char *leaf_dir,
 		desc_ddb_unset(copy, "ddb.uuid");
 		st = desc_write(copy, text, len, err);
 	}
-	desc_free(copy);
+	if (st == DESC_OK)
+		*out = copy;
+	else
+		desc_free(copy);
 	return st;
 }
 
@@ -825,6 +832,7 @@ desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
 	}
 	for (i = 0; i < ctx->ndisks && st == DESC_OK; i++) {
 		const struct leaf_disk *d = &ctx->disks[i];
+		desc_descriptor *copy = NULL;
 		char *delta;
 
 		if (ctx->opt.full) {
@@ -833,7 +841,7 @@ desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
 					    ctx->opt.report_ctx, &prog, err);
 			continue;
 		}
-		st = copy_text(d, leaf_dir, &text, &len, err);
+		st = copy_text(d, leaf_dir, &copy, &text, &len, err);
 		if (st != DESC_OK)
 			break;
 		path = fs_join(staging, d->copy_name);
@@ -841,15 +849,20 @@ desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
 			    nomem(err);
 		vk_free(text);
 		text = NULL;
-		if (st != DESC_OK)
+		if (st != DESC_OK) {
+			desc_free(copy);
 			break;
+		}
 		report_file(ctx, spec->folder, d->copy_name, "");
 		delta = fs_join(staging, d->delta_name);
-		/* Synced below with the other files (or not at all). */
+		/* Synced below with the other files (or not at all).  The
+		 * delta chains to the copy just written, still in memory. */
 		fs_sync_defer(true);
-		st = delta ? vmdk_delta_create(delta, path, d->copy_name, err) :
+		st = delta ? disk_delta_create_from(delta, copy, path,
+						    d->copy_name, err) :
 			     nomem(err);
 		fs_sync_defer(false);
+		desc_free(copy);
 		if (st == DESC_OK)
 			report_file(ctx, spec->folder, d->delta_name, "");
 		vk_free(delta);
