@@ -53,41 +53,63 @@
 /* Source: the chain, opened again for lookups                          */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Memory: a 2 TiB twoGbMaxExtentSparse link has hundreds of extents.  The
+ * walk is in order, so each link keeps only the extent it is in open
+ * (its grain directory and grain-table cache), and the target likewise
+ * holds one extent open and one grain table: what the walk has left is
+ * closed, so memory does not grow with the number of extents.
+ */
+
+struct target;
+static desc_status run_flush(struct target *t, desc_error *err);
+
 struct src_extent {
 	desc_extent_type type;
-	uint64_t start, sectors, flat_offset;
-	char *path;
-	int fd;
-	bool sparse;
-	struct sparse_extent sp;
+	uint64_t start, sectors;
 };
 
 struct src_link {
+	vmdk_disk *disk;
 	struct src_extent *ext;
 	size_t count;
 	size_t cursor; /* extent of the last lookup: the walk is in order */
+	/* The one extent kept open (SIZE_MAX: none). */
+	size_t open;
+	int fd;
+	char *path;
+	bool sparse;
+	struct sparse_extent sp;
 };
 
 struct source {
 	vmdk_disk *top;
 	struct src_link *links;
 	size_t count;
+	/* A pending merged copy may read from an open source extent: it is
+	 * written out before that extent is closed. */
+	struct target *t;
 };
+
+static void link_close_extent(struct src_link *l)
+{
+	if (l->sparse)
+		sparse_close(&l->sp);
+	l->sparse = false;
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+	vk_free(l->path);
+	l->path = NULL;
+	l->open = SIZE_MAX;
+}
 
 static void source_close(struct source *s)
 {
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < s->count; i++) {
-		for (j = 0; j < s->links[i].count; j++) {
-			struct src_extent *e = &s->links[i].ext[j];
-
-			if (e->sparse)
-				sparse_close(&e->sp);
-			if (e->fd >= 0)
-				close(e->fd);
-			vk_free(e->path);
-		}
+		link_close_extent(&s->links[i]);
 		vk_free(s->links[i].ext);
 	}
 	vk_free(s->links);
@@ -101,44 +123,23 @@ static desc_status open_link(vmdk_disk *disk, struct src_link *l,
 	const desc_descriptor *d = vmdk_disk_descriptor(disk);
 	size_t i, n = desc_extent_count(d);
 	uint64_t start = 0;
-	char *dir = fs_dirname(vmdk_disk_path(disk));
-	desc_status rc = DESC_OK;
 
+	l->disk = disk;
+	l->fd = -1;
+	l->open = SIZE_MAX;
 	l->ext = vk_calloc(n ? n : 1, sizeof(*l->ext));
-	if (dir == NULL || l->ext == NULL) {
-		vk_free(dir);
+	if (l->ext == NULL)
 		return disk_nomem(err);
-	}
-	for (i = 0; i < n; i++)
-		l->ext[i].fd = -1;
 	l->count = n;
-	for (i = 0; i < n && rc == DESC_OK; i++) {
+	for (i = 0; i < n; i++) {
 		const desc_extent *x = desc_extent_at(d, i);
-		struct src_extent *e = &l->ext[i];
 
-		e->type = x->type;
-		e->start = start;
-		e->sectors = x->sectors;
-		e->flat_offset = x->has_offset ? x->offset : 0;
+		l->ext[i].type = x->type;
+		l->ext[i].start = start;
+		l->ext[i].sectors = x->sectors;
 		start += x->sectors;
-		if (x->type != DESC_EXTENT_SPARSE)
-			continue; /* read through vmdk_disk_read */
-		e->path = fs_join(dir, x->path);
-		if (e->path == NULL) {
-			rc = disk_nomem(err);
-			break;
-		}
-		e->fd = open(e->path, O_RDONLY | O_CLOEXEC);
-		if (e->fd < 0) {
-			rc = fs_error(err, errno, e->path, "cannot open extent");
-			break;
-		}
-		rc = sparse_open(&e->sp, e->fd, e->path, err);
-		if (rc == DESC_OK)
-			e->sparse = true;
 	}
-	vk_free(dir);
-	return rc;
+	return DESC_OK;
 }
 
 static desc_status source_open(vmdk_disk *top, struct source *s,
@@ -165,6 +166,47 @@ static desc_status source_open(vmdk_disk *top, struct source *s,
 	return rc;
 }
 
+/* Opens extent i of link l (closing the one it had open); only sparse
+ * extents are looked into here, the others are read through
+ * vmdk_disk_read. */
+static desc_status link_open_extent(struct source *s, struct src_link *l,
+				    size_t i, desc_error *err)
+{
+	const desc_extent *x;
+	desc_status rc;
+	char *dir;
+
+	if (l->open == i)
+		return DESC_OK;
+	x = desc_extent_at(vmdk_disk_descriptor(l->disk), i);
+	if (l->fd >= 0) {
+		rc = run_flush(s->t, err);
+		if (rc != DESC_OK)
+			return rc;
+	}
+	link_close_extent(l);
+	l->open = i;
+	if (x->type != DESC_EXTENT_SPARSE || x->path == NULL)
+		return DESC_OK;
+	if (i == 0 && vmdk_disk_embedded(l->disk)) {
+		/* An embedded descriptor describes the file holding it. */
+		l->path = vk_strdup(vmdk_disk_path(l->disk));
+	} else {
+		dir = fs_dirname(vmdk_disk_path(l->disk));
+		l->path = dir ? fs_join(dir, x->path) : NULL;
+		vk_free(dir);
+	}
+	if (l->path == NULL)
+		return disk_nomem(err);
+	l->fd = open(l->path, O_RDONLY | O_CLOEXEC);
+	if (l->fd < 0)
+		return fs_error(err, errno, l->path, "cannot open extent");
+	rc = sparse_open(&l->sp, l->fd, l->path, err);
+	if (rc == DESC_OK)
+		l->sparse = true;
+	return rc;
+}
+
 enum unit_kind {
 	UNIT_HOLE, /* reads as zeros: write nothing */
 	UNIT_COPY, /* n sectors at byte `off` of `fd` */
@@ -179,30 +221,36 @@ struct unit {
 	uint64_t off;
 };
 
-static struct src_extent *extent_at(struct src_link *l, uint64_t sector)
+/* The extent of link l holding `sector`, opened (*out NULL: none). */
+static desc_status extent_at(struct source *s, struct src_link *l,
+			     uint64_t sector, struct src_extent **out,
+			     desc_error *err)
 {
 	size_t i, k;
 
+	*out = NULL;
 	for (k = 0; k < l->count; k++) {
 		i = (l->cursor + k) % l->count;
 		if (sector >= l->ext[i].start &&
 		    sector - l->ext[i].start < l->ext[i].sectors) {
 			l->cursor = i;
-			return &l->ext[i];
+			*out = &l->ext[i];
+			return link_open_extent(s, l, i, err);
 		}
 	}
-	return NULL;
+	return DESC_OK;
 }
 
 /* Sectors from extent sector `in` on that are unallocated for sure: the
  * rest of the grain, or of the whole grain table when it has none. */
-static uint64_t unallocated_run(const struct src_extent *e, uint64_t in)
+static uint64_t unallocated_run(const struct src_link *l,
+				const struct src_extent *e, uint64_t in)
 {
-	const vmdk_sparse_header *h = &e->sp.header;
+	const vmdk_sparse_header *h = &l->sp.header;
 	uint64_t cover = h->grain_size * h->num_gtes_per_gt;
 	uint64_t gdi = in / cover, end;
 
-	if (gdi < e->sp.gd_entries && e->sp.gd[gdi] == 0)
+	if (gdi < l->sp.gd_entries && l->sp.gd[gdi] == 0)
 		end = (gdi + 1) * cover;
 	else
 		end = (in / h->grain_size + 1) * h->grain_size;
@@ -222,33 +270,37 @@ static desc_status classify(struct source *s, uint64_t sector, uint64_t n,
 	u->kind = UNIT_HOLE;
 	u->span = n;
 	for (i = 0; i < s->count; i++) {
-		struct src_extent *e = extent_at(&s->links[i], sector);
+		struct src_link *l = &s->links[i];
+		struct src_extent *e;
 		enum sparse_grain_state state;
 		uint64_t in, fsec = 0, g;
 		desc_status rc;
 
+		rc = extent_at(s, l, sector, &e, err);
+		if (rc != DESC_OK)
+			return rc;
 		if (e == NULL || sector + n > e->start + e->sectors) {
 			u->kind = UNIT_READ;
 			return DESC_OK;
 		}
 		if (e->type == DESC_EXTENT_ZERO)
 			return DESC_OK;
-		if (!e->sparse) {
+		if (!l->sparse) {
 			u->kind = UNIT_READ;
 			return DESC_OK;
 		}
 		in = sector - e->start;
-		g = e->sp.header.grain_size;
+		g = l->sp.header.grain_size;
 		if (in % g + n > g) {
 			u->kind = UNIT_READ;
 			return DESC_OK;
 		}
-		rc = sparse_lookup(&e->sp, in, &state, &fsec, err);
+		rc = sparse_lookup(&l->sp, in, &state, &fsec, err);
 		if (rc != DESC_OK)
 			return rc;
 		switch (state) {
 		case SPARSE_GRAIN_UNALLOCATED: {
-			uint64_t run = unallocated_run(e, in);
+			uint64_t run = unallocated_run(l, e, in);
 
 			if (run < span)
 				span = run;
@@ -258,8 +310,8 @@ static desc_status classify(struct source *s, uint64_t sector, uint64_t n,
 			return DESC_OK;
 		case SPARSE_GRAIN_DATA:
 			u->kind = UNIT_COPY;
-			u->fd = e->fd;
-			u->path = e->path;
+			u->fd = l->fd;
+			u->path = l->path;
 			u->off = fsec * VMDK_SECTOR_SIZE;
 			return DESC_OK;
 		case SPARSE_GRAIN_COMPRESSED:
@@ -279,21 +331,23 @@ static desc_status classify(struct source *s, uint64_t sector, uint64_t n,
 
 struct dst_extent {
 	char *path;
-	int fd;
 	uint64_t start, sectors;
 	bool sparse;
-	vmdk_sparse_header h;
-	uint64_t gd_sectors;
-	uint64_t next_free;   /* sector where the next grain goes */
-	uint64_t gt_index;    /* grain table held in gt; UINT64_MAX none */
-	bool gt_dirty;
-	uint8_t gt[GTES * 4];
 };
 
 struct target {
 	struct dst_extent *ext;
 	size_t count;
 	size_t cursor;
+	/* The one extent open for writing (SIZE_MAX: none): */
+	size_t open;
+	int fd;
+	vmdk_sparse_header h;
+	uint64_t gd_sectors;
+	uint64_t next_free;   /* sector where the next grain goes */
+	uint64_t gt_index;    /* grain table held in gt; UINT64_MAX none */
+	bool gt_dirty;
+	uint8_t gt[GTES * 4];
 	/* The pending merged copy. */
 	int run_sfd, run_dfd;
 	const char *run_spath, *run_dpath;
@@ -372,7 +426,7 @@ static desc_status run_flush(struct target *t, desc_error *err)
 {
 	desc_status rc;
 
-	if (t->run_len == 0)
+	if (t == NULL || t->run_len == 0)
 		return DESC_OK;
 	rc = copy_range(t, t->run_sfd, t->run_spath, t->run_soff, t->run_dfd,
 			t->run_dpath, t->run_doff, t->run_len, err);
@@ -381,12 +435,12 @@ static desc_status run_flush(struct target *t, desc_error *err)
 }
 
 static desc_status run_add(struct target *t, const struct unit *u,
-			   struct dst_extent *d, uint64_t doff, uint64_t len,
-			   desc_error *err)
+			   uint64_t doff, uint64_t len, desc_error *err)
 {
+	struct dst_extent *d = &t->ext[t->open];
 	desc_status rc;
 
-	if (t->run_len > 0 && t->run_sfd == u->fd && t->run_dfd == d->fd &&
+	if (t->run_len > 0 && t->run_sfd == u->fd && t->run_dfd == t->fd &&
 	    t->run_soff + t->run_len == u->off &&
 	    t->run_doff + t->run_len == doff && t->run_len + len <= RUN_MAX) {
 		t->run_len += len;
@@ -398,30 +452,58 @@ static desc_status run_add(struct target *t, const struct unit *u,
 	t->run_sfd = u->fd;
 	t->run_spath = u->path;
 	t->run_soff = u->off;
-	t->run_dfd = d->fd;
+	t->run_dfd = t->fd;
 	t->run_dpath = d->path;
 	t->run_doff = doff;
 	t->run_len = len;
 	return DESC_OK;
 }
 
-static desc_status gt_flush(struct dst_extent *d, desc_error *err)
+static desc_status gt_flush(struct target *t, desc_error *err)
 {
+	const struct dst_extent *d = &t->ext[t->open];
 	uint64_t gt_sector;
 	desc_status rc;
 
-	if (!d->sparse || d->gt_index == UINT64_MAX || !d->gt_dirty)
+	if (!d->sparse || t->gt_index == UINT64_MAX || !t->gt_dirty)
 		return DESC_OK;
 	/* The tables follow each directory (sparse_create_file's layout). */
-	gt_sector = d->h.gd_offset + d->gd_sectors + d->gt_index * 4;
-	rc = pwrite_all(d->fd, d->gt, sizeof(d->gt),
+	gt_sector = t->h.gd_offset + t->gd_sectors + t->gt_index * 4;
+	rc = pwrite_all(t->fd, t->gt, sizeof(t->gt),
 			gt_sector * VMDK_SECTOR_SIZE, d->path, err);
-	if (rc == DESC_OK && (d->h.flags & VMDK_SPARSE_FLAG_REDUNDANT_GT)) {
-		gt_sector = d->h.rgd_offset + d->gd_sectors + d->gt_index * 4;
-		rc = pwrite_all(d->fd, d->gt, sizeof(d->gt),
+	if (rc == DESC_OK && (t->h.flags & VMDK_SPARSE_FLAG_REDUNDANT_GT)) {
+		gt_sector = t->h.rgd_offset + t->gd_sectors + t->gt_index * 4;
+		rc = pwrite_all(t->fd, t->gt, sizeof(t->gt),
 				gt_sector * VMDK_SECTOR_SIZE, d->path, err);
 	}
-	d->gt_dirty = false;
+	t->gt_dirty = false;
+	return rc;
+}
+
+/* Finishes the open target extent: the pending copy, its grain table,
+ * whole grains, fsync; then closes it. */
+static desc_status target_close_extent(struct target *t, desc_error *err)
+{
+	const struct dst_extent *d;
+	desc_status rc;
+	struct stat st;
+
+	if (t->open == SIZE_MAX)
+		return DESC_OK;
+	d = &t->ext[t->open];
+	rc = run_flush(t, err);
+	if (rc == DESC_OK)
+		rc = gt_flush(t, err);
+	/* Whole grains: the last one may have been written short. */
+	if (rc == DESC_OK && d->sparse && fstat(t->fd, &st) == 0 &&
+	    (uint64_t)st.st_size < t->next_free * VMDK_SECTOR_SIZE &&
+	    fp_ftruncate(t->fd, (off_t)(t->next_free * VMDK_SECTOR_SIZE)) < 0)
+		rc = fs_error(err, errno, d->path, "cannot extend");
+	if (rc == DESC_OK && fp_fsync(t->fd) < 0)
+		rc = fs_error(err, errno, d->path, "cannot sync");
+	close(t->fd);
+	t->fd = -1;
+	t->open = SIZE_MAX;
 	return rc;
 }
 
@@ -429,16 +511,18 @@ static void target_close(struct target *t)
 {
 	size_t i;
 
-	for (i = 0; i < t->count; i++) {
-		if (t->ext[i].fd >= 0)
-			close(t->ext[i].fd);
+	if (t->fd >= 0)
+		close(t->fd);
+	for (i = 0; i < t->count; i++)
 		vk_free(t->ext[i].path);
-	}
 	vk_free(t->ext);
 	vk_free(t->buf);
 	memset(t, 0, sizeof(*t));
+	t->fd = -1;
 }
 
+/* Reads the new disk's descriptor only: each extent is opened when the
+ * walk reaches it (target_open_extent). */
 static desc_status target_open(const char *path, struct target *t,
 			       desc_error *err)
 {
@@ -448,67 +532,89 @@ static desc_status target_open(const char *path, struct target *t,
 	size_t i, n;
 
 	memset(t, 0, sizeof(*t));
-	rc = vmdk_disk_open(path, 0, &disk, err);
+	t->fd = -1;
+	t->open = SIZE_MAX;
+	rc = vmdk_disk_open(path, VMDK_OPEN_DESCRIPTOR_ONLY, &disk, err);
 	if (rc != DESC_OK)
 		return rc;
 	n = desc_extent_count(vmdk_disk_descriptor(disk));
-	t->ext = vk_calloc(n, sizeof(*t->ext));
+	t->ext = vk_calloc(n ? n : 1, sizeof(*t->ext));
 	t->buf = vk_malloc(COPY_BUF);
 	if (t->ext == NULL || t->buf == NULL) {
 		rc = disk_nomem(err);
 		goto out;
 	}
-	for (i = 0; i < n; i++)
-		t->ext[i].fd = -1;
 	t->count = n;
 	for (i = 0; i < n; i++) {
+		const desc_extent *x = desc_extent_at(vmdk_disk_descriptor(disk), i);
 		struct dst_extent *d = &t->ext[i];
 		vmdk_extent_info info;
-		struct stat st;
 
 		rc = vmdk_disk_extent_info(disk, i, &info, err);
 		if (rc != DESC_OK)
 			goto out;
-		d->path = vk_strdup(info.path);
+		d->path = info.path ? vk_strdup(info.path) : NULL;
 		if (d->path == NULL) {
-			rc = disk_nomem(err);
+			rc = info.path ? disk_nomem(err)
+				       : desc_error_set(err, DESC_E_FORMAT, path, 0,
+							"new disk's extent %zu has no file",
+							i + 1);
 			goto out;
 		}
 		d->start = start;
-		d->sectors = desc_extent_at(vmdk_disk_descriptor(disk), i)->sectors;
+		d->sectors = x->sectors;
+		d->sparse = x->type == DESC_EXTENT_SPARSE;
 		start += d->sectors;
-		d->sparse = info.sparse;
-		d->h = info.header;
-		d->gt_index = UINT64_MAX;
-		d->fd = open(d->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-		if (d->fd < 0 || fstat(d->fd, &st) < 0) {
-			rc = fs_error(err, errno, d->path, "cannot open");
-			goto out;
-		}
-		if (d->sparse) {
-			uint64_t grains = (d->h.capacity + d->h.grain_size - 1) /
-					  d->h.grain_size;
-			uint64_t gts = (grains + GTES - 1) / GTES;
-
-			d->gd_sectors = (gts * 4 + VMDK_SECTOR_SIZE - 1) /
-					VMDK_SECTOR_SIZE;
-			d->next_free = ((uint64_t)st.st_size + VMDK_SECTOR_SIZE - 1) /
-				       VMDK_SECTOR_SIZE;
-			if (d->next_free < d->h.overhead)
-				d->next_free = d->h.overhead;
-			if (d->h.grain_size != UNIT_SECTORS) {
-				rc = desc_error_set(err, DESC_E_FORMAT, d->path, 0,
-						    "new sparse extent has grainSize %" PRIu64 " (expected %u)",
-						    d->h.grain_size, UNIT_SECTORS);
-				goto out;
-			}
-		}
 	}
 out:
 	vmdk_disk_free(disk);
 	if (rc != DESC_OK)
 		target_close(t);
 	return rc;
+}
+
+/* Opens extent i for writing (finishing the one open before). */
+static desc_status target_open_extent(struct target *t, size_t i,
+				      desc_error *err)
+{
+	struct dst_extent *d = &t->ext[i];
+	desc_status rc;
+	struct stat st;
+
+	if (t->open == i)
+		return DESC_OK;
+	rc = target_close_extent(t, err);
+	if (rc != DESC_OK)
+		return rc;
+	t->fd = open(d->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (t->fd < 0 || fstat(t->fd, &st) < 0)
+		return fs_error(err, errno, d->path, "cannot open");
+	t->open = i;
+	t->gt_index = UINT64_MAX;
+	t->gt_dirty = false;
+	if (!d->sparse)
+		return DESC_OK;
+	rc = sparse_read_header(t->fd, (uint64_t)st.st_size, d->path, &t->h,
+				err);
+	if (rc != DESC_OK)
+		return rc;
+	if (t->h.grain_size != UNIT_SECTORS)
+		return desc_error_set(err, DESC_E_FORMAT, d->path, 0,
+				      "new sparse extent has grainSize %" PRIu64 " (expected %u)",
+				      t->h.grain_size, UNIT_SECTORS);
+	{
+		uint64_t grains = (t->h.capacity + t->h.grain_size - 1) /
+				  t->h.grain_size;
+		uint64_t gts = (grains + GTES - 1) / GTES;
+
+		t->gd_sectors = (gts * 4 + VMDK_SECTOR_SIZE - 1) /
+				VMDK_SECTOR_SIZE;
+	}
+	t->next_free = ((uint64_t)st.st_size + VMDK_SECTOR_SIZE - 1) /
+		       VMDK_SECTOR_SIZE;
+	if (t->next_free < t->h.overhead)
+		t->next_free = t->h.overhead;
+	return DESC_OK;
 }
 
 static struct dst_extent *target_extent(struct target *t, uint64_t sector)
@@ -526,60 +632,49 @@ static struct dst_extent *target_extent(struct target *t, uint64_t sector)
 	return NULL;
 }
 
-/* Where the n sectors at virtual `sector` go (byte offset in d); for a
- * sparse extent this allocates the next grain and sets its entry. */
-static desc_status target_place(struct dst_extent *d, uint64_t sector,
+/* Where the n sectors at virtual `sector` go (byte offset in the open
+ * extent); for a sparse extent this allocates the next grain and sets
+ * its entry. */
+static desc_status target_place(struct target *t, uint64_t sector,
 				uint64_t *doff, desc_error *err)
 {
-	uint64_t in = sector - d->start, grain, gti;
+	struct dst_extent *d;
+	uint64_t in, grain, gti;
 	desc_status rc;
 
+	rc = target_open_extent(t, t->cursor, err);
+	if (rc != DESC_OK)
+		return rc;
+	d = &t->ext[t->open];
+	in = sector - d->start;
 	if (!d->sparse) {
 		*doff = in * VMDK_SECTOR_SIZE;
 		return DESC_OK;
 	}
 	grain = in / UNIT_SECTORS;
 	gti = grain / GTES;
-	if (gti != d->gt_index) {
-		rc = gt_flush(d, err);
+	if (gti != t->gt_index) {
+		rc = gt_flush(t, err);
 		if (rc != DESC_OK)
 			return rc;
 		/* The walk is in order: a table left is never seen again, so
 		 * the new one starts empty (as created). */
-		memset(d->gt, 0, sizeof(d->gt));
-		d->gt_index = gti;
+		memset(t->gt, 0, sizeof(t->gt));
+		t->gt_index = gti;
 	}
-	if (d->next_free > UINT32_MAX - UNIT_SECTORS)
+	if (t->next_free > UINT32_MAX - UNIT_SECTORS)
 		return desc_error_set(err, DESC_E_TOO_LARGE, d->path, 0,
 				      "sparse extent grows past 2 TiB (32-bit grain table entries)");
-	put32(d->gt + (grain % GTES) * 4, (uint32_t)d->next_free);
-	d->gt_dirty = true;
-	*doff = d->next_free * VMDK_SECTOR_SIZE;
-	d->next_free += UNIT_SECTORS;
+	put32(t->gt + (grain % GTES) * 4, (uint32_t)t->next_free);
+	t->gt_dirty = true;
+	*doff = t->next_free * VMDK_SECTOR_SIZE;
+	t->next_free += UNIT_SECTORS;
 	return DESC_OK;
 }
 
 static desc_status target_finish(struct target *t, desc_error *err)
 {
-	desc_status rc = run_flush(t, err);
-	size_t i;
-
-	for (i = 0; i < t->count && rc == DESC_OK; i++) {
-		struct dst_extent *d = &t->ext[i];
-		struct stat st;
-
-		rc = gt_flush(d, err);
-		if (rc != DESC_OK)
-			break;
-		/* Whole grains: the last one may have been written short. */
-		if (d->sparse && fstat(d->fd, &st) == 0 &&
-		    (uint64_t)st.st_size < d->next_free * VMDK_SECTOR_SIZE &&
-		    fp_ftruncate(d->fd, (off_t)(d->next_free * VMDK_SECTOR_SIZE)) < 0)
-			rc = fs_error(err, errno, d->path, "cannot extend");
-		if (rc == DESC_OK && fp_fsync(d->fd) < 0)
-			rc = fs_error(err, errno, d->path, "cannot sync");
-	}
-	return rc;
+	return target_close_extent(t, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -679,16 +774,16 @@ static desc_status flatten_walk(struct source *s, struct target *t,
 			rc = vmdk_disk_read(s->top, sector, n, unit_buf, err);
 			if (rc == DESC_OK &&
 			    !all_zero(unit_buf, (size_t)(n * VMDK_SECTOR_SIZE))) {
-				rc = target_place(d, sector, &doff, err);
+				rc = target_place(t, sector, &doff, err);
 				if (rc == DESC_OK)
-					rc = pwrite_all(d->fd, unit_buf,
+					rc = pwrite_all(t->fd, unit_buf,
 							(size_t)(n * VMDK_SECTOR_SIZE),
 							doff, d->path, err);
 			}
 		} else if (u.kind == UNIT_COPY) {
-			rc = target_place(d, sector, &doff, err);
+			rc = target_place(t, sector, &doff, err);
 			if (rc == DESC_OK)
-				rc = run_add(t, &u, d, doff,
+				rc = run_add(t, &u, doff,
 					     n * VMDK_SECTOR_SIZE, err);
 		}
 		if (u.kind == UNIT_HOLE && u.span > n) {
@@ -729,6 +824,8 @@ desc_status flatten_disk(vmdk_disk *top, const char *path,
 
 	memset(&src, 0, sizeof(src));
 	memset(&tgt, 0, sizeof(tgt));
+	tgt.fd = -1;
+	tgt.open = SIZE_MAX;
 	if (type != VMDK_CREATE_MONOLITHIC_SPARSE &&
 	    type != VMDK_CREATE_TWOGB_SPARSE &&
 	    type != VMDK_CREATE_MONOLITHIC_FLAT)
@@ -752,6 +849,7 @@ desc_status flatten_disk(vmdk_disk *top, const char *path,
 	rc = source_open(top, &src, err);
 	if (rc == DESC_OK)
 		rc = target_open(path, &tgt, err);
+	src.t = &tgt;
 	if (rc == DESC_OK)
 		rc = flatten_walk(&src, &tgt, vmdk_disk_capacity(top), unit_buf,
 				  progress, err);
