@@ -35,7 +35,8 @@ desc_status fs_write_new(const char *path, const void *buf, size_t len,
 			 mode_t mode, bool sync, desc_error *err);
 
 /* Replaces an existing file's content atomically: writes a temporary file
- * beside it, fsyncs, renames over.  The mode of the old file is kept.
+ * ".NAME.vmdkit-new-<pid>-XXXXXX" beside it (after removing the ones of
+ * killed runs there: fs_temp_cleanup), fsyncs, renames over.  The mode of the old file is kept.
  * DESC_OK once renamed: a failing sync of the folder after that is not
  * reported (the file has changed; an error would invite a rollback). */
 desc_status fs_replace(const char *path, const void *buf, size_t len,
@@ -65,9 +66,26 @@ bool fs_exists(const char *path); /* lstat succeeds */
  * can be renamed into place): "<dirname>/.vmdkit-tmp-<basename>-<pid>-XXXXXX". */
 desc_status fs_make_staging(const char *target, char **out, desc_error *err);
 
-/* True when a staging folder name (no folder part) carries the pid of a
- * live process: another run is still filling it, cleanup must leave it. */
+/* Same, for vmdk_base_make: "<dirname>/.vmdkit-tmp-<basename>-<pid>-undo-XXXXXX".
+ * Such a folder holds the record that undoes what an unfinished base did
+ * to its master, so only the base's own recovery may remove it. */
+desc_status fs_make_staging_undo(const char *target, char **out,
+				 desc_error *err);
+
+/* True when cleanup must leave a staging folder (name without folder
+ * part): it carries the pid of a live process (another run is still
+ * filling it), or it is a base's (fs_make_staging_undo). */
 bool fs_staging_in_use(const char *name);
+
+/* True when `name` is a fs_make_staging_undo folder name for a target
+ * named `target_base` whose owner process is dead. */
+bool fs_staging_undo_dead(const char *name, const char *target_base);
+
+/* Removes, in `dir`, the temporary files of killed runs: regular files
+ * (never symlinks) named exactly as relocate's "<prefix><name>-<pid>-XXXXXX"
+ * or fs_replace's ".<name>.vmdkit-new-<pid>-XXXXXX" whose pid is not a
+ * live process.  *removed (may be NULL) counts them. */
+desc_status fs_temp_cleanup(const char *dir, size_t *removed, desc_error *err);
 
 /* Removes a folder tree created by us (does not follow symlinks). */
 desc_status fs_remove_tree(const char *path, desc_error *err);

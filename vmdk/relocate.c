@@ -8,6 +8,9 @@
  * then the base folder is renamed, then every temporary file is renamed
  * over its target.  A failure before the folder rename removes the
  * temporaries; one after it puts the old texts and the folder back.
+ * The temporaries carry the pid ("<prefix>NAME-<pid>-XXXXXX"): after a
+ * kill, the next relocate (or the reverse one) removes those of dead
+ * runs in every folder it scans (fs_temp_cleanup).
  */
 #include "config.h"
 
@@ -358,6 +361,13 @@ static desc_status scan(struct reloc *r, const char *dir, bool in_base,
 	struct dirent *de;
 	DIR *d;
 
+	/* A killed earlier relocate's temporary copies here are debris
+	 * (a rerun or the reverse relocate writes its own). */
+	if (!r->opt->dry_run) {
+		st = fs_temp_cleanup(dir, NULL, r->err);
+		if (st != DESC_OK)
+			return st;
+	}
 	d = opendir(dir);
 	if (d == NULL)
 		return fs_error(r->err, errno, dir, "cannot open folder");
@@ -420,7 +430,7 @@ static char *current_dir(const struct reloc *r, const struct edit *ed)
 
 static desc_status stage(struct reloc *r, struct edit *ed)
 {
-	unsigned char rnd[6];
+	unsigned char rnd[3];
 	char *dir = current_dir(r, ed), *tmp = NULL;
 	desc_status st;
 
@@ -429,9 +439,11 @@ static desc_status stage(struct reloc *r, struct edit *ed)
 	st = fs_random(rnd, sizeof(rnd), r->err);
 	if (st != DESC_OK)
 		goto out;
-	ed->temp_name = vk_asprintf("%s%s-%02x%02x%02x%02x%02x%02x",
-				    VMDK_STAGING_PREFIX, ed->name, rnd[0],
-				    rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+	/* The pid lets a later run tell a killed run's leftover from a
+	 * live one's (fs_temp_cleanup). */
+	ed->temp_name = vk_asprintf("%s%s-%ld-%02x%02x%02x",
+				    VMDK_STAGING_PREFIX, ed->name,
+				    (long)getpid(), rnd[0], rnd[1], rnd[2]);
 	tmp = ed->temp_name ? fs_join(dir, ed->temp_name) : NULL;
 	if (tmp == NULL) {
 		st = nomem(r->err);
