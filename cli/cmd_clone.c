@@ -122,6 +122,7 @@ struct clone_args {
 	const char *vmx, *name, *plan_path, *memory, *cpus;
 	const char *snapshot_name, *snapshot_description;
 	unsigned long count;
+	unsigned jobs;          /* 0: one per CPU */
 	bool dry_run;
 	bool full;
 	bool sync_set;
@@ -159,7 +160,7 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv,
 		      struct clone_args *a, int *first)
 {
 	struct cli_parser p;
-	const char *arg, *count = NULL, *bad_sync = NULL;
+	const char *arg, *count = NULL, *bad_sync = NULL, *jobs = NULL;
 	uint64_t v;
 	int c;
 
@@ -177,6 +178,7 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv,
 		case 'd': a->snapshot_description = arg; break;
 		case OPT_DRY_RUN: a->dry_run = true; break;
 		case 'F': a->full = true; break;
+		case 'j': jobs = arg; break;
 		case OPT_PROGRESS: a->progress = CLI_PROGRESS_ON; break;
 		case OPT_NO_PROGRESS: a->progress = CLI_PROGRESS_OFF; break;
 		case 'Y':
@@ -206,6 +208,14 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv,
 	if (bad_sync != NULL)
 		return cli_usage_error(cmd, "bad sync mode '%s' (expected leaf, "
 				       "batch or none)", bad_sync);
+	if (jobs != NULL) {
+		if (!cli_parse_u64(jobs, &v) || v == 0 ||
+		    v > VMDK_STAMP_JOBS_MAX)
+			return cli_usage_error(cmd, "bad jobs '%s' (expected "
+					       "a number from 1 to %d)", jobs,
+					       VMDK_STAMP_JOBS_MAX);
+		a->jobs = (unsigned)v;
+	}
 	if (count != NULL) {
 		if (!cli_parse_u64(count, &v) || v == 0 || v > MAX_COUNT)
 			return cli_usage_error(cmd, "bad count '%s' (expected "
@@ -308,7 +318,7 @@ int cmd_clone(const struct cli_command *cmd, int argc, char **argv)
 	const char *base, *leafdir, *parent = NULL;
 	desc_error err;
 	size_t removed = 0, created = 0;
-	bool made_parent = false;
+	bool made_parent = false, many;
 	int first, rc;
 
 	rc = parse_args(cmd, argc, argv, &a, &first);
@@ -374,7 +384,33 @@ int cmd_clone(const struct cli_command *cmd, int argc, char **argv)
 		goto out;
 	}
 	nodes = xcalloc(l.count ? l.count : 1, sizeof(*nodes));
-	for (size_t i = 0; i < l.count; i++) {
+	/* Batch leaves are staged on several threads, in order. */
+	many = opt.sync == VMDK_SYNC_BATCH && !a.dry_run && !a.full;
+	if (many) {
+		desc_status st;
+
+		/* the steps of a real run are the summary line */
+		steps.format = OUT_YAML;
+		st = vmdk_leaf_context_create_many(ctx, l.specs, l.count,
+						   a.jobs, &created, &err);
+		for (size_t i = 0; list != NULL && i < created; i++) {
+			nodes[i] = out_add_map(list, NULL);
+			out_add_str(nodes[i], "name", l.specs[i].name);
+			out_add_str(nodes[i], "folder", l.specs[i].folder);
+		}
+		if (st != DESC_OK) {
+			if (list != NULL && created < l.count) {
+				out_node *m = out_add_map(list, NULL);
+
+				out_add_str(m, "name", l.specs[created].name);
+				out_add_str(m, "folder",
+					    l.specs[created].folder);
+				out_add_str(m, "status", "failed");
+			}
+			rc = cli_report_error(&err);
+		}
+	}
+	for (size_t i = 0; i < l.count && !many; i++) {
 		const vmdk_leaf_spec *spec = &l.specs[i];
 		out_node *m = NULL;
 		desc_status st;

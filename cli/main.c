@@ -89,6 +89,9 @@ static const struct cli_opt clone_opts[] = {
 	  "when leaves reach the disk: leaf (fsync each leaf before it "
 	  "appears; default for one leaf), batch (one filesystem sync, then "
 	  "all leaves appear; default with --count and --plan) or none" },
+	{ "jobs", 'j', "N",
+	  "stamp with up to N threads under --sync batch (default: one per "
+	  "CPU, at most 8; 1: one after the other)" },
 	DRY_RUN_OPT("what would be written"),
 	FORMAT_OPT,
 	CLI_OPT_END,

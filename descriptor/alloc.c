@@ -8,8 +8,16 @@
 
 #include "descriptor/private.h"
 
-static unsigned long alloc_count;
+/* Per thread: the library stamps leaves on several threads, and a test
+ * that arms the hook (or counts) gets one thread (vk_alloc_failure_armed),
+ * so its counts are the same every run. */
+static _Thread_local unsigned long alloc_count;
 static unsigned long alloc_fail_at;
+
+bool vk_alloc_failure_armed(void)
+{
+	return alloc_fail_at != 0;
+}
 
 unsigned long desc_test_fail_allocation(unsigned long nth)
 {

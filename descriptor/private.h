@@ -11,6 +11,8 @@
 
 #include "descriptor/descriptor.h"
 
+/* True while desc_test_fail_allocation has armed a failure. */
+bool vk_alloc_failure_armed(void);
 void *vk_malloc(size_t size);
 void *vk_calloc(size_t count, size_t size);
 /* Resizes to count*size bytes; NULL (old block untouched) on overflow or

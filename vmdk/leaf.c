@@ -51,7 +51,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -90,6 +92,7 @@ struct staged_leaf {
 	char *parent;
 	char *folder;           /* as the caller named it (reports, errors) */
 	unsigned line;
+	size_t order;           /* position in the caller's list */
 };
 
 struct vmdk_leaf_context {
@@ -101,6 +104,9 @@ struct vmdk_leaf_context {
 	char *vmx_text;
 	size_t vmx_len;
 	vmdk_clone_options opt; /* pointers borrowed from the caller */
+	/* Held by the workers of vmdk_leaf_context_create_many around the
+	 * shared parts: the staged list and the report callback. */
+	pthread_mutex_t lock;
 };
 
 static desc_status nomem(desc_error *err)
@@ -111,8 +117,13 @@ static desc_status nomem(desc_error *err)
 static void report(const vmdk_leaf_context *ctx, const char *action,
 		   const char *path)
 {
-	if (ctx->opt.report != NULL)
+	/* The callback runs in one thread at a time (see
+	 * vmdk_leaf_context_create_many). */
+	if (ctx->opt.report != NULL) {
+		pthread_mutex_lock((pthread_mutex_t *)&ctx->lock);
 		ctx->opt.report(ctx->opt.report_ctx, action, path);
+		pthread_mutex_unlock((pthread_mutex_t *)&ctx->lock);
+	}
 }
 
 static void disk_clear(struct leaf_disk *d)
@@ -157,6 +168,7 @@ void vmdk_leaf_context_free(vmdk_leaf_context *ctx)
 	for (i = 0; i < ctx->ndisks; i++)
 		disk_clear(&ctx->disks[i]);
 	vk_free(ctx->disks);
+	pthread_mutex_destroy(&ctx->lock);
 	vk_free(ctx->vmx_path);
 	vk_free(ctx->vmx_text);
 	vk_free(ctx);
@@ -377,6 +389,7 @@ desc_status vmdk_leaf_context_new(const char *base_descriptor,
 	ctx = vk_calloc(1, sizeof(*ctx));
 	if (ctx == NULL)
 		return nomem(err);
+	pthread_mutex_init(&ctx->lock, NULL);
 	if (opt != NULL)
 		ctx->opt = *opt;
 	if (opt != NULL && opt->master_vmx != NULL) {
@@ -677,27 +690,37 @@ static desc_status check_spec(const vmdk_leaf_spec *spec, desc_error *err)
 /* Keeps a written staging folder for vmdk_leaf_context_commit (takes the
  * strings on success). */
 static desc_status stage_leaf(vmdk_leaf_context *ctx,
-			      const vmdk_leaf_spec *spec, char **staging,
-			      char **leaf_dir, char **parent, desc_error *err)
+			      const vmdk_leaf_spec *spec, size_t order,
+			      char **staging, char **leaf_dir, char **parent,
+			      desc_error *err)
 {
 	struct staged_leaf *grown, *s;
+	char *folder = vk_strdup(spec->folder);
+	desc_status st = DESC_OK;
 
-	grown = vk_reallocarray(ctx->staged, ctx->nstaged + 1, sizeof(*grown));
-	if (grown == NULL)
+	if (folder == NULL)
 		return nomem(err);
+	pthread_mutex_lock(&ctx->lock);
+	grown = vk_reallocarray(ctx->staged, ctx->nstaged + 1, sizeof(*grown));
+	if (grown == NULL) {
+		st = nomem(err);
+		vk_free(folder);
+		goto out;
+	}
 	ctx->staged = grown;
 	s = &ctx->staged[ctx->nstaged];
 	memset(s, 0, sizeof(*s));
-	s->folder = vk_strdup(spec->folder);
-	if (s->folder == NULL)
-		return nomem(err);
+	s->folder = folder;
 	s->staging = *staging;
 	s->leaf_dir = *leaf_dir;
 	s->parent = *parent;
 	s->line = spec->line;
+	s->order = order;
 	*staging = *leaf_dir = *parent = NULL;
 	ctx->nstaged++;
-	return DESC_OK;
+out:
+	pthread_mutex_unlock(&ctx->lock);
+	return st;
 }
 
 desc_status vmdk_leaf_context_commit(vmdk_leaf_context *ctx, size_t *committed,
@@ -757,9 +780,10 @@ desc_status vmdk_leaf_context_commit(vmdk_leaf_context *ctx, size_t *committed,
 	return st;
 }
 
-desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
-				     const vmdk_leaf_spec *spec,
-				     desc_error *err)
+/* One leaf; `order` is its place in a create_many list. */
+static desc_status create_leaf(vmdk_leaf_context *ctx,
+			       const vmdk_leaf_spec *spec, size_t order,
+			       desc_error *err)
 {
 	char *staging = NULL, *leaf_dir = NULL, *parent = NULL, *path = NULL;
 	char *text = NULL, *shown_parent = NULL;
@@ -892,7 +916,8 @@ desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
 		goto out;
 	}
 	if (ctx->opt.sync == VMDK_SYNC_BATCH) {
-		st = stage_leaf(ctx, spec, &staging, &leaf_dir, &parent, err);
+		st = stage_leaf(ctx, spec, order, &staging, &leaf_dir, &parent,
+				err);
 		goto out;
 	}
 	if (ctx->opt.sync == VMDK_SYNC_LEAF)
@@ -927,6 +952,142 @@ out:
 	vk_free(parent);
 	vk_free(shown_parent);
 	return st;
+}
+
+desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
+				     const vmdk_leaf_spec *spec,
+				     desc_error *err)
+{
+	return create_leaf(ctx, spec, 0, err);
+}
+
+/* vmdk_leaf_context_create_many: workers take the next spec from a shared
+ * counter; the first failure stops the handing out. */
+struct stamp_run {
+	vmdk_leaf_context *ctx;
+	const vmdk_leaf_spec *specs;
+	size_t count;
+	pthread_mutex_t lock;
+	size_t next;            /* next spec to hand out */
+	size_t failed;          /* lowest failed spec, count if none */
+	desc_status st;         /* its status and error */
+	desc_error err;
+};
+
+static void *stamp_worker(void *arg)
+{
+	struct stamp_run *run = arg;
+
+	for (;;) {
+		desc_error err;
+		desc_status st;
+		size_t i;
+
+		pthread_mutex_lock(&run->lock);
+		i = run->next;
+		if (i < run->count && run->failed == run->count)
+			run->next++;
+		else
+			i = run->count;
+		pthread_mutex_unlock(&run->lock);
+		if (i == run->count)
+			return NULL;
+		st = create_leaf(run->ctx, &run->specs[i], i, &err);
+		if (st == DESC_OK)
+			continue;
+		pthread_mutex_lock(&run->lock);
+		if (i < run->failed) {
+			run->failed = i;
+			run->st = st;
+			run->err = err;
+		}
+		pthread_mutex_unlock(&run->lock);
+	}
+}
+
+static int staged_by_order(const void *a, const void *b)
+{
+	const struct staged_leaf *x = a, *y = b;
+
+	return (x->order > y->order) - (x->order < y->order);
+}
+
+/* Threads only where they pay and nothing depends on the order of
+ * events: batch stamping of empty deltas, with no failure injection (its
+ * counts must be the same every run). */
+static unsigned stamp_jobs(const vmdk_leaf_context *ctx, size_t count,
+			   unsigned jobs)
+{
+	long cpus;
+
+	if (ctx->opt.sync != VMDK_SYNC_BATCH || ctx->opt.dry_run ||
+	    ctx->opt.full || getenv("VMDKIT_FAILPOINT") != NULL ||
+	    vk_alloc_failure_armed() ||
+	    count < 2)
+		return 1;
+	if (jobs == 0) {
+		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		jobs = cpus < 1 ? 1 : cpus > VMDK_STAMP_JOBS_MAX ?
+		       VMDK_STAMP_JOBS_MAX : (unsigned)cpus;
+	}
+	if (jobs > count)
+		jobs = (unsigned)count;
+	return jobs;
+}
+
+desc_status vmdk_leaf_context_create_many(vmdk_leaf_context *ctx,
+					  const vmdk_leaf_spec *specs,
+					  size_t count, unsigned jobs,
+					  size_t *created, desc_error *err)
+{
+	pthread_t threads[VMDK_STAMP_JOBS_MAX];
+	struct stamp_run run;
+	size_t before, i, keep;
+	unsigned n, started = 0;
+
+	desc_error_clear(err);
+	if (created != NULL)
+		*created = 0;
+	if (ctx == NULL || (specs == NULL && count > 0))
+		return desc_error_set(err, DESC_E_ARG, NULL, 0,
+				      "vmdk_leaf_context_create_many: NULL argument");
+	memset(&run, 0, sizeof(run));
+	run.ctx = ctx;
+	run.specs = specs;
+	run.count = count;
+	run.failed = count;
+	run.st = DESC_OK;
+	desc_error_clear(&run.err);
+	pthread_mutex_init(&run.lock, NULL);
+	before = ctx->nstaged;
+	n = stamp_jobs(ctx, count, jobs);
+	/* The calling thread is a worker too. */
+	for (i = 1; i < n; i++) {
+		if (pthread_create(&threads[started], NULL, stamp_worker,
+				   &run) != 0)
+			break; /* fewer workers, same result */
+		started++;
+	}
+	stamp_worker(&run);
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	pthread_mutex_destroy(&run.lock);
+	/* Workers finish in any order: put this call's leaves back in the
+	 * caller's order, and drop those after a failure, as a sequential
+	 * run would never have made them. */
+	qsort(ctx->staged + before, ctx->nstaged - before,
+	      sizeof(*ctx->staged), staged_by_order);
+	keep = before;
+	while (keep < ctx->nstaged && ctx->staged[keep].order < run.failed)
+		keep++;
+	for (i = keep; i < ctx->nstaged; i++)
+		staged_clear(&ctx->staged[i], true);
+	ctx->nstaged = keep;
+	if (created != NULL)
+		*created = run.failed;
+	if (run.st != DESC_OK && err != NULL)
+		*err = run.err;
+	return run.st;
 }
 
 desc_status vmdk_leaf_create(const char *base_descriptor,

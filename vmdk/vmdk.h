@@ -319,6 +319,23 @@ desc_status vmdk_leaf_context_new(const char *base_descriptor,
 desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
 				     const vmdk_leaf_spec *spec,
 				     desc_error *err);
+/* Stamps count leaves, as many vmdk_leaf_context_create calls would, on
+ * up to `jobs` threads (0: one per online CPU, at most
+ * VMDK_STAMP_JOBS_MAX).  Threads are used only for VMDK_SYNC_BATCH
+ * contexts without dry_run or full, where each leaf is a few small files
+ * and the run's cost is the kernel's file creation; otherwise, and while
+ * VMDKIT_FAILPOINT or desc_test_fail_allocation is active, the leaves
+ * are made one after the other.  The result is the same either way: the
+ * leaves are staged in the order of `specs`, and at a failure the leaves
+ * before the failing one stay staged (commit puts them in place), those
+ * after it are removed; *created (may be NULL) is the number before the
+ * failure, err describes it.  The report callback is called from one
+ * thread at a time, not always the caller's. */
+#define VMDK_STAMP_JOBS_MAX 8
+desc_status vmdk_leaf_context_create_many(vmdk_leaf_context *ctx,
+					  const vmdk_leaf_spec *specs,
+					  size_t count, unsigned jobs,
+					  size_t *created, desc_error *err);
 /* VMDK_SYNC_BATCH: makes the leaves staged since the last commit durable
  * and renames them into place, in order; stops at the first failure (the
  * leaves after it are removed).  *committed (may be NULL) counts the leaves
