@@ -8,9 +8,11 @@
 #
 # BENCH_RUNS (3) runs a figure; BENCH_LEAVES ("100 1000 10000") leaf
 # counts for vmdkit; the peer loop runs up to BENCH_PEER_MAX (1000) leaves
-# (about 70 ms a leaf, so 10000 would take minutes a run); 10000 leaves
+# (about 20-70 ms a leaf, so 10000 would take minutes a run); 10000 leaves
 # are stamped once, not BENCH_RUNS times.  Every run
-# starts after a `sync`, so no run pays for the previous one's writeback.
+# starts after a `sync`, so no run pays for the previous one's writeback,
+# and each run's leaves are set aside (renamed), not removed, until the
+# end (see set_aside in lib.sh).
 . "$(dirname "$0")/lib.sh"
 LEAVES=${BENCH_LEAVES:-100 1000 10000}
 PEER_MAX=${BENCH_PEER_MAX:-1000}
@@ -36,13 +38,13 @@ for n in $LEAVES; do
 	# 10000 leaves take minutes a run here: once
 	runs=$RUNS
 	[ "$n" -lt 10000 ] || RUNS=1
-	measure sync "rm -rf L" "$VMDKIT" clone --no-progress --count "$n" \
+	measure sync "set_aside L" "$VMDKIT" clone --no-progress --count "$n" \
 		--name 'l%05d' Base/M.vmdk L
 	v=$SECS rss=$RSS_KIB
 	RUNS=$runs
 	p=-
 	if [ "$n" -le "$PEER_MAX" ]; then
-		measure sync "rm -rf L" sh peer.sh "$n"
+		measure sync "set_aside L" sh peer.sh "$n"
 		p=$SECS
 	fi
 	row "stamp $n leaves (--sync batch, default)" "$v" "$p" "$rss" \
@@ -50,12 +52,12 @@ for n in $LEAVES; do
 done
 # the durability policies at 100 leaves (leaf costs ~9 fsyncs a leaf)
 for mode in leaf none; do
-	measure sync "rm -rf L" "$VMDKIT" clone --no-progress --sync "$mode" \
+	measure sync "set_aside L" "$VMDKIT" clone --no-progress --sync "$mode" \
 		--count 100 --name 'l%05d' Base/M.vmdk L
 	row "stamp 100 leaves, --sync $mode" "$SECS" - "$RSS_KIB" \
 		"$(echo "$SECS * 10" | bc -l | awk '{ printf "%.2f", $1 }') ms/leaf"
 done
-measure sync "rm -rf L" "$VMDKIT" clone --no-progress --sync none \
+measure sync "set_aside L" "$VMDKIT" clone --no-progress --sync none \
 	--count 1000 --name 'l%05d' Base/M.vmdk L
 row "stamp 1000 leaves, --sync none" "$SECS" - "$RSS_KIB" \
 	"$(echo "$SECS" | awk '{ printf "%.2f", $1 }') ms/leaf"
@@ -80,7 +82,7 @@ for i in range(int(sys.argv[1])):
     os.rename(d, "F/l%d" % i)
 PY
 	for n in 100 1000; do
-		measure sync "rm -rf F" python3 floor.py "$n"
+		measure sync "set_aside F" python3 floor.py "$n"
 		row "floor: python creating the same files, $n leaves" "$SECS" - "$RSS_KIB" \
 			"$(echo "$SECS * 1000 / $n" | bc -l | awk '{ printf "%.2f", $1 }') ms/leaf"
 	done
