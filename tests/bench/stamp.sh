@@ -50,6 +50,13 @@ for n in $LEAVES; do
 	row "stamp $n leaves (--sync batch, default)" "$v" "$p" "$rss" \
 		"$(echo "$v * 1000 / $n" | bc -l | awk '{ printf "%.2f", $1 }') ms/leaf"
 done
+# one thread (the default uses one per CPU)
+if [ "$(nproc)" -gt 1 ]; then
+	measure sync "set_aside L" "$VMDKIT" clone --no-progress --jobs 1 \
+		--count 1000 --name 'l%05d' Base/M.vmdk L
+	row "stamp 1000 leaves, --jobs 1" "$SECS" - "$RSS_KIB" \
+		"$(echo "$SECS" | awk '{ printf "%.2f", $1 }') ms/leaf"
+fi
 # the durability policies at 100 leaves (leaf costs ~9 fsyncs a leaf)
 for mode in leaf none; do
 	measure sync "set_aside L" "$VMDKIT" clone --no-progress --sync "$mode" \
