@@ -17,12 +17,15 @@ tests_promote_tool_SOURCES = tests/promote-tool.c
 tests_promote_tool_CFLAGS = $(PROJECT_CFLAGS)
 tests_promote_tool_LDADD = libvmdkit.la
 
+# check-info-repeats.sh tests vmdk/bundle.c's cap on repeated info
+# findings (made with the memory work on promote and check, issue #7).
 PROMOTE_SHELL_TESTS = \
 	tests/integration/promote-sparse.sh \
 	tests/integration/promote-stream.sh \
 	tests/integration/promote-interrupt.sh \
 	tests/integration/promote-fullclone.sh \
-	tests/integration/promote-cli.sh
+	tests/integration/promote-cli.sh \
+	tests/integration/check-info-repeats.sh
 TESTS += $(PROMOTE_SHELL_TESTS)
 EXTRA_DIST += $(PROMOTE_SHELL_TESTS)
 
