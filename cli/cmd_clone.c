@@ -305,6 +305,15 @@ static int build_leaves(const struct cli_command *cmd,
 	return -1;
 }
 
+/* Both name one existing file (the same inode). */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 int cmd_clone(const struct cli_command *cmd, int argc, char **argv)
 {
 	vmdk_clone_options opt;
@@ -331,6 +340,16 @@ int cmd_clone(const struct cli_command *cmd, int argc, char **argv)
 	rc = build_leaves(cmd, &a, leafdir, &l, &parent);
 	if (rc >= 0)
 		goto out;
+	if (l.plan != NULL && l.plan->base != NULL &&
+	    !same_file(l.plan->base, base)) {
+		/* A plan written for another base would stamp leaves from
+		 * the wrong disk without a word. */
+		rc = cli_usage_error(cmd, "plan '%s' is for base '%s', not "
+				     "'%s' (expected the same base "
+				     "descriptor, or no base key)",
+				     a.plan_path, l.plan->base, base);
+		goto out;
+	}
 	rc = EXIT_CLEAN;
 
 	memset(&opt, 0, sizeof(opt));

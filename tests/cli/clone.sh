@@ -79,6 +79,16 @@ printf 'leaves:\n  - name: a\n    colour: red\n' >bad-plan.yaml
 expect_exit 3 "$VMDKIT" clone "$B" Leaves --plan bad-plan.yaml 2>"$T/err"
 grep -q '^bad-plan.yaml:3: ' "$T/err" || fail "bad plan message: $(cat "$T/err")"
 
+# a plan written for another base is refused (its own base is accepted)
+printf 'base: other.vmdk\nleaves:\n  - name: a\n' >other-plan.yaml
+: >other.vmdk
+expect_exit 2 "$VMDKIT" clone "$B" PlanLeaves --plan other-plan.yaml 2>"$T/err"
+grep -q "is for base '.*other.vmdk'" "$T/err" || fail "plan base mismatch: $(cat "$T/err")"
+[ ! -e PlanLeaves ] || fail "refused plan left a folder"
+printf 'base: "%s"\nleaves:\n  - name: a\n' "$B" >own-plan.yaml
+"$VMDKIT" clone "$B" PlanLeaves --plan own-plan.yaml >/dev/null || fail "plan with its own base"
+[ -f PlanLeaves/a.vmwarevm/a.vmx ] || fail "plan with its own base: no leaf"
+
 # a leftover staging folder is removed before stamping
 mkdir Leaves/.vmdkit-tmp-crashed
 "$VMDKIT" clone "$B" Leaves/late.vmwarevm >/dev/null 2>&1 || fail "clone after crash"
