@@ -110,6 +110,17 @@ try() {
 			# message must say so.
 			grep -q 'made\|created\|moved\|promoted' err ||
 				fail "$cmd $fp: completed but the error does not say so: $(cat err)"
+			[ "$cmd" = base ] || return 0
+			# The next base run finishes what is left (the undo
+			# record, the master's names of base files) and
+			# leaves no .vmdkit-* debris.
+			"run_$cmd" >out 2>err ||
+				fail "$cmd after $fp: rerun after the commit failed: $(cat err)"
+			"done_$cmd" "$cmd after $fp (rerun after the commit)"
+			left=$(find w -name '.vmdkit-*' -print)
+			[ -z "$left" ] || fail "$cmd after $fp: debris left: $left"
+			[ "$(ls w/m)" = "M.vmdk.vmdkit-moved
+M.vmx" ] || fail "$cmd after $fp: master left as: $(ls w/m)"
 			return 0
 		else
 			listing w | diff before.list - >&2 || :
