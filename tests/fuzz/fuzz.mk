@@ -57,9 +57,44 @@ fuzz-smoke: fuzz
 	    || exit 1; \
 	done
 
+# Source coverage of what the fuzzers reached: each harness rebuilt with
+# clang's source-based coverage (no sanitizers), run once over its corpus
+# (tests/fuzz/corpus/NAME and seeds, or FUZZ_CORPUS_ROOT/NAME), then
+# llvm-cov's per-file report of the library files it exercises.
+FUZZ_CORPUS_ROOT = tests/fuzz/corpus
+FUZZ_COV_CFLAGS = -g -O1 -fsanitize=fuzzer -fprofile-instr-generate \
+	-fcoverage-mapping -I$(top_srcdir) -I$(top_builddir) \
+	$(PCRE2_CFLAGS) $(YAML_CFLAGS) $(CRYPTO_CFLAGS) $(ZLIB_CFLAGS)
+fuzz-coverage: $(FUZZ_HARNESSES)
+	@rm -rf tests/fuzz/cov && $(MKDIR_P) tests/fuzz/cov
+	@srcs=; for s in $(libvmdkit_la_SOURCES); do \
+	  case $$s in *.c) srcs="$$srcs $(srcdir)/$$s" ;; esac; done; \
+	for t in $(FUZZ_TARGETS); do \
+	  echo "  COVLD    tests/fuzz/cov/$$t"; \
+	  $(FUZZ_CC) $(FUZZ_COV_CFLAGS) -o tests/fuzz/cov/$$t \
+	    $(srcdir)/tests/fuzz/$$t.c $$srcs $(FUZZ_LIBS) || exit 1; \
+	  $(MKDIR_P) $(FUZZ_CORPUS_ROOT)/$$t; \
+	  LLVM_PROFILE_FILE=tests/fuzz/cov/$$t.profraw tests/fuzz/cov/$$t \
+	    -runs=0 $(FUZZ_CORPUS_ROOT)/$$t $(srcdir)/tests/fuzz/seeds/$$t \
+	    >tests/fuzz/cov/$$t.log 2>&1 || exit 1; \
+	  llvm-profdata merge -sparse -o tests/fuzz/cov/$$t.profdata \
+	    tests/fuzz/cov/$$t.profraw || exit 1; \
+	  case $$t in \
+	  fuzz_descriptor) f="descriptor/descriptor.c descriptor/validate.c descriptor/portability.c" ;; \
+	  fuzz_dict) f="descriptor/dict.c vmdk/vmx.c" ;; \
+	  fuzz_sparse) f="vmdk/sparse.c vmdk/stream.c" ;; \
+	  fuzz_plan) f="vmdk/plan.c" ;; \
+	  esac; \
+	  files=; for x in $$f; do test -f $(srcdir)/$$x && files="$$files $(srcdir)/$$x"; done; \
+	  echo "== $$t"; \
+	  llvm-cov report tests/fuzz/cov/$$t \
+	    -instr-profile=tests/fuzz/cov/$$t.profdata $$files | \
+	    sed -n '1p;/^-/d;/\.c /p;/^TOTAL/p' || exit 1; \
+	done
+
 clean-local: clean-fuzz
 clean-fuzz:
-	rm -rf tests/fuzz/obj tests/fuzz/libvmdkit-fuzz.a tests/fuzz/corpus
+	rm -rf tests/fuzz/obj tests/fuzz/libvmdkit-fuzz.a tests/fuzz/corpus tests/fuzz/cov
 	for t in $(FUZZ_TARGETS); do rm -f tests/fuzz/$$t; done
 
-.PHONY: fuzz fuzz-smoke clean-fuzz
+.PHONY: fuzz fuzz-smoke fuzz-coverage clean-fuzz
