@@ -715,6 +715,78 @@ START_TEST(test_context_many)
 }
 END_TEST
 
+static char renamed[16][64];
+static size_t nrenamed;
+
+static void collect_renames(void *ctx, const char *action, const char *path)
+{
+	(void)ctx;
+	if (strcmp(action, "rename") == 0 && nrenamed < 16)
+		snprintf(renamed[nrenamed++], sizeof(renamed[0]), "%s", path);
+}
+
+/* create_many on several threads: the leaves of a sequential run, staged
+ * and committed in the caller's order; at a failure the leaves before it
+ * are kept and none after it. */
+START_TEST(test_context_create_many)
+{
+	vmdk_clone_options opt;
+	vmdk_leaf_context *ctx = NULL;
+	vmdk_leaf_spec specs[12];
+	char folders[12][64], names[12][32];
+	desc_error err;
+	size_t created = 99, committed = 99, i;
+
+	make_base();
+	memset(&opt, 0, sizeof(opt));
+	opt.sync = VMDK_SYNC_BATCH;
+	opt.report = collect_renames;
+	memset(specs, 0, sizeof(specs));
+	for (i = 0; i < 12; i++) {
+		snprintf(names[i], sizeof(names[i]), "m-%02zu", i);
+		snprintf(folders[i], sizeof(folders[i]), "leaves/%s.vmwarevm",
+			 names[i]);
+		specs[i].name = names[i];
+		specs[i].folder = folders[i];
+	}
+	nrenamed = 0;
+	ck_assert_int_eq(vmdk_leaf_context_new("Base/Core.vmdk", &opt, &ctx,
+					       &err), DESC_OK);
+	ck_assert_int_eq(vmdk_leaf_context_create_many(ctx, specs, 12, 3,
+						       &created, &err),
+			 DESC_OK);
+	ck_assert_uint_eq(created, 12);
+	ck_assert_int_eq(vmdk_leaf_context_commit(ctx, &committed, &err),
+			 DESC_OK);
+	ck_assert_uint_eq(committed, 12);
+	ck_assert_uint_eq(nrenamed, 12);
+	for (i = 0; i < 12; i++) {
+		ck_assert_str_eq(renamed[i], folders[i]);
+		ck_assert(exists(folders[i]));
+	}
+	vmdk_leaf_context_free(ctx);
+
+	/* the sixth leaf's folder exists: five leaves, nothing after */
+	ck_assert_int_eq(system("rm -rf leaves && mkdir -p leaves/m-05.vmwarevm"),
+			 0);
+	nrenamed = 0;
+	ck_assert_int_eq(vmdk_leaf_context_new("Base/Core.vmdk", &opt, &ctx,
+					       &err), DESC_OK);
+	ck_assert_int_eq(vmdk_leaf_context_create_many(ctx, specs, 12, 3,
+						       &created, &err),
+			 DESC_E_EXISTS);
+	ck_assert_uint_eq(created, 5);
+	ck_assert_str_eq(err.file, folders[5]);
+	ck_assert_int_eq(vmdk_leaf_context_commit(ctx, &committed, &err),
+			 DESC_OK);
+	ck_assert_uint_eq(committed, 5);
+	vmdk_leaf_context_free(ctx);
+	for (i = 0; i < 12; i++)
+		ck_assert(exists(folders[i]) == (i <= 5));
+	ck_assert(no_staging("leaves"));
+}
+END_TEST
+
 START_TEST(test_staging_cleanup)
 {
 	desc_error err;
@@ -769,6 +841,7 @@ static Suite *leaf_suite(void)
 	tcase_add_test(leaf, test_leaf_dry_run);
 	tcase_add_test(leaf, test_leaf_failure_cleanup);
 	tcase_add_test(leaf, test_context_many);
+	tcase_add_test(leaf, test_context_create_many);
 	tcase_add_test(leaf, test_staging_cleanup);
 	suite_add_tcase(s, leaf);
 	return s;
