@@ -43,7 +43,6 @@ static void setup(void)
 		 base ? base : "/tmp");
 	ck_assert_ptr_nonnull(mkdtemp(tmp));
 	ck_assert_int_eq(chdir(tmp), 0);
-	unsetenv("VMDK_PROMOTE_FAILPOINT");
 }
 
 static void teardown(void)

@@ -24,7 +24,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1078,23 +1077,6 @@ out:
 /* Promote                                                             */
 /* ------------------------------------------------------------------ */
 
-/* Test hook: VMDK_PROMOTE_FAILPOINT=NAME makes promote fail at NAME
- * ("staged", "renamed", "vmx"), or be killed there with "kill:NAME",
- * so the tests can prove an interrupted promote leaves the leaf usable. */
-static desc_status failpoint(const char *name, desc_error *err)
-{
-	const char *fp = getenv("VMDK_PROMOTE_FAILPOINT");
-
-	if (fp == NULL)
-		return DESC_OK;
-	if (strncmp(fp, "kill:", 5) == 0 && strcmp(fp + 5, name) == 0)
-		kill(getpid(), SIGKILL);
-	if (strcmp(fp, name) == 0)
-		return desc_error_set(err, DESC_E_IO, "", 0,
-				      "failpoint '%s' reached", name);
-	return DESC_OK;
-}
-
 struct promoted {
 	char *node;       /* vmx node, NULL for a bare disk */
 	char *old_path;   /* the disk the node named (absolute) */
@@ -1378,9 +1360,16 @@ static desc_status write_dict_over(const desc_dict *dict, const char *path,
 	return rc;
 }
 
-/* Chain files of p inside the leaf folder (never a parent elsewhere). */
-static void remove_old(struct promote_job *j, const struct promoted *p)
+typedef desc_status (*old_file_fn)(struct promote_job *j, const char *path,
+				   void *ctx);
+
+/* Calls fn for each chain file of p inside the leaf folder (never a
+ * parent elsewhere), extents before their descriptor; goes on after a
+ * failure and returns the first. */
+static desc_status each_old(struct promote_job *j, const struct promoted *p,
+			    old_file_fn fn, void *ctx, desc_error *err)
 {
+	desc_status rc = DESC_OK, st;
 	vmdk_disk *d;
 	size_t i;
 
@@ -1390,6 +1379,10 @@ static void remove_old(struct promote_job *j, const struct promoted *p)
 		char *adir = ddir ? fs_absolute(ddir) : NULL;
 		bool inside = adir != NULL && strcmp(adir, j->dir) == 0;
 
+		if (adir == NULL) {
+			vk_free(ddir);
+			return disk_nomem(err);
+		}
 		for (i = 0; inside && i < desc_extent_count(desc); i++) {
 			const desc_extent *x = desc_extent_at(desc, i);
 			char *ep, *edir, *aedir;
@@ -1399,24 +1392,44 @@ static void remove_old(struct promote_job *j, const struct promoted *p)
 			ep = fs_join(ddir, x->path);
 			edir = ep ? fs_dirname(ep) : NULL;
 			aedir = edir ? fs_absolute(edir) : NULL;
-			if (aedir != NULL && strcmp(aedir, j->dir) == 0 &&
-			    strcmp(ep, vmdk_disk_path(d)) != 0) {
-				report(j, "remove", ep);
-				if (!j->opt->dry_run)
-					fp_unlink(ep);
-			}
+			if (aedir == NULL)
+				st = disk_nomem(err);
+			else if (strcmp(aedir, j->dir) == 0 &&
+				 strcmp(ep, vmdk_disk_path(d)) != 0)
+				st = fn(j, ep, ctx);
+			else
+				st = DESC_OK;
+			if (rc == DESC_OK)
+				rc = st;
 			vk_free(ep);
 			vk_free(edir);
 			vk_free(aedir);
 		}
 		if (inside) {
-			report(j, "remove", vmdk_disk_path(d));
-			if (!j->opt->dry_run)
-				fp_unlink(vmdk_disk_path(d));
+			st = fn(j, vmdk_disk_path(d), ctx);
+			if (rc == DESC_OK)
+				rc = st;
 		}
 		vk_free(ddir);
 		vk_free(adir);
 	}
+	return rc;
+}
+
+/* old_file_fn: reports and (unless a dry run) removes; ctx: desc_error. */
+static desc_status remove_one(struct promote_job *j, const char *path,
+			      void *ctx)
+{
+	report(j, "remove", path);
+	if (!j->opt->dry_run && fp_unlink(path) < 0 && errno != ENOENT)
+		return fs_error(ctx, errno, path, "cannot remove");
+	return DESC_OK;
+}
+
+static desc_status remove_old(struct promote_job *j, const struct promoted *p,
+			      desc_error *err)
+{
+	return each_old(j, p, remove_one, err, err);
 }
 
 /* Names of the files a flatten made (descriptor and extents), relative
@@ -1507,6 +1520,289 @@ static void undo_moves(struct promote_job *j)
 		fp_unlink(j->moved[i - 1]);
 }
 
+/* ------------------------------------------------------------------ */
+/* The journal of an in-place promote                                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Before the first new file is renamed into the leaf folder, promote
+ * writes JOURNAL_NAME (synced) into its staging folder: NUL-terminated
+ * records 'n'NAME (a new file renamed into the leaf folder), 'd'NAME (a
+ * new descriptor the .vmx will name) and 'o'NAME (an old chain file
+ * removed after the commit), names of files in the leaf folder.  The
+ * staging folder goes last.  So a promote killed anywhere after its
+ * renames leaves a journal, and the next promote of the leaf finishes it
+ * when the .vmx already names a new descriptor (strips the .vmsd,
+ * removes the old files) or else removes the new, unreferenced files and
+ * starts over: no orphan NAME.vmdk stays beside the leaf.
+ */
+#define JOURNAL_NAME "promote-journal"
+
+struct journal {
+	char *buf;
+	size_t len, cap;
+};
+
+static desc_status journal_add(struct journal *jn, char tag, const char *path,
+			       desc_error *err)
+{
+	const char *name = strrchr(path, '/');
+	size_t n;
+
+	name = name ? name + 1 : path;
+	n = strlen(name);
+	if (jn->len + n + 2 > jn->cap) {
+		size_t cap = (jn->cap + n + 2) * 2;
+		char *grown = vk_reallocarray(jn->buf, cap, 1);
+
+		if (grown == NULL)
+			return disk_nomem(err);
+		jn->buf = grown;
+		jn->cap = cap;
+	}
+	jn->buf[jn->len++] = tag;
+	memcpy(jn->buf + jn->len, name, n + 1);
+	jn->len += n + 1;
+	return DESC_OK;
+}
+
+/* old_file_fn: an 'o' record; ctx: the journal (errors: only nomem). */
+static desc_status journal_old(struct promote_job *j, const char *path,
+			       void *ctx)
+{
+	(void)j;
+	return journal_add(ctx, 'o', path, NULL);
+}
+
+static desc_status journal_write(struct promote_job *j, const char *staging,
+				 desc_error *err)
+{
+	struct journal jn = { NULL, 0, 0 };
+	desc_status rc = DESC_OK;
+	char *path = NULL;
+	size_t i, k;
+
+	for (i = 0; i < j->count && rc == DESC_OK; i++) {
+		char **names = NULL;
+		size_t n = 0;
+
+		rc = staged_files(j->disks[i].staged, &names, &n, err);
+		for (k = 0; k < n && rc == DESC_OK; k++)
+			rc = journal_add(&jn, 'n', names[k], err);
+		free_names(names, n);
+		if (rc == DESC_OK)
+			rc = journal_add(&jn, 'd', j->disks[i].new_name, err);
+		if (rc == DESC_OK &&
+		    each_old(j, &j->disks[i], journal_old, &jn, err) != DESC_OK)
+			rc = disk_nomem(err);
+	}
+	if (rc == DESC_OK) {
+		path = fs_join(staging, JOURNAL_NAME);
+		rc = path ? fs_write_new(path, jn.buf, jn.len, 0600, true, err)
+			  : disk_nomem(err);
+	}
+	vk_free(path);
+	vk_free(jn.buf);
+	return rc;
+}
+
+/* *found: the .vmx (as it is on disk now) names file `name` of dir. */
+static desc_status vmx_names(const struct promote_job *j,
+			     const vmdk_vmx_disk *disks, size_t n,
+			     const char *name, bool *found, desc_error *err)
+{
+	char *p = fs_join(j->dir, name);
+	size_t i;
+
+	*found = false;
+	if (p == NULL)
+		return disk_nomem(err);
+	for (i = 0; i < n && !*found; i++) {
+		char *q = fs_join(j->dir, disks[i].file_name);
+
+		if (q == NULL) {
+			vk_free(p);
+			return disk_nomem(err);
+		}
+		*found = same_file(p, q);
+		vk_free(q);
+	}
+	vk_free(p);
+	return DESC_OK;
+}
+
+/* Removes file `name` of the leaf folder unless the .vmx names it. */
+static desc_status journal_unlink(struct promote_job *j,
+				  const vmdk_vmx_disk *disks, size_t n,
+				  const char *name, desc_error *err)
+{
+	desc_status rc;
+	bool named;
+	char *p;
+
+	rc = vmx_names(j, disks, n, name, &named, err);
+	if (rc != DESC_OK || named)
+		return rc;
+	p = fs_join(j->dir, name);
+	if (p == NULL)
+		return disk_nomem(err);
+	if (fs_exists(p)) {
+		report(j, "remove", p);
+		if (fp_unlink(p) < 0 && errno != ENOENT)
+			rc = fs_error(err, errno, p, "cannot remove");
+	}
+	vk_free(p);
+	return rc;
+}
+
+static desc_status finish_vmsd(struct promote_job *j, desc_error *err)
+{
+	char *path = vk_asprintf("%.*s.vmsd", (int)(strlen(j->vmx_path) - 4),
+				 j->vmx_path);
+	char *text = NULL;
+	desc_dict *vmsd = NULL;
+	size_t len = 0, before;
+	desc_status rc = DESC_OK;
+
+	if (path == NULL)
+		return disk_nomem(err);
+	if (!fs_exists(path))
+		goto out;
+	rc = fs_read_file(path, DESC_MAX_INPUT, &text, &len, err);
+	if (rc == DESC_OK)
+		rc = desc_dict_parse(text, len, path, &vmsd, NULL, err);
+	if (rc != DESC_OK)
+		goto out;
+	before = desc_dict_count(vmsd);
+	rc = strip_vmsd(vmsd, err);
+	if (rc == DESC_OK && desc_dict_count(vmsd) != before) {
+		rc = write_dict_over(vmsd, path, err);
+		if (rc == DESC_OK)
+			report(j, "write", path);
+	}
+out:
+	desc_dict_free(vmsd);
+	vk_free(text);
+	vk_free(path);
+	return rc;
+}
+
+/* Finishes or undoes the promote whose journal is `text`; *committed
+ * tells which.  A journal without its final NUL was being written when
+ * the run died, before any rename: nothing to undo. */
+static desc_status journal_replay(struct promote_job *j, const char *text,
+				  size_t len, bool *committed, desc_error *err)
+{
+	vmdk_vmx_disk *disks = NULL;
+	desc_dict *vmx = NULL;
+	char *vtext = NULL;
+	size_t vlen = 0, n = 0, off;
+	desc_status rc;
+	char want;
+
+	*committed = false;
+	if (len == 0 || text[len - 1] != '\0')
+		return DESC_OK;
+	rc = fs_read_file(j->vmx_path, DESC_MAX_INPUT, &vtext, &vlen, err);
+	if (rc == DESC_OK)
+		rc = desc_dict_parse(vtext, vlen, j->vmx_path, &vmx, NULL, err);
+	if (rc == DESC_OK)
+		rc = vmdk_vmx_disks(vmx, &disks, &n, err);
+	if (rc != DESC_OK)
+		goto out;
+	for (off = 0; off < len && !*committed && rc == DESC_OK;
+	     off += strlen(text + off) + 1)
+		if (text[off] == 'd' && text[off + 1] != '\0')
+			rc = vmx_names(j, disks, n, text + off + 1, committed,
+				       err);
+	if (rc == DESC_OK && *committed)
+		rc = finish_vmsd(j, err);
+	want = *committed ? 'o' : 'n';
+	for (off = 0; off < len && rc == DESC_OK; off += strlen(text + off) + 1) {
+		const char *name = text + off + 1;
+
+		/* Only plain names of files in the leaf folder. */
+		if (text[off] != want || name[0] == '\0' ||
+		    strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
+		    strcmp(name, "..") == 0)
+			continue;
+		rc = journal_unlink(j, disks, n, name, err);
+	}
+	if (rc == DESC_OK)
+		rc = fs_sync_dir(j->dir, err);
+out:
+	vmdk_vmx_disks_free(disks, n);
+	desc_dict_free(vmx);
+	vk_free(vtext);
+	return rc;
+}
+
+/* Replays the journal of every crashed promote of this leaf and removes
+ * its staging folders (those of live processes are left alone).
+ * *finished: an earlier promote of this .vmx had passed its commit point
+ * (journal) or had even removed its journal (a staging folder of ours
+ * left without one): when nothing is linked any more, it is done. */
+static desc_status journal_recover(struct promote_job *j, bool *finished,
+				   desc_error *err)
+{
+	char *vmx_base = fs_basename(j->vmx_path);
+	char *ours = vmx_base ? vk_asprintf("%s%s-", VMDK_STAGING_PREFIX,
+					    vmx_base) : NULL;
+	size_t prefix = strlen(VMDK_STAGING_PREFIX);
+	desc_status rc = DESC_OK;
+	struct dirent *de;
+	DIR *dh = NULL;
+
+	*finished = false;
+	if (ours == NULL) {
+		rc = disk_nomem(err);
+		goto out;
+	}
+	dh = opendir(j->dir);
+	if (dh == NULL) {
+		rc = fs_error(err, errno, j->dir, "cannot open folder");
+		goto out;
+	}
+	while (rc == DESC_OK && (de = readdir(dh)) != NULL) {
+		char *sdir, *jpath, *text = NULL;
+		struct stat sb;
+		size_t len = 0;
+		bool committed = false;
+
+		if (strncmp(de->d_name, VMDK_STAGING_PREFIX, prefix) != 0 ||
+		    fs_staging_in_use(de->d_name))
+			continue;
+		sdir = fs_join(j->dir, de->d_name);
+		jpath = sdir ? fs_join(sdir, JOURNAL_NAME) : NULL;
+		if (jpath == NULL) {
+			rc = disk_nomem(err);
+		} else if (lstat(sdir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+			/* not a folder: not ours */
+		} else if (lstat(jpath, &sb) == 0 && S_ISREG(sb.st_mode)) {
+			rc = fs_read_file(jpath, DESC_MAX_INPUT, &text, &len, err);
+			if (rc == DESC_OK)
+				rc = journal_replay(j, text, len, &committed, err);
+			if (rc == DESC_OK)
+				rc = fs_remove_tree(sdir, err);
+			if (rc == DESC_OK && committed)
+				*finished = true;
+		} else if (strncmp(de->d_name, ours, strlen(ours)) == 0) {
+			rc = fs_remove_tree(sdir, err);
+			if (rc == DESC_OK)
+				*finished = true;
+		}
+		vk_free(text);
+		vk_free(jpath);
+		vk_free(sdir);
+	}
+out:
+	if (dh != NULL)
+		closedir(dh);
+	vk_free(ours);
+	vk_free(vmx_base);
+	return rc;
+}
+
 static desc_status promote_in_place(struct promote_job *j,
 				    struct flatten_progress *prog,
 				    desc_error *err)
@@ -1516,7 +1812,7 @@ static desc_status promote_in_place(struct promote_job *j,
 	char *vmsd_text = NULL;
 	size_t vmsd_len = 0, i;
 	desc_dict *vmsd = NULL;
-	bool vmx_written = false;
+	bool vmx_written = false, keep_staging = false;
 	desc_status rc;
 	size_t cleaned = 0;
 
@@ -1567,8 +1863,8 @@ static desc_status promote_in_place(struct promote_job *j,
 		report(j, "write", j->vmx_path);
 		if (vmsd != NULL)
 			report(j, "write", vmsd_path);
-		for (i = 0; i < j->count; i++)
-			remove_old(j, &j->disks[i]);
+		for (i = 0; i < j->count && rc == DESC_OK; i++)
+			rc = remove_old(j, &j->disks[i], err);
 		goto out;
 	}
 	/* A crashed earlier run may have left a staging folder here. */
@@ -1587,15 +1883,13 @@ static desc_status promote_in_place(struct promote_job *j,
 			     : disk_nomem(err);
 	}
 	if (rc == DESC_OK)
-		rc = fs_sync_dir(staging, err);
+		rc = journal_write(j, staging, err);
 	if (rc == DESC_OK)
-		rc = failpoint("staged", err);
+		rc = fs_sync_dir(staging, err);
 	if (rc == DESC_OK)
 		rc = move_in(j, staging, err);
 	if (rc == DESC_OK)
 		rc = fs_sync_dir(j->dir, err);
-	if (rc == DESC_OK)
-		rc = failpoint("renamed", err);
 	if (rc != DESC_OK)
 		goto out;
 	/* The commit point: from here the .vmx names the new disks. */
@@ -1604,8 +1898,7 @@ static desc_status promote_in_place(struct promote_job *j,
 		goto out;
 	vmx_written = true;
 	report(j, "write", j->vmx_path);
-	rc = failpoint("vmx", err);
-	if (rc == DESC_OK && vmsd != NULL) {
+	if (vmsd != NULL) {
 		rc = write_dict_over(vmsd, vmsd_path, err);
 		if (rc == DESC_OK)
 			report(j, "write", vmsd_path);
@@ -1619,9 +1912,16 @@ static desc_status promote_in_place(struct promote_job *j,
 			vmx_written = false;
 		goto out;
 	}
-	for (i = 0; i < j->count; i++)
-		remove_old(j, &j->disks[i]);
-	rc = fs_sync_dir(j->dir, err);
+	for (i = 0; i < j->count; i++) {
+		desc_status st = remove_old(j, &j->disks[i], err);
+
+		if (rc == DESC_OK)
+			rc = st;
+	}
+	/* An old file left: keep the journal, the next promote removes it. */
+	keep_staging = rc != DESC_OK;
+	if (rc == DESC_OK)
+		rc = fs_sync_dir(j->dir, err);
 	/* Past the commit point: the leaf is promoted; say so. */
 	if (rc != DESC_OK && err != NULL) {
 		char what[DESC_ERROR_MESSAGE_MAX];
@@ -1634,7 +1934,7 @@ static desc_status promote_in_place(struct promote_job *j,
 out:
 	if (rc != DESC_OK && !vmx_written)
 		undo_moves(j);
-	if (staging != NULL) {
+	if (staging != NULL && !keep_staging) {
 		desc_error ignored;
 
 		fs_remove_tree(staging, &ignored);
@@ -1700,6 +2000,24 @@ static desc_status promote_to_dir(struct promote_job *j,
 	return rc;
 }
 
+/* Replays a crashed promote's journal unless the VM looks running (its
+ * .vmx lock folder: check_not_running reports it, if anything is left to
+ * promote). */
+static desc_status recover_unless_running(struct promote_job *j,
+					  bool *finished, desc_error *err)
+{
+	char *lck = vk_asprintf("%s.lck", j->vmx_path);
+	desc_status rc = DESC_OK;
+
+	*finished = false;
+	if (lck == NULL)
+		return disk_nomem(err);
+	if (!fs_exists(lck))
+		rc = journal_recover(j, finished, err);
+	vk_free(lck);
+	return rc;
+}
+
 /* A running VM holds NAME.vmx.lck and DISK.vmdk.lck folders: its disks
  * must not be replaced under it. */
 static desc_status check_not_running(const struct promote_job *j,
@@ -1733,6 +2051,7 @@ desc_status vmdk_promote(const char *leaf, const vmdk_promote_options *opt,
 	struct stat st;
 	desc_status rc;
 	char *abs = NULL;
+	bool finished = false;
 	size_t i;
 
 	desc_error_clear(err);
@@ -1778,6 +2097,9 @@ desc_status vmdk_promote(const char *leaf, const vmdk_promote_options *opt,
 		else if (rc == DESC_OK)
 			rc = add_disk(&j, NULL, abs, err);
 	}
+	if (rc == DESC_OK && j.vmx_path != NULL && opt->output_dir == NULL &&
+	    !opt->dry_run)
+		rc = recover_unless_running(&j, &finished, err);
 	if (rc == DESC_OK && j.vmx_path != NULL)
 		rc = load_vmx(&j, err);
 	if (rc == DESC_OK && j.vmx_path != NULL && !S_ISDIR(st.st_mode) &&
@@ -1795,6 +2117,8 @@ desc_status vmdk_promote(const char *leaf, const vmdk_promote_options *opt,
 			}
 		}
 	}
+	if (rc == DESC_OK && j.count == 0 && finished)
+		goto out; /* an interrupted promote was finished: done */
 	if (rc == DESC_OK && j.count == 0)
 		rc = desc_error_set(err, DESC_E_NOT_FOUND, leaf, 0,
 				    "nothing to promote: no disk here has a parent");

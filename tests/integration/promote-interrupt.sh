@@ -1,55 +1,141 @@
 #!/bin/sh
-# promote-interrupt.sh - a promote that fails or is killed at any step
-# before its commit point leaves the leaf usable exactly as before: same
-# .vmx and .vmsd bytes, same delta, same content through the chain.  A
-# failure leaves no new file; a kill leaves at most a staging folder (the
-# next promote removes it) or unreferenced new files.
+# promote-interrupt.sh - an in-place promote that fails or is killed at
+# any step (VMDKIT_FAILPOINT, vmdk/failpoint.h: every write, rename,
+# fsync, mkdir and unlink in turn) leaves the leaf usable, and the next
+# promote of the leaf completes with no debris:
+#  - failing (any:N): the leaf is exactly as before (every file, staging
+#    folders included) unless the failure came after the commit point
+#    and says "promoted, but";
+#  - killed (kill:N, SIGKILL just before operation N): the leaf's content
+#    is unchanged, its chain intact or promoted; the next promote removes
+#    the orphan new disk of a run killed after its renames (or finishes
+#    one killed after the .vmx named it: .vmsd, old files);
+#  - after that rerun: the leaf holds exactly the files a clean promote
+#    makes (no staging folder, no orphan NAME.vmdk, no old delta), the
+#    same .vmx and .vmsd, and the promoted disk is `qemu-img compare`
+#    identical to the leaf's content.
 . "$VMDKIT_SRCDIR/tests/lib.sh"
 need qemu-img
 need qemu-io
-TOOL="$VMDKIT_BUILDDIR/tests/promote-tool"
-[ -x "$TOOL" ] || skip "tests/promote-tool not built"
 cd "$T"
 
-qemu-img create -q -f vmdk -o subformat=twoGbMaxExtentSparse M.vmdk 64M
-qemu-io -c 'write -P 0x11 0 1M' M.vmdk >/dev/null
+# A 3 GiB split base (sparse: a few MiB of files) with data, a leaf with its own data over part of it
+# (a two-extent leaf: the promoted disk is twoGbMaxExtentSparse, several
+# files renamed in).
+qemu-img create -q -f vmdk -o subformat=twoGbMaxExtentSparse M.vmdk 3G
+qemu-io -c 'write -P 0x11 0 1M' -c 'write -P 0x12 2047M 2M' M.vmdk >/dev/null
 "$VMDKIT" base M.vmdk Base >/dev/null
-"$VMDKIT" clone Base/M.vmdk Leaf >/dev/null
-qemu-io -c 'write -P 0x22 512k 1M' Leaf/M-000001.vmdk >/dev/null
-qemu-img convert -O raw Leaf/M-000001.vmdk before.raw
-listing() { (cd Leaf && ls -A | sort && sha256sum Leaf.vmx Leaf.vmsd M.vmdk); }
-listing >before.list
+"$VMDKIT" clone --no-progress Base/M.vmdk Leaf >/dev/null
+qemu-io -c 'write -P 0x22 512k 1M' -c 'write -P 0x23 2G 64k' \
+	Leaf/M-000001.vmdk >/dev/null
+mv Leaf tpl
+qemu-img convert -O raw tpl/M-000001.vmdk before.raw
 
-unchanged() {
-	qemu-img compare -q before.raw Leaf/M-000001.vmdk ||
-		fail "$1: leaf content changed"
-	"$VMDKIT" chain Leaf/M-000001.vmdk >/dev/null || fail "$1: chain broken"
-	(cd Leaf && sha256sum Leaf.vmx Leaf.vmsd M.vmdk) >sums.now
-	tail -3 before.list | cmp -s - sums.now || fail "$1: .vmx/.vmsd/copy changed"
+# Every file with size and hash, staging folders included.
+listing() { (cd "$1" && find . -printf '%p %y %s\n' | LC_ALL=C sort &&
+	     find . -type f -exec sha256sum {} + | LC_ALL=C sort); }
+names() { (cd "$1" && find . | LC_ALL=C sort); }
+
+# What a clean promote makes.
+rm -rf Leaf && cp -a tpl Leaf
+listing Leaf >before.list
+"$VMDKIT" promote --no-progress Leaf >/dev/null
+names Leaf >clean.names
+cp Leaf/Leaf.vmx clean.vmx
+cp Leaf/Leaf.vmsd clean.vmsd
+grep -q 'Leaf-s001.vmdk' clean.names || fail "clean promote: not split: $(cat clean.names)"
+
+promoted() { # what
+	[ -z "$(find Leaf -name '.vmdkit-tmp-*')" ] ||
+		fail "$1: staging folder left: $(ls -A Leaf)"
+	names Leaf | cmp -s clean.names - ||
+		fail "$1: files differ from a clean promote: $(ls -A Leaf)"
+	cmp -s clean.vmx Leaf/Leaf.vmx || fail "$1: .vmx differs"
+	cmp -s clean.vmsd Leaf/Leaf.vmsd || fail "$1: .vmsd differs"
+	grep -qa parentFileNameHint Leaf/Leaf.vmdk && fail "$1: still a delta"
+	qemu-img compare -q before.raw Leaf/Leaf.vmdk ||
+		fail "$1: promoted content differs"
 }
 
-for point in staged renamed vmx; do
-	VMDK_PROMOTE_FAILPOINT=$point expect_exit 1 "$TOOL" promote Leaf \
-		>/dev/null 2>err
-	grep -q "failpoint '$point'" err || fail "$point: $(cat err)"
-	unchanged "$point"
-	listing | cmp -s before.list - || fail "$point: files left: $(ls -A Leaf)"
+# The leaf's content as the .vmx names it, unchanged.
+usable() { # what
+	disk=$(sed -n 's/^scsi0:0\.fileName = "\(.*\)"$/\1/p' Leaf/Leaf.vmx)
+	qemu-img compare -q before.raw "Leaf/$disk" ||
+		fail "$1: content of '$disk' changed"
+	"$VMDKIT" chain "Leaf/$disk" >/dev/null || fail "$1: chain of '$disk' broken"
+}
+
+rm -rf Leaf && cp -a tpl Leaf
+VMDKIT_FAILPOINT=list "$VMDKIT" promote --no-progress Leaf >/dev/null 2>err ||
+	fail "list: $(cat err)"
+n=$(sed -n 's/^vmdkit-failpoints: .* any=\([0-9]*\) .*/\1/p' err)
+[ -n "$n" ] && [ "$n" -ge 10 ] || fail "no failpoint count: $(cat err)"
+
+# Failures.
+i=1 before=0 after=0
+while [ "$i" -le "$n" ]; do
+	rm -rf Leaf && cp -a tpl Leaf
+	set +e
+	VMDKIT_FAILPOINT=any:$i "$VMDKIT" promote --no-progress Leaf >/dev/null 2>err
+	rc=$?
+	set -e
+	if [ "$rc" = 0 ]; then
+		# A failure promote gets around (copy_file_range falls back
+		# to read/write) or ignores (removing its staging folder):
+		# complete; the next promote removes what is left.
+		:
+	elif listing Leaf | cmp -s before.list -; then
+		grep -q 'Input/output error' err ||
+			fail "any:$i: failed without naming the injected error: $(cat err)"
+		before=$((before + 1))
+		# byte for byte the leaf a clean promote started from
+		i=$((i + 1))
+		continue
+	elif grep -q 'promoted, but' err; then
+		usable "any:$i (past the commit point)"
+		after=$((after + 1))
+	else
+		listing Leaf | diff before.list - >&2 || :
+		fail "any:$i: exit $rc, leaf changed: $(cat err)"
+	fi
+	# Complete already (a failure promote gets around: copy_file_range
+	# falls back to read/write; or one past the commit point, after
+	# the removals): nothing left to promote.  Else the next promote
+	# completes and removes what is left.
+	if ! names Leaf | cmp -s clean.names -; then
+		"$VMDKIT" promote --no-progress Leaf >/dev/null 2>err ||
+			fail "any:$i: the next promote failed: $(cat err)"
+	fi
+	promoted "any:$i, then promote"
+	i=$((i + 1))
 done
+[ "$before" -gt 0 ] || fail "no failure left the leaf as before"
+[ "$after" -gt 0 ] || fail "no failure came after the commit point"
 
-# killed with the new disk staged: a staging folder stays behind
-VMDK_PROMOTE_FAILPOINT=kill:staged expect_exit 137 "$TOOL" promote Leaf >/dev/null
-unchanged kill:staged
-ls -A Leaf | grep -q '^\.vmdkit-tmp-' || fail "kill:staged: no staging folder"
-
-# killed after the new files were renamed in: unreferenced, leaf as before
-VMDK_PROMOTE_FAILPOINT=kill:renamed expect_exit 137 "$TOOL" promote Leaf >/dev/null
-unchanged kill:renamed
-
-# a later promote cleans the staging folder and completes
-"$TOOL" promote Leaf >/dev/null
-ls -A Leaf | grep -q '^\.vmdkit-tmp-' && fail "staging folder not cleaned"
-disk=$(sed -n 's/^scsi0:0.fileName = "\(.*\)"$/\1/p' Leaf/Leaf.vmx)
-[ -f "Leaf/$disk" ] || fail "promoted disk '$disk' missing"
-qemu-img compare -q before.raw "Leaf/$disk" || fail "promoted content differs"
-[ ! -e Leaf/M-000001.vmdk ] || fail "old delta left"
+# Kills.
+i=1 orphans=0 finished=0
+while [ "$i" -le "$n" ]; do
+	rm -rf Leaf && cp -a tpl Leaf
+	set +e
+	VMDKIT_FAILPOINT=kill:$i "$VMDKIT" promote --no-progress Leaf >/dev/null 2>err
+	rc=$?
+	set -e
+	[ "$rc" = 137 ] || fail "kill:$i: exit $rc, expected 137 (SIGKILL): $(cat err)"
+	usable "kill:$i"
+	[ -e Leaf/Leaf.vmdk ] && [ -e Leaf/M-000001.vmdk ] && {
+		if grep -q '"Leaf.vmdk"' Leaf/Leaf.vmx; then
+			finished=$((finished + 1))
+		else
+			orphans=$((orphans + 1))
+		fi
+	}
+	"$VMDKIT" promote --no-progress Leaf >out 2>err ||
+		fail "kill:$i: the next promote failed: $(cat err)"
+	promoted "kill:$i, then promote"
+	i=$((i + 1))
+done
+# Both cases the journal is for were met.
+[ "$orphans" -gt 0 ] || fail "no kill left an orphan new disk"
+[ "$finished" -gt 0 ] || fail "no kill came between the .vmx and the removals"
+echo "promote-interrupt: $n operations: $before failures left the leaf as before, $after came after the commit; $orphans kills left an orphan, $finished an unfinished commit"
 exit 0
