@@ -1918,8 +1918,6 @@ static desc_status promote_in_place(struct promote_job *j,
 		if (rc == DESC_OK)
 			rc = st;
 	}
-	/* An old file left: keep the journal, the next promote removes it. */
-	keep_staging = rc != DESC_OK;
 	if (rc == DESC_OK)
 		rc = fs_sync_dir(j->dir, err);
 	/* Past the commit point: the leaf is promoted; say so. */
@@ -1934,6 +1932,9 @@ static desc_status promote_in_place(struct promote_job *j,
 out:
 	if (rc != DESC_OK && !vmx_written)
 		undo_moves(j);
+	/* Failed past the commit point (an old file or the .vmsd left):
+	 * the journal stays, the next promote of the leaf finishes. */
+	keep_staging = rc != DESC_OK && vmx_written;
 	if (staging != NULL && !keep_staging) {
 		desc_error ignored;
 
