@@ -765,6 +765,14 @@ bool fs_staging_in_use(const char *name)
 	return pid_alive(pid);
 }
 
+bool fs_name_owner_dead(const char *name)
+{
+	unsigned long long pid = 0;
+	size_t head;
+
+	return pid_tail(name, strlen(name), &pid, &head) && !pid_alive(pid);
+}
+
 bool fs_staging_undo_dead(const char *name, const char *target_base)
 {
 	size_t prefix = strlen(VMDK_STAGING_PREFIX), head;

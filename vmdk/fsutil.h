@@ -77,6 +77,10 @@ desc_status fs_make_staging_undo(const char *target, char **out,
  * filling it), or it is a base's (fs_make_staging_undo). */
 bool fs_staging_in_use(const char *name);
 
+/* True when `name` ends in "-<pid>-XXXXXX" and that pid is not a live
+ * process. */
+bool fs_name_owner_dead(const char *name);
+
 /* True when `name` is a fs_make_staging_undo folder name for a target
  * named `target_base` whose owner process is dead. */
 bool fs_staging_undo_dead(const char *name, const char *target_base);

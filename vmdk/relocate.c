@@ -9,14 +9,16 @@
  * over its target.  A failure before the folder rename removes the
  * temporaries; one after it puts the old texts and the folder back.
  * The temporaries carry the pid ("<prefix>NAME-<pid>-XXXXXX"): after a
- * kill, the next relocate (or the reverse one) removes those of dead
- * runs in every folder it scans (fs_temp_cleanup).
+ * kill, the next relocate removes those of dead runs in every folder it
+ * scans (fs_temp_cleanup).  A kill between the folder rename and the last
+ * leaf is finished by the next run from the relocation record (below).
  */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +61,7 @@ struct reloc {
 	struct edit *edits;
 	size_t nedits;
 	bool moved;
+	char *record;   /* our relocation record (see write_record) */
 };
 
 static desc_status nomem(desc_error *err)
@@ -607,12 +610,156 @@ static void reloc_free(struct reloc *r)
 		vk_free(r->edits[i].temp_name);
 	}
 	vk_free(r->edits);
+	vk_free(r->record);
 	vk_free(r->base_abs);
 	vk_free(r->new_abs);
 	vk_free(r->basedir);
 	vk_free(r->newdir);
 	cm_fileset_clear(&r->base_files);
 	cm_fileset_clear(&r->seen);
+}
+
+/*
+ * The relocation record: a file ".vmdkit-relocate-NEWNAME-<pid>-XXXXXX"
+ * beside NEWDIR, holding "from OLD\nto NEW\n" (absolute), written before
+ * the folder is renamed and removed once every leaf is rewritten.  A
+ * relocate killed in between leaves OLD missing, NEW present and some
+ * leaves still pointing into OLD; the record of a dead run is the proof
+ * that lets the next `relocate OLD NEW` finish it (the reverse relocate,
+ * then this one) instead of refusing a missing OLD.
+ */
+#define RECORD_PREFIX ".vmdkit-relocate-"
+
+static char *record_stem(const char *target_abs)
+{
+	char *dir = fs_dirname(target_abs), *base = fs_basename(target_abs);
+	char *stem = NULL;
+
+	if (dir != NULL && base != NULL)
+		stem = vk_asprintf("%s/" RECORD_PREFIX "%s-", dir, base);
+	vk_free(dir);
+	vk_free(base);
+	return stem;
+}
+
+static desc_status write_record(struct reloc *r)
+{
+	unsigned char rnd[3];
+	char *stem = record_stem(r->new_abs), *text = NULL, *dir = NULL;
+	desc_status st;
+
+	if (stem == NULL)
+		return nomem(r->err);
+	st = fs_random(rnd, sizeof(rnd), r->err);
+	if (st != DESC_OK)
+		goto out;
+	r->record = vk_asprintf("%s%ld-%02x%02x%02x", stem, (long)getpid(),
+				rnd[0], rnd[1], rnd[2]);
+	text = vk_asprintf("from %s\nto %s\n", r->base_abs, r->new_abs);
+	dir = fs_dirname(r->new_abs);
+	if (r->record == NULL || text == NULL || dir == NULL) {
+		st = nomem(r->err);
+		goto out;
+	}
+	st = fs_write_new(r->record, text, strlen(text), 0600, true, r->err);
+	if (st == DESC_OK)
+		st = fs_sync_dir(dir, r->err);
+	if (st != DESC_OK) {
+		fp_unlink(r->record);
+		vk_free(r->record);
+		r->record = NULL;
+	}
+out:
+	vk_free(stem);
+	vk_free(text);
+	vk_free(dir);
+	return st;
+}
+
+static void drop_record(struct reloc *r)
+{
+	if (r->record != NULL)
+		fp_unlink(r->record);
+	vk_free(r->record);
+	r->record = NULL;
+}
+
+/* "from A\nto B\n" in full: a record written to the end. */
+static bool record_whole(const char *text)
+{
+	const char *nl;
+
+	if (strncmp(text, "from /", 6) != 0 || (nl = strchr(text, '\n')) == NULL ||
+	    strncmp(nl + 1, "to /", 4) != 0 || (nl = strchr(nl + 1, '\n')) == NULL)
+		return false;
+	return nl[1] == '\0';
+}
+
+/* Dead runs' records beside `target_abs` about OLD <-> NEW: *forward set
+ * when one says OLD -> NEW (the proof for finishing it).  With `remove`,
+ * they are removed (debris once the tree is consistent), and so are
+ * records cut short (killed while writing it, before any move) and, with
+ * `all`, every other dead one named for this target (it does not exist:
+ * no relocation into it is left to finish). */
+static desc_status scan_records(struct reloc *r, const char *target_abs,
+				bool remove, bool all, bool *forward)
+{
+	char *stem = record_stem(target_abs), *dir = NULL, *want_fwd = NULL,
+	     *want_back = NULL;
+	desc_status st = DESC_OK;
+	const char *base;
+	struct dirent *de;
+	size_t blen;
+	DIR *d = NULL;
+
+	want_fwd = vk_asprintf("from %s\nto %s\n", r->base_abs, r->new_abs);
+	want_back = vk_asprintf("from %s\nto %s\n", r->new_abs, r->base_abs);
+	dir = fs_dirname(target_abs);
+	if (stem == NULL || want_fwd == NULL || want_back == NULL || dir == NULL) {
+		st = nomem(r->err);
+		goto out;
+	}
+	base = strrchr(stem, '/') + 1;
+	blen = strlen(base);
+	d = opendir(dir);
+	if (d == NULL)
+		goto out; /* no folder, no records */
+	while (st == DESC_OK && (de = readdir(d)) != NULL) {
+		char *path, *text = NULL;
+		struct stat sb;
+		size_t len = 0;
+		desc_error ignored;
+
+		if (strncmp(de->d_name, base, blen) != 0 ||
+		    !fs_name_owner_dead(de->d_name))
+			continue;
+		path = fs_join(dir, de->d_name);
+		if (path == NULL) {
+			st = nomem(r->err);
+			break;
+		}
+		if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    fs_read_file(path, 2 * PATH_MAX + 64, &text, &len,
+				 &ignored) == DESC_OK) {
+			bool fwd = strcmp(text, want_fwd) == 0;
+
+			if (fwd)
+				*forward = true;
+			if (remove && (fwd || all || !record_whole(text) ||
+				       strcmp(text, want_back) == 0))
+				fp_unlink(path);
+		}
+		vk_free(text);
+		vk_free(path);
+	}
+out:
+	if (d != NULL)
+		closedir(d);
+	vk_free(stem);
+	vk_free(dir);
+	vk_free(want_fwd);
+	vk_free(want_back);
+	return st;
 }
 
 static desc_status check_args(struct reloc *r, const char *basedir,
@@ -650,6 +797,49 @@ static desc_status check_args(struct reloc *r, const char *basedir,
 	return st;
 }
 
+/* OLD missing, NEW present and a dead run's record "OLD -> NEW": that run
+ * was killed after moving the folder.  The reverse relocate puts every
+ * leaf back on OLD, then this one proceeds as usual.  Dead records about
+ * OLD <-> NEW are removed once the tree is consistent again. */
+static desc_status resume(struct reloc *r, const char *basedir,
+			  const char *newdir, const char *const *leaf_dirs,
+			  size_t nleaf_dirs)
+{
+	struct stat sb;
+	desc_status st;
+	bool forward = false, ignored = false;
+
+	r->base_abs = fs_absolute(basedir);
+	r->new_abs = fs_absolute(newdir);
+	if (r->base_abs == NULL || r->new_abs == NULL)
+		return nomem(r->err);
+	if (lstat(basedir, &sb) != 0 && errno == ENOENT &&
+	    lstat(newdir, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		st = scan_records(r, r->new_abs, false, false, &forward);
+		if (st != DESC_OK || !forward)
+			goto out;
+		st = vmdk_relocate(newdir, basedir, leaf_dirs, nleaf_dirs,
+				   r->opt, r->err);
+		if (st != DESC_OK)
+			goto out;
+	}
+	/* OLD is in place (perhaps again): the records are debris. */
+	if (lstat(basedir, &sb) == 0) {
+		bool no_new = lstat(newdir, &sb) != 0 && errno == ENOENT;
+
+		st = scan_records(r, r->new_abs, true, no_new, &ignored);
+		if (st == DESC_OK)
+			st = scan_records(r, r->base_abs, true, false, &ignored);
+	} else {
+		st = DESC_OK;
+	}
+out:
+	vk_free(r->base_abs);
+	vk_free(r->new_abs);
+	r->base_abs = r->new_abs = NULL;
+	return st;
+}
+
 desc_status vmdk_relocate(const char *basedir, const char *newdir,
 			  const char *const *leaf_dirs, size_t nleaf_dirs,
 			  const vmdk_relocate_options *opt, desc_error *err)
@@ -671,6 +861,11 @@ desc_status vmdk_relocate(const char *basedir, const char *newdir,
 	memset(&r, 0, sizeof(r));
 	r.opt = opt ? opt : &defaults;
 	r.err = err;
+	if (!r.opt->dry_run) {
+		st = resume(&r, basedir, newdir, leaf_dirs, nleaf_dirs);
+		if (st != DESC_OK)
+			goto out;
+	}
 	st = check_args(&r, basedir, newdir);
 	if (st != DESC_OK)
 		goto out;
@@ -710,6 +905,8 @@ desc_status vmdk_relocate(const char *basedir, const char *newdir,
 		st = stage(&r, &r.edits[i]);
 	if (st == DESC_OK)
 		st = restage_manifest(&r);
+	if (st == DESC_OK)
+		st = write_record(&r);
 	if (st != DESC_OK)
 		goto fail;
 	st = fs_rename_noreplace(basedir, newdir, err);
@@ -757,9 +954,16 @@ desc_status vmdk_relocate(const char *basedir, const char *newdir,
 		vk_free(a);
 		vk_free(b);
 	}
+	/* Every leaf is rewritten: the record goes (left behind, the next
+	 * run removes it). */
+	drop_record(&r);
 	goto out;
 fail:
 	roll_back(&r);
+	/* Still moved (the rename back failed): the record is what lets
+	 * the next run finish. */
+	if (!r.moved)
+		drop_record(&r);
 out:
 	vk_free(shown);
 	reloc_free(&r);
