@@ -1439,21 +1439,57 @@ static desc_status area_restore(struct base_job *job,
 				const struct undo_area *ar)
 {
 	desc_status st = DESC_OK;
+	struct stat sb;
 	int fd;
 
-	/* Its mode may be the base's 0444 by now; set back below. */
-	if (chmod(f->path, (f->mode | 0200) & 07777) != 0)
-		return fs_error(job->err, errno, f->path, "cannot chmod");
+	/* Its mode may be the base's 0444 by now (set back after this):
+	 * chmod through a descriptor of the inode the record names. */
+	fd = open(f->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return fs_error(job->err, errno, f->path, "cannot open");
+	if (fstat(fd, &sb) != 0 || !same_file(&sb, f->dev, f->ino))
+		st = undo_refuse(job, job->basedir, "master extent replaced:",
+				 f->path);
+	else if (fchmod(fd, (f->mode | 0200) & 07777) != 0)
+		st = fs_error(job->err, errno, f->path, "cannot chmod");
+	close(fd);
+	if (st != DESC_OK)
+		return st;
 	fd = open(f->path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return fs_error(job->err, errno, f->path, "cannot open");
-	if (fp_pwrite(fd, ar->orig, ar->len, (off_t)ar->off) != (ssize_t)ar->len ||
-	    fp_fsync(fd) != 0)
+	if (fstat(fd, &sb) != 0 || !same_file(&sb, f->dev, f->ino))
+		st = undo_refuse(job, job->basedir, "master extent replaced:",
+				 f->path);
+	else if (fp_pwrite(fd, ar->orig, ar->len, (off_t)ar->off) != (ssize_t)ar->len ||
+		 fp_fsync(fd) != 0)
 		st = fs_error(job->err, errno ? errno : EIO, f->path,
 			      "cannot restore the descriptor of");
 	close(fd);
 	if (st == DESC_OK)
 		report(job, "restore", f->path);
+	return st;
+}
+
+/* chmod of a master file back to its mode, through a descriptor of the
+ * very inode the record names (never a symlink put there since). */
+static desc_status restore_mode(struct base_job *job, const struct undo_file *f)
+{
+	desc_status st = DESC_OK;
+	struct stat sb;
+	int fd;
+
+	fd = open(f->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return fs_error(job->err, errno, f->path, "cannot open");
+	if (fstat(fd, &sb) != 0 || !same_file(&sb, f->dev, f->ino))
+		st = undo_refuse(job, job->basedir, "master extent replaced:",
+				 f->path);
+	else if (fchmod(fd, f->mode) != 0)
+		st = fs_error(job->err, errno, f->path, "cannot chmod");
+	else
+		report(job, "chmod", f->path);
+	close(fd);
 	return st;
 }
 
@@ -1471,9 +1507,17 @@ static desc_status undo_staging(struct base_job *job, const char *where)
 
 	if (rec == NULL)
 		return nomem(job->err);
+	/* Only our own folder and record are trusted to say which files
+	 * to chmod and rename (the parent folder may be shared). */
+	if (lstat(where, &sb) != 0 || sb.st_uid != geteuid()) {
+		st = undo_refuse(job, where, "not owned by this user:", where);
+		goto out;
+	}
 	if (lstat(rec, &sb) == 0) {
-		if (!S_ISREG(sb.st_mode)) {
-			st = undo_refuse(job, where, "not a regular file:", rec);
+		if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid()) {
+			st = undo_refuse(job, where,
+					 "not a regular file owned by this user:",
+					 rec);
 			goto out;
 		}
 		st = undo_read(rec, &u, job->err);
@@ -1555,10 +1599,7 @@ static desc_status undo_staging(struct base_job *job, const char *where)
 		if (!f->linked || lstat(f->path, &sb) != 0 ||
 		    (sb.st_mode & 07777) == f->mode)
 			continue;
-		if (chmod(f->path, f->mode) != 0)
-			st = fs_error(job->err, errno, f->path, "cannot chmod");
-		else
-			report(job, "chmod", f->path);
+		st = restore_mode(job, f);
 	}
 	for (i = 0; i < u.ndescs && st == DESC_OK; i++) {
 		char *dir;

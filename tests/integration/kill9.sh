@@ -263,3 +263,37 @@ for cmd in clone base baseempty basemono relocate promote; do
 	total=$((total + n))
 done
 echo "kill9: $total kills"
+
+# A master changed since the kill (an extent replaced by another file):
+# the next base cannot prove how to put it back, so it refuses, says what
+# to do by hand, and changes nothing.
+i=1
+while :; do
+	setup_base
+	set +e
+	VMDKIT_FAILPOINT=kill:$i run_base >out 2>err
+	set -e
+	[ -e w/m/M.vmdk.vmdkit-moved ] && [ ! -e w/base ] && break
+	i=$((i + 1))
+	[ "$i" -le 40 ] || fail "base: no kill point between rename and commit"
+done
+cp w/m/M-s001.vmdk x && rm -f w/m/M-s001.vmdk && mv x w/m/M-s001.vmdk
+full_listing w >tampered.list
+set +e
+run_base >out 2>err
+rc=$?
+set -e
+[ "$rc" != 0 ] || fail "base after a tampered master: succeeded"
+grep -q "cannot be undone safely: missing or replaced master extent '.*/m/M-s001.vmdk'" err ||
+	fail "base after a tampered master: unclear message: $(cat err)"
+grep -q "rename each NAME.vmdk.vmdkit-moved back" err ||
+	fail "base after a tampered master: no hand-made fix named: $(cat err)"
+full_listing w | cmp -s tampered.list - ||
+	fail "base after a tampered master: the refusal changed files"
+# Done by hand as the message says, the next base succeeds.
+mv w/m/M.vmdk.vmdkit-moved w/m/M.vmdk
+chmod u+w w/m/M-s001.vmdk
+chmod -R u+w w/.vmdkit-tmp-base-*-undo-* && rm -rf w/.vmdkit-tmp-base-*-undo-*
+run_base >out 2>err || fail "base after the fix by hand: $(cat err)"
+done_base || fail "base after the fix by hand: incomplete"
+echo "kill9: base refuses a master changed since the kill (kill:$i)"
