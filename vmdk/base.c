@@ -886,30 +886,35 @@ static desc_status rename_master_descriptors(struct base_job *job)
 	return st;
 }
 
-/* Best effort: puts the master back as it was. */
+/* Best effort: puts the master back as it was.  When a step fails, the
+ * staging folder stays, with its undo record: the next run retries. */
 static void rollback(struct base_job *job)
 {
 	desc_error ignored;
+	bool whole = true;
 	size_t i;
 
 	for (i = 0; i < job->ndisks; i++) {
 		struct base_disk *d = &job->disks[i];
 
-		if (d->desc_renamed)
-			fs_rename_noreplace(d->moved_path, d->path, &ignored);
+		if (d->desc_renamed &&
+		    fs_rename_noreplace(d->moved_path, d->path, &ignored) != DESC_OK)
+			whole = false;
 		if (d->area_edited && job->files[d->file].moved) {
 			char *p = staged(job, d->name);
-			int fd;
+			int fd = -1;
 
 			if (p != NULL && chmod(p, 0600) == 0 &&
-			    (fd = open(p, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
-				if (fp_pwrite(fd, d->area_orig, d->area_len,
-					   (off_t)d->area_offset) < 0 ||
-				    fp_fsync(fd) != 0) {
-					/* nothing more we can do */
-				}
-				close(fd);
+			    (fd = open(p, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0 &&
+			    fp_pwrite(fd, d->area_orig, d->area_len,
+				      (off_t)d->area_offset) == (ssize_t)d->area_len &&
+			    fp_fsync(fd) == 0) {
+				/* restored */
+			} else {
+				whole = false;
 			}
+			if (fd >= 0)
+				close(fd);
 			vk_free(p);
 		}
 	}
@@ -920,16 +925,16 @@ static void rollback(struct base_job *job)
 		if (!f->moved)
 			continue;
 		p = staged(job, f->name);
-		if (p != NULL) {
-			chmod(p, f->mode);
-			if (fp_rename(p, f->src) == 0)
-				f->moved = false;
-		}
+		if (p != NULL && chmod(p, f->mode) == 0 &&
+		    fp_rename(p, f->src) == 0)
+			f->moved = false;
+		else
+			whole = false;
 		vk_free(p);
 	}
-	if (job->basedir_removed)
-		fp_mkdir(job->basedir, 0755);
-	if (job->staging != NULL)
+	if (job->basedir_removed && fp_mkdir(job->basedir, 0755) != 0)
+		whole = false;
+	if (job->staging != NULL && whole)
 		fs_remove_tree(job->staging, &ignored);
 }
 
@@ -1357,7 +1362,8 @@ static desc_status undo_read(const char *path, struct undo *u, desc_error *err)
 	desc_status st;
 
 	memset(u, 0, sizeof(*u));
-	st = fs_read_file(path, DESC_MAX_INPUT * 4, &text, &len, err);
+	/* Two hex copies of an area of at most DESC_MAX_INPUT bytes. */
+	st = fs_read_file(path, DESC_MAX_INPUT * 5, &text, &len, err);
 	if (st == DESC_OK && strlen(text) != len)
 		st = desc_error_set(err, DESC_E_FORMAT, path, 0,
 				    "undo record holds a NUL byte");
