@@ -1527,9 +1527,10 @@ static void undo_moves(struct promote_job *j)
 /*
  * Before the first new file is renamed into the leaf folder, promote
  * writes JOURNAL_NAME (synced) into its staging folder: NUL-terminated
- * records 'n'NAME (a new file renamed into the leaf folder), 'd'NAME (a
- * new descriptor the .vmx will name) and 'o'NAME (an old chain file
- * removed after the commit), names of files in the leaf folder.  The
+ * records 'n'INODE/NAME (a new file renamed into the leaf folder),
+ * 'd'NAME (a new descriptor the .vmx will name) and 'o'INODE/NAME (an
+ * old chain file removed after the commit), names of files in the leaf
+ * folder; a file is removed only while it has that inode.  The
  * staging folder goes last.  So a promote killed anywhere after its
  * renames leaves a journal, and the next promote of the leaf finishes it
  * when the .vmx already names a new descriptor (strips the .vmsd,
@@ -1541,18 +1542,21 @@ static void undo_moves(struct promote_job *j)
 struct journal {
 	char *buf;
 	size_t len, cap;
+	desc_error *err; /* for journal_old */
 };
 
-static desc_status journal_add(struct journal *jn, char tag, const char *path,
+/* Appends tag, prefix and the file name part of path, NUL-terminated. */
+static desc_status journal_add(struct journal *jn, char tag,
+			       const char *prefix, const char *path,
 			       desc_error *err)
 {
 	const char *name = strrchr(path, '/');
-	size_t n;
+	size_t n, m = strlen(prefix);
 
 	name = name ? name + 1 : path;
 	n = strlen(name);
-	if (jn->len + n + 2 > jn->cap) {
-		size_t cap = (jn->cap + n + 2) * 2;
+	if (jn->len + m + n + 2 > jn->cap) {
+		size_t cap = (jn->cap + m + n + 2) * 2;
 		char *grown = vk_reallocarray(jn->buf, cap, 1);
 
 		if (grown == NULL)
@@ -1561,23 +1565,41 @@ static desc_status journal_add(struct journal *jn, char tag, const char *path,
 		jn->cap = cap;
 	}
 	jn->buf[jn->len++] = tag;
+	memcpy(jn->buf + jn->len, prefix, m);
+	jn->len += m;
 	memcpy(jn->buf + jn->len, name, n + 1);
 	jn->len += n + 1;
 	return DESC_OK;
 }
 
-/* old_file_fn: an 'o' record; ctx: the journal (errors: only nomem). */
+/* A file record, "INODE/NAME": replaying removes the file only while it
+ * is still that file (never one of the user's that took the name). */
+static desc_status journal_add_file(struct journal *jn, char tag,
+				    const char *path, desc_error *err)
+{
+	char ino[24];
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return fs_error(err, errno, path, "cannot stat");
+	snprintf(ino, sizeof(ino), "%ju/", (uintmax_t)st.st_ino);
+	return journal_add(jn, tag, ino, path, err);
+}
+
+/* old_file_fn: an 'o' record; ctx: the journal. */
 static desc_status journal_old(struct promote_job *j, const char *path,
 			       void *ctx)
 {
+	struct journal *jn = ctx;
+
 	(void)j;
-	return journal_add(ctx, 'o', path, NULL);
+	return journal_add_file(jn, 'o', path, jn->err);
 }
 
 static desc_status journal_write(struct promote_job *j, const char *staging,
 				 desc_error *err)
 {
-	struct journal jn = { NULL, 0, 0 };
+	struct journal jn = { NULL, 0, 0, err };
 	desc_status rc = DESC_OK;
 	char *path = NULL;
 	size_t i, k;
@@ -1587,14 +1609,18 @@ static desc_status journal_write(struct promote_job *j, const char *staging,
 		size_t n = 0;
 
 		rc = staged_files(j->disks[i].staged, &names, &n, err);
-		for (k = 0; k < n && rc == DESC_OK; k++)
-			rc = journal_add(&jn, 'n', names[k], err);
+		for (k = 0; k < n && rc == DESC_OK; k++) {
+			char *p = fs_join(staging, names[k]);
+
+			rc = p ? journal_add_file(&jn, 'n', p, err)
+			       : disk_nomem(err);
+			vk_free(p);
+		}
 		free_names(names, n);
 		if (rc == DESC_OK)
-			rc = journal_add(&jn, 'd', j->disks[i].new_name, err);
-		if (rc == DESC_OK &&
-		    each_old(j, &j->disks[i], journal_old, &jn, err) != DESC_OK)
-			rc = disk_nomem(err);
+			rc = journal_add(&jn, 'd', "", j->disks[i].new_name, err);
+		if (rc == DESC_OK)
+			rc = each_old(j, &j->disks[i], journal_old, &jn, err);
 	}
 	if (rc == DESC_OK) {
 		path = fs_join(staging, JOURNAL_NAME);
@@ -1631,11 +1657,14 @@ static desc_status vmx_names(const struct promote_job *j,
 	return DESC_OK;
 }
 
-/* Removes file `name` of the leaf folder unless the .vmx names it. */
+/* Removes file `name` of the leaf folder while it is still inode `ino`
+ * and the .vmx does not name it. */
 static desc_status journal_unlink(struct promote_job *j,
 				  const vmdk_vmx_disk *disks, size_t n,
-				  const char *name, desc_error *err)
+				  const char *name, uint64_t ino,
+				  desc_error *err)
 {
+	struct stat st;
 	desc_status rc;
 	bool named;
 	char *p;
@@ -1646,7 +1675,7 @@ static desc_status journal_unlink(struct promote_job *j,
 	p = fs_join(j->dir, name);
 	if (p == NULL)
 		return disk_nomem(err);
-	if (fs_exists(p)) {
+	if (lstat(p, &st) == 0 && (uint64_t)st.st_ino == ino) {
 		report(j, "remove", p);
 		if (fp_unlink(p) < 0 && errno != ENOENT)
 			rc = fs_error(err, errno, p, "cannot remove");
@@ -1720,13 +1749,19 @@ static desc_status journal_replay(struct promote_job *j, const char *text,
 	want = *committed ? 'o' : 'n';
 	for (off = 0; off < len && rc == DESC_OK; off += strlen(text + off) + 1) {
 		const char *name = text + off + 1;
+		uint64_t ino = 0;
 
-		/* Only plain names of files in the leaf folder. */
-		if (text[off] != want || name[0] == '\0' ||
+		if (text[off] != want)
+			continue;
+		/* "INODE/NAME", a plain name of a file in the leaf folder. */
+		for (; *name >= '0' && *name <= '9' &&
+		       ino <= (UINT64_MAX - 9) / 10; name++)
+			ino = ino * 10 + (uint64_t)(*name - '0');
+		if (*name++ != '/' || name[0] == '\0' ||
 		    strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
 		    strcmp(name, "..") == 0)
 			continue;
-		rc = journal_unlink(j, disks, n, name, err);
+		rc = journal_unlink(j, disks, n, name, ino, err);
 	}
 	if (rc == DESC_OK)
 		rc = fs_sync_dir(j->dir, err);

@@ -141,6 +141,27 @@ while [ "$i" -le "$n" ]; do
 	promoted "kill:$i, then promote"
 	i=$((i + 1))
 done
+# Safety: a dead run's journal removes a file only while it is the same
+# inode, and never one the .vmx names; a file of the user's with the name
+# promote would pick is left alone (the new disk gets the next name).
+rm -rf Leaf && cp -a tpl Leaf
+printf 'mine' >Leaf/Leaf.vmdk
+printf 'mine' >Leaf/Leaf-s001.vmdk
+printf 'orphan' >Leaf/Old_9.vmdk
+s=Leaf/.vmdkit-tmp-Leaf.vmx-999999999-AAAAAA
+mkdir "$s"
+ino() { stat -c %i "Leaf/$1"; }
+printf 'n%s/M-000001.vmdk\000n%s/M-000001-s001.vmdk\000n%s/Leaf-s001.vmdk\000n%s/Old_9.vmdk\000dOld_9.vmdk\000' \
+	"$(ino M-000001.vmdk)" "$(( $(ino M-000001-s001.vmdk) + 1 ))" \
+	"$(( $(ino Leaf-s001.vmdk) + 1 ))" "$(ino Old_9.vmdk)" >"$s/promote-journal"
+"$VMDKIT" $PROMOTE Leaf >/dev/null 2>err || fail "user's Leaf.vmdk: $(cat err)"
+[ ! -e Leaf/Old_9.vmdk ] || fail "the journal's orphan was not removed"
+[ "$(cat Leaf/Leaf.vmdk)" = mine ] || fail "the user's Leaf.vmdk was touched"
+[ "$(cat Leaf/Leaf-s001.vmdk)" = mine ] || fail "the user's Leaf-s001.vmdk was touched"
+grep -q '"Leaf_1.vmdk"' Leaf/Leaf.vmx || fail "new disk not Leaf_1.vmdk"
+qemu-img compare -q before.raw Leaf/Leaf_1.vmdk || fail "Leaf_1.vmdk content"
+[ -z "$(find Leaf -name '.vmdkit-tmp-*')" ] || fail "dead journal's folder left"
+
 # Both cases the journal is for were met.
 [ "$orphans" -gt 0 ] || fail "no kill left an orphan new disk"
 [ "$finished" -gt 0 ] || fail "no kill came between the .vmx and the removals"
