@@ -331,10 +331,25 @@ static desc_status add_disk(struct base_job *job, const char *path)
 		goto out;
 	{
 		struct stat sb;
+		char *moved;
 
 		if (lstat(d->path, &sb) == 0) {
 			d->dev = sb.st_dev;
 			d->ino = sb.st_ino;
+		} else if (errno == ENOENT) {
+			/* Say why it is missing: a base took it. */
+			moved = vk_asprintf("%s%s", d->path, MOVED_SUFFIX);
+			if (moved == NULL) {
+				st = nomem(job->err);
+				goto out;
+			}
+			if (lstat(moved, &sb) == 0)
+				st = desc_error_set(job->err, DESC_E_REFUSED, path, 0,
+						    "disk was moved into a base by an earlier vmdkit base ('%s' exists; expected a master that still has its disk: a run that was interrupted is put back by vmdkit base into the same base folder, or rename it back by hand)",
+						    moved);
+			vk_free(moved);
+			if (st != DESC_OK)
+				goto out;
 		}
 	}
 	st = vmdk_disk_open(d->path, VMDK_OPEN_DESCRIPTOR_ONLY, &disk, job->err);

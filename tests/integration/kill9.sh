@@ -277,6 +277,14 @@ while :; do
 	i=$((i + 1))
 	[ "$i" -le 40 ] || fail "base: no kill point between rename and commit"
 done
+# Into another BASEDIR, the master's missing descriptor is explained.
+set +e
+(cd w && "$VMDKIT" base m/M.vmdk elsewhere) >out 2>err
+rc=$?
+set -e
+[ "$rc" != 0 ] && grep -q "moved into a base by an earlier vmdkit base" err ||
+	fail "base into another folder after a kill: $rc $(cat err)"
+[ ! -e w/elsewhere ] || fail "base into another folder after a kill: made it"
 cp w/m/M-s001.vmdk x && rm -f w/m/M-s001.vmdk && mv x w/m/M-s001.vmdk
 full_listing w >tampered.list
 set +e
