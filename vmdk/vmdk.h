@@ -528,7 +528,11 @@ typedef struct vmdk_promote_options {
  * VMDK_STAGING_PREFIX folder, fsynced, renamed beside the old files, then
  * the .vmx is replaced atomically (the commit point), then the .vmsd; the
  * old chain files inside the leaf folder are removed last.  Any failure
- * before the commit point leaves the leaf exactly as it was.
+ * before the commit point leaves the leaf exactly as it was.  A journal in
+ * the staging folder lets the next vmdk_promote of the leaf clean up after
+ * a run that died (kill -9, power loss): before the commit it removes that
+ * run's new files (only while they are still the files it made), after
+ * it finishes the removals.
  * DESC_E_NOT_FOUND when there is nothing linked to promote in place.  A
  * bare disk without a parent may still be written to output_dir: that
  * converts it (e.g. a streamOptimized disk from an OVA into a sparse one). */

@@ -4,8 +4,8 @@
 # few random moments (kill -9 from outside): afterwards, staging leftovers
 # aside, the tree is complete and valid or as before, the base is never
 # modified, and the next run completes and removes the leftover staging
-# folders.  Promote may leave its new disk, unreferenced, beside an
-# untouched leaf (promote-interrupt.sh).
+# folders.  Promote's own kill loop, with the next run's cleanup of a
+# killed run's new disk, is tests/integration/promote-interrupt.sh.
 #
 # base and relocate are held to more (issue #8), after every kill:
 # - base: the master's data is never lost (every master file keeps its
