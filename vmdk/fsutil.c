@@ -773,6 +773,22 @@ bool fs_name_owner_dead(const char *name)
 	return pid_tail(name, strlen(name), &pid, &head) && !pid_alive(pid);
 }
 
+bool fs_name_owner(const char *name, unsigned long long *pid, size_t *head,
+		   bool *undo, bool *alive)
+{
+	unsigned long long p = 0;
+	size_t h = 0;
+	bool u = undo_staging(name, &p, &h);
+
+	if (!u && !pid_tail(name, strlen(name), &p, &h))
+		return false;
+	*pid = p;
+	*head = h;
+	*undo = u;
+	*alive = pid_alive(p);
+	return true;
+}
+
 bool fs_staging_undo_dead(const char *name, const char *target_base)
 {
 	size_t prefix = strlen(VMDK_STAGING_PREFIX), head;

@@ -81,6 +81,14 @@ bool fs_staging_in_use(const char *name);
  * process. */
 bool fs_name_owner_dead(const char *name);
 
+/* Parses a name ending in "-<pid>-XXXXXX" (fs_make_staging, relocate's
+ * and fs_replace's temporaries) or "-<pid>-undo-XXXXXX"
+ * (fs_make_staging_undo): *pid, *head = the length of what precedes
+ * "-<pid>", *undo for the second form, *alive when that process lives.
+ * false (nothing set) for any other name.  For reporting leftovers. */
+bool fs_name_owner(const char *name, unsigned long long *pid, size_t *head,
+		   bool *undo, bool *alive);
+
 /* True when `name` is a fs_make_staging_undo folder name for a target
  * named `target_base` whose owner process is dead. */
 bool fs_staging_undo_dead(const char *name, const char *target_base);
