@@ -31,6 +31,17 @@
 /* Folder trees deeper than this are not entered (a loop through bind
  * mounts; symlinks are never followed). */
 #define RECURSION_MAX 32
+/* What `vmdkit base` renames a master's descriptor to (base.c). */
+#define MOVED_SUFFIX ".vmdkit-moved"
+/* base.c's undo record, promote.c's journal and relocate.c's record. */
+#define UNDO_NAME ".vmdkit-undo"
+#define JOURNAL_NAME "promote-journal"
+#define RECORD_PREFIX ".vmdkit-relocate-"
+#define REPLACE_INFIX ".vmdkit-new"
+/* Only the first lines of a record are read (the paths come first in a
+ * relocate record; an undo record names the master in its first
+ * hundreds of lines). */
+#define RECORD_READ_MAX (256u * 1024u)
 
 /* ------------------------------------------------------------------ */
 /* Shared helpers (chainmgmt_private.h)                                */
@@ -184,6 +195,31 @@ struct node_rec {
 	unsigned line;
 };
 
+/* A master descriptor that `vmdkit base` renamed to NAME.vmdkit-moved
+ * (the identity is the inode: the rename keeps it), named by an undo
+ * record of a base run: in a staging folder (not committed) or in
+ * BASEDIR (committed, the master's files not all removed yet). */
+struct undo_rec {
+	uint64_t dev, ino;
+	char *basedir;
+	unsigned long long pid;
+	bool committed;
+	bool alive;          /* the staging folder's owner still runs */
+};
+
+/* A .vmx disk that is missing while NAME.vmdkit-moved is beside it:
+ * reported after every folder is seen, once the undo records that may
+ * name it are known. */
+struct moved_rec {
+	char *vmx;
+	char *file_name;
+	char *node;
+	char *moved;
+	unsigned line;
+	dev_t dev;
+	ino_t ino;
+};
+
 struct check_job {
 	const vmdk_check_options *opt;
 	desc_findings *out;
@@ -200,6 +236,10 @@ struct check_job {
 	size_t nmacs;
 	struct node_rec *nodes;
 	size_t nnodes;
+	struct undo_rec *undos;
+	size_t nundos;
+	struct moved_rec *moved;
+	size_t nmoved;
 	/* An allocation failed in a helper that answers yes/no: the run
 	 * ends in DESC_E_NOMEM instead of a silently wrong report. */
 	bool oom;
@@ -1007,6 +1047,41 @@ static desc_status record_node(struct check_job *job, const char *vmx,
 	return st;
 }
 
+/* A missing disk whose descriptor `vmdkit base` renamed: *moved, and
+ * remembered for report_moved. */
+static desc_status note_moved(struct check_job *job, const char *vmx,
+			      const vmdk_vmx_disk *d, const char *file,
+			      bool *moved)
+{
+	char *path = vk_asprintf("%s" MOVED_SUFFIX, file);
+	struct moved_rec *m;
+	struct stat sb;
+
+	*moved = false;
+	if (path == NULL)
+		return nomem(job->err);
+	if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		vk_free(path);
+		return DESC_OK;
+	}
+	m = vk_reallocarray(job->moved, job->nmoved + 1, sizeof(*m));
+	if (m == NULL) {
+		vk_free(path);
+		return nomem(job->err);
+	}
+	job->moved = m;
+	m = &job->moved[job->nmoved++];
+	m->moved = path;
+	m->vmx = vk_strdup(vmx);
+	m->file_name = vk_strdup(d->file_name);
+	m->node = vk_strdup(d->node);
+	m->line = d->line;
+	m->dev = sb.st_dev;
+	m->ino = sb.st_ino;
+	*moved = true;
+	return m->vmx && m->file_name && m->node ? DESC_OK : nomem(job->err);
+}
+
 static desc_status check_vmx(struct check_job *job, const char *path,
 			     bool explicit)
 {
@@ -1043,11 +1118,17 @@ static desc_status check_vmx(struct check_job *job, const char *path,
 				 path, disks[i].line,
 				 "disk '%s' of %s resolves to '%s', outside the confined folders (not followed)",
 				 disks[i].file_name, disks[i].node, file);
-		else if (!fs_exists(file))
-			st = add(job, DESC_SEV_WARNING, "vmx-disk-missing", path,
-				 disks[i].line, "disk '%s' of %s not found",
-				 disks[i].file_name, disks[i].node);
-		else {
+		else if (!fs_exists(file)) {
+			bool moved = false;
+
+			st = note_moved(job, path, &disks[i], file, &moved);
+			if (st == DESC_OK && !moved)
+				st = add(job, DESC_SEV_WARNING,
+					 "vmx-disk-missing", path,
+					 disks[i].line,
+					 "disk '%s' of %s not found",
+					 disks[i].file_name, disks[i].node);
+		} else {
 			st = record_node(job, path, &disks[i], file);
 			/* A .vmx given by itself brings its disks along. */
 			if (st == DESC_OK && explicit)
@@ -1138,11 +1219,435 @@ static void free_names(char **names, size_t count)
 	vk_free(names);
 }
 
+/* ------------------------------------------------------------------ */
+/* Leftovers of interrupted runs                                       */
+/* ------------------------------------------------------------------ */
+
+/* fs_replace's ".<name>.vmdkit-new-<pid>-XXXXXX": *target_len = the
+ * length of <name> (after the leading dot). */
+static bool replace_temp(const char *name, unsigned long long *pid,
+			 bool *alive, size_t *target_len)
+{
+	size_t head, n = strlen(REPLACE_INFIX);
+	bool undo;
+
+	if (name[0] != '.' || !fs_name_owner(name, pid, &head, &undo, alive) ||
+	    undo || head < n + 2 ||
+	    memcmp(name + head - n, REPLACE_INFIX, n) != 0)
+		return false;
+	*target_len = head - n - 1;
+	return true;
+}
+
+/* Hidden names worth a look: what vmdkit leaves when interrupted. */
+static bool is_leftover_name(const char *name)
+{
+	unsigned long long pid;
+	size_t len;
+	bool alive;
+
+	return strncmp(name, VMDK_STAGING_PREFIX,
+		       strlen(VMDK_STAGING_PREFIX)) == 0 ||
+	       strncmp(name, RECORD_PREFIX, strlen(RECORD_PREFIX)) == 0 ||
+	       strcmp(name, UNDO_NAME) == 0 ||
+	       replace_temp(name, &pid, &alive, &len);
+}
+
+/* The first `cap` bytes of regular file `name` in folder `dir`, NUL-
+ * terminated; neither the folder nor the file is followed through a
+ * symlink.  NULL when it is not there, not a regular file or not
+ * readable (job->oom on allocation failure). */
+static char *read_record(struct check_job *job, const char *dir,
+			 const char *name)
+{
+	size_t n = 0, cap = RECORD_READ_MAX;
+	struct stat sb;
+	char *buf;
+	int dfd, fd;
+
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return NULL;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	close(dfd);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return NULL;
+	}
+	buf = vk_malloc(cap + 1);
+	if (buf == NULL) {
+		job->oom = true;
+		close(fd);
+		return NULL;
+	}
+	while (n < cap) {
+		ssize_t got = read(fd, buf + n, cap - n);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+	}
+	close(fd);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* True when the entry `name` of `dir` exists as a regular file (lstat). */
+static bool has_file(const char *dir, const char *name)
+{
+	struct stat sb;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	bool yes;
+
+	if (dfd < 0)
+		return false;
+	yes = fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	      S_ISREG(sb.st_mode);
+	close(dfd);
+	return yes;
+}
+
+/* Decimal u64 at *p, up to a space or the end of the line; false on
+ * anything else or overflow. */
+static bool parse_u64(const char **p, uint64_t *v)
+{
+	const char *c = *p;
+	uint64_t x = 0;
+
+	if (*c < '0' || *c > '9')
+		return false;
+	for (; *c >= '0' && *c <= '9'; c++) {
+		if (x > (UINT64_MAX - (uint64_t)(*c - '0')) / 10)
+			return false;
+		x = x * 10 + (uint64_t)(*c - '0');
+	}
+	if (*c != ' ' && *c != '\n' && *c != '\0')
+		return false;
+	*v = x;
+	*p = c;
+	return true;
+}
+
+/* base.c's undo record in `dir`: each "desc DEV INO" / "path PATH" pair
+ * (a master descriptor renamed to .vmdkit-moved) is remembered for
+ * report_moved; *master is the first such PATH, else the first file's
+ * "path", else NULL (no record, or not readable). */
+static desc_status read_undo(struct check_job *job, const char *dir,
+			     const char *basedir, bool committed, bool alive,
+			     unsigned long long pid, char **master)
+{
+	char *text = read_record(job, dir, UNDO_NAME), *file_path = NULL;
+	const char *p = text;
+	desc_status st = DESC_OK;
+	bool desc = false, file = false;
+	uint64_t dev = 0, ino = 0;
+
+	*master = NULL;
+	if (text == NULL)
+		return job->oom ? nomem(job->err) : DESC_OK;
+	while (*p != '\0' && st == DESC_OK) {
+		const char *c = p, *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (strncmp(c, "desc ", 5) == 0) {
+			c += 5;
+			desc = parse_u64(&c, &dev) && *c++ == ' ' &&
+			       parse_u64(&c, &ino);
+		} else if (strncmp(c, "file ", 5) == 0) {
+			file = true;
+		} else if (strncmp(c, "path ", 5) == 0 && len > 5) {
+			char *path = vk_strndup(c + 5, len - 5);
+			struct undo_rec *u;
+
+			if (path == NULL) {
+				st = nomem(job->err);
+				break;
+			}
+			if (file && file_path == NULL)
+				file_path = vk_strdup(path);
+			if (desc) {
+				u = vk_reallocarray(job->undos, job->nundos + 1,
+						    sizeof(*u));
+				if (u == NULL) {
+					vk_free(path);
+					st = nomem(job->err);
+					break;
+				}
+				job->undos = u;
+				u = &job->undos[job->nundos++];
+				memset(u, 0, sizeof(*u));
+				u->dev = dev;
+				u->ino = ino;
+				u->basedir = vk_strdup(basedir);
+				u->pid = pid;
+				u->committed = committed;
+				u->alive = alive;
+				if (u->basedir == NULL)
+					st = nomem(job->err);
+				if (*master == NULL && st == DESC_OK)
+					*master = vk_strdup(path);
+			}
+			desc = file = false;
+			vk_free(path);
+		} else if (strncmp(c, "end", 3) == 0) {
+			break;
+		}
+		p = nl ? nl + 1 : p + len;
+	}
+	if (st == DESC_OK && *master == NULL && file_path != NULL) {
+		*master = file_path;
+		file_path = NULL;
+	}
+	vk_free(file_path);
+	vk_free(text);
+	if (st == DESC_OK && job->oom)
+		st = nomem(job->err);
+	return st;
+}
+
+/* `vmdkit base` staging folder (uncommitted) or BASEDIR/.vmdkit-undo
+ * (committed). */
+static desc_status leftover_base(struct check_job *job, const char *where,
+				 const char *record_dir, const char *basedir,
+				 bool committed, bool alive,
+				 unsigned long long pid)
+{
+	char *master = NULL, *hint = NULL;
+	desc_status st;
+
+	st = read_undo(job, record_dir, basedir, committed, alive, pid,
+		       &master);
+	if (st != DESC_OK)
+		goto out;
+	/* The record names the master's disks, not whether the run was
+	 * given the .vmx or a disk: either recovers, but only the same
+	 * one makes the same base afterwards. */
+	hint = master ? vk_asprintf(" (MASTER: the .vmx or disk it was given; its disk '%s')",
+				    master)
+		      : vk_strdup(" (MASTER: the .vmx or disk it was given)");
+	if (hint == NULL) {
+		st = nomem(job->err);
+		goto out;
+	}
+	if (committed)
+		st = add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+			 "undo record of a `vmdkit base` that committed base '%s' but was interrupted before removing the master's files: rerun `vmdkit base MASTER '%s'`%s to finish it",
+			 basedir, basedir, hint);
+	else if (alive)
+		st = add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
+			 "staging folder of `vmdkit base` into '%s', still running (process %llu)",
+			 basedir, pid);
+	else
+		st = add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+			 "staging folder of an interrupted `vmdkit base` into '%s' (process %llu is gone; the master may be half-moved): rerun `vmdkit base MASTER '%s'`%s to undo or finish it",
+			 basedir, pid, basedir, hint);
+out:
+	vk_free(hint);
+	vk_free(master);
+	return st;
+}
+
+/* relocate's record ".vmdkit-relocate-NEW-<pid>-XXXXXX": "from OLD\nto NEW\n". */
+static desc_status leftover_relocate(struct check_job *job, const char *dir,
+				     const char *name, const char *where,
+				     bool alive, unsigned long long pid)
+{
+	char *text = read_record(job, dir, name), *from = NULL, *to = NULL;
+	const char *nl = NULL, *end = NULL;
+	desc_status st;
+
+	if (text == NULL && job->oom)
+		return nomem(job->err);
+	if (text != NULL && strncmp(text, "from /", 6) == 0 &&
+	    (nl = strchr(text, '\n')) != NULL &&
+	    strncmp(nl + 1, "to /", 4) == 0 &&
+	    (end = strchr(nl + 4, '\n')) != NULL) {
+		from = vk_strndup(text + 5, (size_t)(nl - text - 5));
+		to = vk_strndup(nl + 4, (size_t)(end - nl - 4));
+		if (from == NULL || to == NULL) {
+			st = nomem(job->err);
+			goto out;
+		}
+	}
+	if (alive)
+		st = add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
+			 "record of `vmdkit relocate`, still running (process %llu)",
+			 pid);
+	else if (from != NULL)
+		st = add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+			 "record of an interrupted `vmdkit relocate` from '%s' to '%s' (process %llu is gone; leaves may still point into '%s'): rerun `vmdkit relocate '%s' '%s' --leaves LEAFDIR...` to finish it",
+			 from, to, pid, from, from, to);
+	else
+		st = add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+			 "incomplete record of an interrupted `vmdkit relocate` (process %llu is gone; nothing was moved): rerun that `vmdkit relocate`, which removes it",
+			 pid);
+out:
+	vk_free(from);
+	vk_free(to);
+	vk_free(text);
+	return st;
+}
+
+/* `name` in folder `dir` starts with VMDK_STAGING_PREFIX. */
+static desc_status leftover_staging(struct check_job *job, const char *dir,
+				    const char *name, const char *where,
+				    const struct stat *sb)
+{
+	size_t prefix = strlen(VMDK_STAGING_PREFIX), head;
+	unsigned long long pid;
+	bool undo, alive;
+	char *stem = NULL, *target = NULL;
+	desc_status st = DESC_OK;
+
+	if (!fs_name_owner(name, &pid, &head, &undo, &alive) ||
+	    head <= prefix)
+		return DESC_OK; /* not a name vmdkit makes */
+	stem = vk_strndup(name + prefix, head - prefix);
+	target = stem ? fs_join(dir, stem) : NULL;
+	if (target == NULL) {
+		st = nomem(job->err);
+		goto out;
+	}
+	if (S_ISDIR(sb->st_mode) && undo) {
+		st = leftover_base(job, where, where, target, false, alive,
+				   pid);
+	} else if (undo) {
+		/* not a name vmdkit makes */
+	} else if (S_ISREG(sb->st_mode)) {
+		st = alive ? add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
+				 "new copy of '%s' being written by `vmdkit relocate`, still running (process %llu)",
+				 target, pid)
+			   : add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+				 "new copy of '%s' left by an interrupted `vmdkit relocate` (process %llu is gone; '%s' is unchanged): rerun that `vmdkit relocate BASEDIR NEWDIR --leaves LEAFDIR...`, which removes it",
+				 target, pid, target);
+	} else if (!S_ISDIR(sb->st_mode)) {
+		/* not ours */
+	} else if (has_file(where, JOURNAL_NAME)) {
+		st = alive ? add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
+				 "journal of `vmdkit promote` of '%s', still running (process %llu)",
+				 target, pid)
+			   : add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+				 "journal of an interrupted `vmdkit promote` of '%s' (process %llu is gone; new disk files may be beside the old ones): rerun `vmdkit promote '%s'` to finish or undo it",
+				 target, pid, target);
+	} else if (cm_has_suffix(stem, ".vmx")) {
+		st = alive ? add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
+				 "staging folder of `vmdkit promote` of '%s', still running (process %llu)",
+				 target, pid)
+			   : add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+				 "staging folder of an interrupted `vmdkit promote` of '%s' (process %llu is gone; the leaf is unchanged): rerun `vmdkit promote '%s'`, which removes it",
+				 target, pid, target);
+	} else {
+		st = alive ? add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
+				 "staging folder of `vmdkit clone` of leaf '%s', still running (process %llu)",
+				 target, pid)
+			   : add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+				 "staging folder of an interrupted `vmdkit clone` of leaf '%s' (process %llu is gone; no leaf was made): rerun `vmdkit clone BASE '%s'` (any clone into '%s' removes it)",
+				 target, pid, target, dir);
+	}
+out:
+	vk_free(stem);
+	vk_free(target);
+	return st;
+}
+
+/* One hidden entry `name` of folder `dir` (is_leftover_name). */
+static desc_status check_leftover(struct check_job *job, const char *dir,
+				  const char *name)
+{
+	char *where = fs_join(dir, name), *target = NULL;
+	unsigned long long pid;
+	desc_status st = DESC_OK;
+	size_t head, len;
+	bool undo, alive;
+	struct stat sb;
+
+	if (where == NULL)
+		return nomem(job->err);
+	if (lstat(where, &sb) != 0)
+		goto out;
+	if (strcmp(name, UNDO_NAME) == 0) {
+		if (S_ISREG(sb.st_mode))
+			st = leftover_base(job, where, dir, dir, true, false, 0);
+	} else if (strncmp(name, VMDK_STAGING_PREFIX,
+			   strlen(VMDK_STAGING_PREFIX)) == 0) {
+		st = leftover_staging(job, dir, name, where, &sb);
+	} else if (strncmp(name, RECORD_PREFIX, strlen(RECORD_PREFIX)) == 0) {
+		if (S_ISREG(sb.st_mode) &&
+		    fs_name_owner(name, &pid, &head, &undo, &alive) && !undo &&
+		    head > strlen(RECORD_PREFIX))
+			st = leftover_relocate(job, dir, name, where, alive,
+					       pid);
+	} else if (S_ISREG(sb.st_mode) &&
+		   replace_temp(name, &pid, &alive, &len)) {
+		target = vk_strndup(name + 1, len);
+		if (target == NULL) {
+			st = nomem(job->err);
+			goto out;
+		}
+		st = alive ? add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
+				 "new text of '%s' being written by a vmdkit command, still running (process %llu)",
+				 target, pid)
+			   : add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+				 "new text of '%s' left by an interrupted vmdkit command (process %llu is gone; '%s' is unchanged): rerun that command (any vmdkit command that rewrites a file in this folder removes it)",
+				 target, pid, target);
+	}
+out:
+	vk_free(target);
+	vk_free(where);
+	return st;
+}
+
+/* Masters' disks that `vmdkit base` moved (note_moved), told apart by
+ * the undo records seen: a base in progress, one interrupted before or
+ * after its commit, or done. */
+static desc_status report_moved(struct check_job *job)
+{
+	desc_status st = DESC_OK;
+
+	for (size_t i = 0; i < job->nmoved && st == DESC_OK; i++) {
+		const struct moved_rec *m = &job->moved[i];
+		const struct undo_rec *u = NULL;
+
+		for (size_t k = 0; k < job->nundos && u == NULL; k++)
+			if (job->undos[k].dev == (uint64_t)m->dev &&
+			    job->undos[k].ino == (uint64_t)m->ino)
+				u = &job->undos[k];
+		if (u == NULL)
+			st = add(job, DESC_SEV_INFO, "vmx-disk-moved", m->vmx,
+				 m->line,
+				 "disk '%s' of %s was made into a base by `vmdkit base` (its descriptor is now '%s'): this VM no longer boots; clone a leaf from the base",
+				 m->file_name, m->node, m->moved);
+		else if (u->committed)
+			st = add(job, DESC_SEV_WARNING, "vmx-disk-moved",
+				 m->vmx, m->line,
+				 "disk '%s' of %s was made into base '%s' (its descriptor is now '%s'), but `vmdkit base` was interrupted before removing the master's files: rerun `vmdkit base '%s' '%s'` (or with the disk, if it was given the disk) to finish it",
+				 m->file_name, m->node, u->basedir, m->moved,
+				 m->vmx, u->basedir);
+		else if (u->alive)
+			st = add(job, DESC_SEV_INFO, "vmx-disk-moved", m->vmx,
+				 m->line,
+				 "disk '%s' of %s is being made into base '%s' by `vmdkit base`, still running (process %llu; its descriptor is now '%s')",
+				 m->file_name, m->node, u->basedir, u->pid,
+				 m->moved);
+		else
+			st = add(job, DESC_SEV_WARNING, "vmx-disk-moved",
+				 m->vmx, m->line,
+				 "disk '%s' of %s not found: an interrupted `vmdkit base` into '%s' (process %llu is gone) renamed its descriptor to '%s': rerun `vmdkit base '%s' '%s'` (or with the disk, if it was given the disk) to undo or finish it",
+				 m->file_name, m->node, u->basedir, u->pid,
+				 m->moved, m->vmx, u->basedir);
+	}
+	return st;
+}
+
 static desc_status check_folder(struct check_job *job, const char *path,
 				unsigned depth)
 {
-	char **names = NULL;
-	size_t count = 0, cap = 0;
+	char **names = NULL, **dots = NULL;
+	size_t count = 0, cap = 0, ndots = 0;
 	desc_status st = DESC_OK;
 	struct dirent *de;
 	desc_error e;
@@ -1157,8 +1662,25 @@ static desc_status check_folder(struct check_job *job, const char *path,
 	while ((de = readdir(dir)) != NULL) {
 		char **n;
 
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.') {
+			/* Hidden names are skipped, but those of an
+			 * interrupted vmdkit run are reported. */
+			if (!is_leftover_name(de->d_name))
+				continue;
+			n = vk_reallocarray(dots, ndots + 1, sizeof(*n));
+			if (n == NULL) {
+				st = nomem(job->err);
+				break;
+			}
+			dots = n;
+			dots[ndots] = vk_strdup(de->d_name);
+			if (dots[ndots] == NULL) {
+				st = nomem(job->err);
+				break;
+			}
+			ndots++;
 			continue;
+		}
 		if (count == cap) {
 			cap = cap ? cap * 2 : 16;
 			n = vk_reallocarray(names, cap, sizeof(*n));
@@ -1205,8 +1727,13 @@ static desc_status check_folder(struct check_job *job, const char *path,
 			 cm_looks_like_descriptor(names[i]))
 			st = check_descriptor(job, names[i], false);
 	}
+	if (ndots > 1)
+		qsort(dots, ndots, sizeof(*dots), name_cmp);
+	for (size_t i = 0; i < ndots && st == DESC_OK; i++)
+		st = check_leftover(job, path, dots[i]);
 out:
 	free_names(names, count);
+	free_names(dots, ndots);
 	return st;
 }
 
@@ -1362,6 +1889,17 @@ static void job_free(struct check_job *job)
 		vk_free(job->nodes[i].node);
 	}
 	vk_free(job->nodes);
+	for (size_t i = 0; i < job->nundos; i++) {
+		vk_free(job->undos[i].basedir);
+	}
+	vk_free(job->undos);
+	for (size_t i = 0; i < job->nmoved; i++) {
+		vk_free(job->moved[i].vmx);
+		vk_free(job->moved[i].file_name);
+		vk_free(job->moved[i].node);
+		vk_free(job->moved[i].moved);
+	}
+	vk_free(job->moved);
 }
 
 desc_status vmdk_check_paths(const char *const *paths, size_t n,
@@ -1423,6 +1961,8 @@ desc_status vmdk_check_paths(const char *const *paths, size_t n,
 		} else
 			st = check_file(&job, paths[i], true);
 	}
+	if (st == DESC_OK)
+		st = report_moved(&job);
 	if (st == DESC_OK)
 		st = check_across(&job);
 	if (st == DESC_OK && job.oom)
