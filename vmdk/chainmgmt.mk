@@ -17,6 +17,7 @@ EXTRA_DIST += vmdk/CHECKS.md
 CHAINMGMT_SHELL_TESTS = \
 	tests/integration/bundle-check.sh \
 	tests/integration/bundle-corpus.sh \
+	tests/integration/check-leftovers.sh \
 	tests/integration/relocate.sh \
 	tests/integration/repair-cid.sh
 TESTS += $(CHAINMGMT_SHELL_TESTS)
