@@ -1583,7 +1583,10 @@ static desc_status check_leftover(struct check_job *job, const char *dir,
 					       pid);
 	} else if (S_ISREG(sb.st_mode) &&
 		   replace_temp(name, &pid, &alive, &len)) {
-		target = vk_strndup(name + 1, len);
+		char *base = vk_strndup(name + 1, len);
+
+		target = base ? fs_join(dir, base) : NULL;
+		vk_free(base);
 		if (target == NULL) {
 			st = nomem(job->err);
 			goto out;
