@@ -3,15 +3,21 @@
  * that pointed into it, in the leaves' descriptor copies and deltas (and
  * in the base's own descriptors when they hold absolute paths).
  *
- * All or nothing: every edited descriptor is first written in full as a
- * temporary file beside the one it replaces (nothing visible changes),
- * then the base folder is renamed, then every temporary file is renamed
- * over its target.  A failure before the folder rename removes the
- * temporaries; one after it puts the old texts and the folder back.
- * The temporaries carry the pid ("<prefix>NAME-<pid>-XXXXXX"): after a
- * kill, the next relocate removes those of dead runs in every folder it
- * scans (fs_temp_cleanup).  A kill between the folder rename and the last
- * leaf is finished by the next run from the relocation record (below).
+ * All or nothing: every edited descriptor is written in full as a
+ * temporary file beside the one it replaces as soon as its new text is
+ * known (nothing visible changes), then the base folder is renamed, then
+ * every temporary file is renamed over its target, the old file being
+ * kept first under another temporary name (a hard link, or a copy where
+ * the filesystem has none).  A failure before the folder rename removes
+ * the temporaries; one after it renames the kept old files and the folder
+ * back.  So no text is held in memory past the descriptor being read:
+ * memory does not grow with the number of leaves or of extents, only a
+ * small record per edited file (names and the identity that tells a
+ * file changed behind our back).  The temporaries carry the pid
+ * ("<prefix>NAME-<pid>-XXXXXX"): after a kill, the next relocate removes
+ * those of dead runs in every folder it scans (fs_temp_cleanup).  A kill
+ * between the folder rename and the last leaf is finished by the next
+ * run from the relocation record (below).
  */
 #include "config.h"
 
@@ -40,12 +46,15 @@ struct edit {
 	char *path;     /* the descriptor (before the move for base files) */
 	char *name;     /* its basename */
 	bool in_base;   /* lives in the base folder (moves with it) */
-	char *old_text;
-	size_t old_len;
-	char *new_text;
-	size_t new_len;
 	mode_t mode;
+	/* The file as read: a different one at commit time was changed
+	 * behind our back, and our text would undo that change. */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
 	char *temp_name; /* basename of the staged file, NULL until written */
+	char *keep_name; /* basename of the kept old file, NULL until commit */
 	bool renamed;
 };
 
@@ -59,7 +68,7 @@ struct reloc {
 	struct cm_fileset base_files;
 	struct cm_fileset seen;
 	struct edit *edits;
-	size_t nedits;
+	size_t nedits, edits_cap;
 	bool moved;
 	char *record;   /* our relocation record (see write_record) */
 };
@@ -115,19 +124,57 @@ out:
 	return st;
 }
 
+static desc_status stage(struct reloc *r, struct edit *ed,
+			 const char *text, size_t len);
+
+/* Records an edit of `path` (as it was when read: `sb`) and, unless this
+ * is a dry run, stages `new_text` at once, so that no text outlives the
+ * file it belongs to. */
+static desc_status add_edit(struct reloc *r, const char *path, bool in_base,
+			    const struct stat *sb, mode_t mode,
+			    const char *new_text, size_t new_len)
+{
+	struct edit *ed;
+
+	if (r->nedits == r->edits_cap) {
+		size_t cap = r->edits_cap ? 2 * r->edits_cap : 16;
+
+		ed = vk_reallocarray(r->edits, cap, sizeof(*ed));
+		if (ed == NULL)
+			return nomem(r->err);
+		r->edits = ed;
+		r->edits_cap = cap;
+	}
+	ed = &r->edits[r->nedits];
+	memset(ed, 0, sizeof(*ed));
+	r->nedits++;
+	ed->path = vk_strdup(path);
+	ed->name = fs_basename(path);
+	ed->in_base = in_base;
+	ed->mode = mode;
+	ed->dev = sb->st_dev;
+	ed->ino = sb->st_ino;
+	ed->size = sb->st_size;
+	ed->mtime = sb->st_mtim;
+	if (ed->path == NULL || ed->name == NULL)
+		return nomem(r->err);
+	if (r->opt->dry_run)
+		return DESC_OK;
+	return stage(r, ed, new_text, new_len);
+}
+
 /* Reads a text descriptor and, when any of its paths points into the
  * base folder, records the edit. */
 static desc_status consider(struct reloc *r, const char *path, bool in_base)
 {
 	desc_descriptor *desc = NULL;
 	char *text = NULL, *dir = NULL, *abs_dir = NULL, *new_dir = NULL;
-	char *repl = NULL;
-	size_t len = 0;
+	char *repl = NULL, *new_text = NULL;
+	size_t len = 0, new_len = 0;
 	bool changed = false;
 	struct stat sb;
 	desc_status st;
 	desc_error e;
-	struct edit *ed;
 
 	if (cm_fileset_has_path(&r->seen, path))
 		return DESC_OK;
@@ -218,65 +265,21 @@ static desc_status consider(struct reloc *r, const char *path, bool in_base)
 	}
 	if (st != DESC_OK || !changed)
 		goto out;
-	ed = vk_reallocarray(r->edits, r->nedits + 1, sizeof(*ed));
-	if (ed == NULL) {
-		st = nomem(r->err);
-		goto out;
-	}
-	r->edits = ed;
-	ed = &r->edits[r->nedits];
-	memset(ed, 0, sizeof(*ed));
-	r->nedits++;
-	ed->path = vk_strdup(path);
-	ed->name = fs_basename(path);
-	ed->in_base = in_base;
-	ed->mode = sb.st_mode & 07777;
-	ed->old_text = text;
-	ed->old_len = len;
-	text = NULL;
-	if (ed->path == NULL || ed->name == NULL) {
-		st = nomem(r->err);
-		goto out;
-	}
-	st = desc_write(desc, &ed->new_text, &ed->new_len, r->err);
+	/* Only the new text is staged: the commit keeps the old file
+	 * itself for a rollback. */
+	st = desc_write(desc, &new_text, &new_len, r->err);
+	if (st == DESC_OK)
+		st = add_edit(r, path, in_base, &sb, sb.st_mode & 07777,
+			      new_text, new_len);
 out:
 	vk_free(repl);
+	vk_free(new_text);
 	vk_free(text);
 	vk_free(dir);
 	vk_free(abs_dir);
 	vk_free(new_dir);
 	desc_free(desc);
 	return st;
-}
-
-/* Records an edit of `path` (old text taken over, new text given). */
-static desc_status record_edit(struct reloc *r, const char *path,
-			       bool in_base, mode_t mode, char **old_text,
-			       size_t old_len, char *new_text, size_t new_len)
-{
-	struct edit *ed;
-
-	ed = vk_reallocarray(r->edits, r->nedits + 1, sizeof(*ed));
-	if (ed == NULL) {
-		vk_free(new_text);
-		return nomem(r->err);
-	}
-	r->edits = ed;
-	ed = &r->edits[r->nedits];
-	memset(ed, 0, sizeof(*ed));
-	r->nedits++;
-	ed->path = vk_strdup(path);
-	ed->name = fs_basename(path);
-	ed->in_base = in_base;
-	ed->mode = mode;
-	ed->old_text = *old_text;
-	ed->old_len = old_len;
-	*old_text = NULL;
-	ed->new_text = new_text;
-	ed->new_len = new_len;
-	if (ed->path == NULL || ed->name == NULL)
-		return nomem(r->err);
-	return DESC_OK;
 }
 
 /* A .vmx whose disk nodes, or a .vmsd whose snapshot disks, name a file
@@ -345,9 +348,10 @@ static desc_status consider_dict(struct reloc *r, const char *path)
 		goto out;
 	st = desc_dict_write(dict, &out, &out_len, r->err);
 	if (st == DESC_OK)
-		st = record_edit(r, path, false, sb.st_mode & 07777, &text, len,
-				 out, out_len);
+		st = add_edit(r, path, false, &sb, sb.st_mode & 07777, out,
+			      out_len);
 out:
+	vk_free(out);
 	vmdk_vmx_disks_free(disks, ndisks);
 	vmsd_snapshot_disks_free(snaps, nsnaps);
 	desc_dict_free(dict);
@@ -431,80 +435,159 @@ static char *current_dir(const struct reloc *r, const struct edit *ed)
 	return p;
 }
 
-static desc_status stage(struct reloc *r, struct edit *ed)
+/* "<prefix>NAME-<pid>-XXXXXX": the pid lets a later run tell a killed
+ * run's leftover from a live one's (fs_temp_cleanup). */
+static desc_status temp_name(struct reloc *r, const struct edit *ed,
+			     char **out)
 {
 	unsigned char rnd[3];
+	desc_status st;
+
+	*out = NULL;
+	st = fs_random(rnd, sizeof(rnd), r->err);
+	if (st != DESC_OK)
+		return st;
+	*out = vk_asprintf("%s%s-%ld-%02x%02x%02x", VMDK_STAGING_PREFIX,
+			   ed->name, (long)getpid(), rnd[0], rnd[1], rnd[2]);
+	return *out == NULL ? nomem(r->err) : DESC_OK;
+}
+
+static desc_status stage(struct reloc *r, struct edit *ed, const char *text,
+			 size_t len)
+{
 	char *dir = current_dir(r, ed), *tmp = NULL;
 	desc_status st;
 
 	if (dir == NULL)
 		return nomem(r->err);
-	st = fs_random(rnd, sizeof(rnd), r->err);
+	st = temp_name(r, ed, &ed->temp_name);
 	if (st != DESC_OK)
 		goto out;
-	/* The pid lets a later run tell a killed run's leftover from a
-	 * live one's (fs_temp_cleanup). */
-	ed->temp_name = vk_asprintf("%s%s-%ld-%02x%02x%02x",
-				    VMDK_STAGING_PREFIX, ed->name,
-				    (long)getpid(), rnd[0], rnd[1], rnd[2]);
-	tmp = ed->temp_name ? fs_join(dir, ed->temp_name) : NULL;
+	tmp = fs_join(dir, ed->temp_name);
 	if (tmp == NULL) {
 		st = nomem(r->err);
 		goto out;
 	}
-	st = fs_write_new(tmp, ed->new_text, ed->new_len, ed->mode, true,
-			  r->err);
+	st = fs_write_new(tmp, text, len, ed->mode, true, r->err);
+out:
 	if (st != DESC_OK) {
 		vk_free(ed->temp_name);
 		ed->temp_name = NULL;
 	}
-out:
 	vk_free(tmp);
 	vk_free(dir);
 	return st;
 }
 
-static void unstage(const struct reloc *r, struct edit *ed)
+/* Removes the temporary `*name` in the edit's folder (and forgets it). */
+static void drop_temp(const struct reloc *r, const struct edit *ed,
+		      char **name)
 {
 	char *dir, *tmp;
 
-	if (ed->temp_name == NULL || ed->renamed)
+	if (*name == NULL)
 		return;
 	dir = current_dir(r, ed);
-	tmp = dir ? fs_join(dir, ed->temp_name) : NULL;
+	tmp = dir ? fs_join(dir, *name) : NULL;
 	if (tmp != NULL)
 		fp_unlink(tmp);
 	vk_free(tmp);
 	vk_free(dir);
-	vk_free(ed->temp_name);
-	ed->temp_name = NULL;
+	vk_free(*name);
+	*name = NULL;
+}
+
+static void unstage(const struct reloc *r, struct edit *ed)
+{
+	if (ed->renamed)
+		return;
+	drop_temp(r, ed, &ed->temp_name);
+	drop_temp(r, ed, &ed->keep_name);
+}
+
+/* The file at `dst` is still the one read (same inode, size and
+ * modification time): else someone wrote it since, and renaming our text
+ * over it would silently undo that. */
+static desc_status same_as_read(struct reloc *r, const struct edit *ed,
+				const char *dst)
+{
+	struct stat sb;
+
+	if (lstat(dst, &sb) != 0)
+		return fs_error(r->err, errno, dst, "cannot stat");
+	if (sb.st_dev == ed->dev && sb.st_ino == ed->ino &&
+	    sb.st_size == ed->size && sb.st_mtim.tv_sec == ed->mtime.tv_sec &&
+	    sb.st_mtim.tv_nsec == ed->mtime.tv_nsec)
+		return DESC_OK;
+	return desc_error_set(r->err, DESC_E_BUSY, dst, 0,
+			      "changed by another program during the relocate (expected nobody writing the leaves: is a VM using them?); nothing moved");
+}
+
+/* Keeps the old file `dst` as `keep` for a rollback: a second name for
+ * the same inode (mode, owner and bytes exactly as they were), or, on a
+ * filesystem without hard links, a copy. */
+static desc_status keep_old(struct reloc *r, const struct edit *ed,
+			    const char *dst, const char *keep)
+{
+	char *text = NULL;
+	size_t len = 0;
+	desc_status st;
+
+	if (fp_link(dst, keep) == 0)
+		return DESC_OK;
+	if (errno != EPERM && errno != EMLINK && errno != ENOSYS &&
+	    errno != ENOTSUP && errno != EOPNOTSUPP)
+		return fs_error(r->err, errno, dst, "cannot keep the old copy of");
+	st = fs_read_file(dst, (size_t)ed->size + 1, &text, &len, r->err);
+	if (st == DESC_OK)
+		/* no fsync: a crash is recovered from the relocation
+		 * record, never from this copy */
+		st = fs_write_new(keep, text, len, ed->mode, false, r->err);
+	vk_free(text);
+	return st;
 }
 
 static desc_status commit_one(struct reloc *r, struct edit *ed)
 {
-	char *dir = current_dir(r, ed), *tmp = NULL, *dst = NULL;
-	desc_status st = DESC_OK;
+	char *dir = current_dir(r, ed), *tmp = NULL, *dst = NULL, *keep = NULL;
+	desc_status st;
 
+	st = temp_name(r, ed, &ed->keep_name);
+	if (st != DESC_OK)
+		goto out;
 	tmp = dir ? fs_join(dir, ed->temp_name) : NULL;
 	dst = dir ? fs_join(dir, ed->name) : NULL;
-	if (tmp == NULL || dst == NULL)
+	keep = dir ? fs_join(dir, ed->keep_name) : NULL;
+	if (tmp == NULL || dst == NULL || keep == NULL) {
 		st = nomem(r->err);
-	else if (fp_rename(tmp, dst) != 0)
+		goto out;
+	}
+	st = same_as_read(r, ed, dst);
+	if (st == DESC_OK)
+		st = keep_old(r, ed, dst, keep);
+	if (st != DESC_OK) {
+		vk_free(ed->keep_name);
+		ed->keep_name = NULL;
+		goto out;
+	}
+	if (fp_rename(tmp, dst) != 0)
 		st = fs_error(r->err, errno, dst, "cannot rename the staged copy over");
 	else
 		ed->renamed = true;
+out:
 	vk_free(tmp);
 	vk_free(dst);
+	vk_free(keep);
 	vk_free(dir);
 	return st;
 }
 
-/* After a failure past the folder rename: old texts back, folder back. */
+/* After a failure past the folder rename: old files back, folder back. */
 static void roll_back(struct reloc *r)
 {
 	for (size_t i = 0; i < r->nedits; i++) {
 		struct edit *ed = &r->edits[i];
-		char *dir, *dst;
+		char *dir, *dst, *keep;
 
 		if (!ed->renamed) {
 			unstage(r, ed);
@@ -512,8 +595,12 @@ static void roll_back(struct reloc *r)
 		}
 		dir = current_dir(r, ed);
 		dst = dir ? fs_join(dir, ed->name) : NULL;
-		if (dst != NULL)
-			fs_replace(dst, ed->old_text, ed->old_len, NULL);
+		keep = dir ? fs_join(dir, ed->keep_name) : NULL;
+		if (dst != NULL && keep != NULL && fp_rename(keep, dst) == 0) {
+			vk_free(ed->keep_name);
+			ed->keep_name = NULL;
+		}
+		vk_free(keep);
 		vk_free(dst);
 		vk_free(dir);
 		ed->renamed = false;
@@ -528,8 +615,9 @@ static desc_status restage_manifest(struct reloc *r)
 {
 	manifest m = { 0 };
 	struct edit *ed;
-	char *mpath = NULL, *text = NULL;
-	size_t len = 0;
+	struct stat sb;
+	char *mpath = NULL, *text = NULL, *new_text = NULL;
+	size_t len = 0, new_len = 0;
 	desc_status st = DESC_OK;
 	bool any = false;
 	int dfd = -1;
@@ -567,35 +655,19 @@ static desc_status restage_manifest(struct reloc *r)
 	}
 	if (st != DESC_OK)
 		goto out;
-	ed = vk_reallocarray(r->edits, r->nedits + 1, sizeof(*ed));
-	if (ed == NULL) {
-		st = nomem(r->err);
+	if (stat(mpath, &sb) != 0) {
+		st = fs_error(r->err, errno, mpath, "cannot stat");
 		goto out;
 	}
-	r->edits = ed;
-	ed = &r->edits[r->nedits];
-	memset(ed, 0, sizeof(*ed));
-	r->nedits++;
-	ed->path = mpath;
-	mpath = NULL;
-	ed->name = vk_strdup(VMDK_MANIFEST_NAME);
-	ed->in_base = true;
-	ed->mode = 0444;
-	ed->old_text = text;
-	ed->old_len = len;
-	text = NULL;
-	if (ed->name == NULL) {
-		st = nomem(r->err);
-		goto out;
-	}
-	st = manifest_format(&m, &ed->new_text, &ed->new_len, r->err);
+	st = manifest_format(&m, &new_text, &new_len, r->err);
 	if (st == DESC_OK)
-		st = stage(r, ed);
+		st = add_edit(r, mpath, true, &sb, 0444, new_text, new_len);
 out:
 	if (dfd >= 0)
 		close(dfd);
 	manifest_clear(&m);
 	vk_free(text);
+	vk_free(new_text);
 	vk_free(mpath);
 	return st;
 }
@@ -605,9 +677,8 @@ static void reloc_free(struct reloc *r)
 	for (size_t i = 0; i < r->nedits; i++) {
 		vk_free(r->edits[i].path);
 		vk_free(r->edits[i].name);
-		vk_free(r->edits[i].old_text);
-		vk_free(r->edits[i].new_text);
 		vk_free(r->edits[i].temp_name);
+		vk_free(r->edits[i].keep_name);
 	}
 	vk_free(r->edits);
 	vk_free(r->record);
@@ -893,7 +964,7 @@ desc_status vmdk_relocate(const char *basedir, const char *newdir,
 	for (size_t i = 0; i < nleaf_dirs && st == DESC_OK; i++)
 		st = scan(&r, leaf_dirs[i], false, 0);
 	if (st != DESC_OK)
-		goto out;
+		goto fail; /* the temporaries staged so far go */
 	if (r.opt->dry_run) {
 		for (size_t i = 0; i < r.nedits; i++)
 			report(&r, "write", r.edits[i].path);
@@ -901,10 +972,9 @@ desc_status vmdk_relocate(const char *basedir, const char *newdir,
 		report(&r, "rename", shown ? shown : basedir);
 		goto out;
 	}
-	for (size_t i = 0; i < r.nedits && st == DESC_OK; i++)
-		st = stage(&r, &r.edits[i]);
-	if (st == DESC_OK)
-		st = restage_manifest(&r);
+	/* Every new text is staged already (add_edit); the manifest's
+	 * hashes are those of the staged base descriptors. */
+	st = restage_manifest(&r);
 	if (st == DESC_OK)
 		st = write_record(&r);
 	if (st != DESC_OK)
@@ -954,8 +1024,11 @@ desc_status vmdk_relocate(const char *basedir, const char *newdir,
 		vk_free(a);
 		vk_free(b);
 	}
-	/* Every leaf is rewritten: the record goes (left behind, the next
-	 * run removes it). */
+	/* Every leaf is rewritten: the kept old files go, then the record
+	 * (a kill in between: the next run finishes from the record and
+	 * removes what is left of both). */
+	for (size_t i = 0; i < r.nedits; i++)
+		drop_temp(&r, &r.edits[i], &r.edits[i].keep_name);
 	drop_record(&r);
 	goto out;
 fail:
