@@ -68,6 +68,39 @@ qemu-img convert -O raw leaves/A1/Abs-000001.vmdk a1.raw
 grep -q "\"$T/new/A/Abs-s001.vmdk\"" new/A/Abs.vmdk || fail "absolute base descriptor not rewritten: $(cat new/A/Abs.vmdk)"
 "$VMDKIT" verify new/A >/dev/null || fail "verify of the absolute base after the move"
 qemu-img compare -q leaves/A1/Abs-000001.vmdk a1.raw || fail "A1 reads other bytes"
+# --- a leaf written by someone else during the relocate -------------------
+# Stopped (gdb) just before it moves the base, when every new text is
+# staged, a leaf's descriptor gets a line: the relocate must refuse it
+# rather than rename its stale text over it, put everything back and keep
+# that change.
+LT=$(dirname "$VMDKIT")/libtool
+if command -v gdb >/dev/null 2>&1 && [ -x "$LT" ]; then
+	before=$(snap | grep -v ' leaves/L2/Core.vmdk$')
+	"$LT" --mode=execute gdb -q -batch -ex 'set breakpoint pending on' \
+		-ex 'break fs_rename_noreplace' -ex run \
+		-ex 'shell echo "# written meanwhile" >>leaves/L2/Core.vmdk' \
+		-ex continue --args "$VMDKIT" relocate new/B new/C \
+		--leaves leaves >gdb.out 2>&1 || :
+	if grep -q '^Breakpoint 1,' gdb.out; then
+		grep -q "leaves/L2/Core.vmdk: changed by another program during the relocate" gdb.out ||
+			fail "a leaf changed during the relocate: $(cat gdb.out)"
+		[ -d new/B ] && [ ! -e new/C ] || fail "base not moved back after a changed leaf"
+		[ "$(snap | grep -v ' leaves/L2/Core.vmdk$')" = "$before" ] ||
+			fail "a relocate refused for a changed leaf changed other files"
+		[ "$(tail -n 1 leaves/L2/Core.vmdk)" = "# written meanwhile" ] ||
+			fail "the other program's change to the leaf is lost"
+		ls -a leaves/L1 leaves/L2 new/B | grep -q vmdkit-tmp &&
+			fail "staging files left after a changed leaf"
+		sed -i '$d' leaves/L2/Core.vmdk
+		"$VMDKIT" relocate new/B new/C --leaves leaves >/dev/null ||
+			fail "relocate after the refusal"
+		"$VMDKIT" relocate new/C new/B --leaves leaves >/dev/null
+	else
+		echo "gdb could not stop vmdkit: a leaf changed during the relocate not tested"
+	fi
+else
+	echo "no gdb: a leaf changed during the relocate not tested"
+fi
 # --- another filesystem: refused, nothing changed ------------------------
 OTHER=${VMDKIT_OTHER_FS:-/dev/shm}
 if [ -d "$OTHER" ] && [ -w "$OTHER" ] && [ "$(stat -c %d "$OTHER")" != "$(stat -c %d "$T")" ]; then
