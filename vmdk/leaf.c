@@ -1075,8 +1075,9 @@ desc_status vmdk_leaf_context_create_many(vmdk_leaf_context *ctx,
 	/* Workers finish in any order: put this call's leaves back in the
 	 * caller's order, and drop those after a failure, as a sequential
 	 * run would never have made them. */
-	qsort(ctx->staged + before, ctx->nstaged - before,
-	      sizeof(*ctx->staged), staged_by_order);
+	if (ctx->nstaged > before) /* staged is NULL before the first */
+		qsort(ctx->staged + before, ctx->nstaged - before,
+		      sizeof(*ctx->staged), staged_by_order);
 	keep = before;
 	while (keep < ctx->nstaged && ctx->staged[keep].order < run.failed)
 		keep++;
