@@ -1554,11 +1554,60 @@ out:
 	return st;
 }
 
-/* One hidden entry `name` of folder `dir` (is_leftover_name). */
-static desc_status check_leftover(struct check_job *job, const char *dir,
-				  const char *name)
+/* fs_replace is used by many commands: the one that left a temporary
+ * file is told by its pid on a staging folder of promote in the same
+ * folder (its .vmx and .vmsd), or on a copy of relocate's.  NULL: not
+ * known. */
+static const char *replace_owner(struct check_job *job, const char *dir,
+				 char *const *dots, size_t ndots,
+				 unsigned long long pid, char **vmx)
 {
-	char *where = fs_join(dir, name), *target = NULL;
+	size_t prefix = strlen(VMDK_STAGING_PREFIX);
+
+	*vmx = NULL;
+	for (size_t i = 0; i < ndots; i++) {
+		unsigned long long p;
+		size_t head;
+		bool undo, alive;
+		struct stat sb;
+		char *path;
+
+		if (strncmp(dots[i], VMDK_STAGING_PREFIX, prefix) != 0 ||
+		    !fs_name_owner(dots[i], &p, &head, &undo, &alive) ||
+		    undo || p != pid || head <= prefix)
+			continue;
+		path = fs_join(dir, dots[i]);
+		if (path == NULL)
+			job->oom = true;
+		if (path == NULL || lstat(path, &sb) != 0) {
+			vk_free(path);
+			continue;
+		}
+		vk_free(path);
+		if (S_ISREG(sb.st_mode))
+			return "relocate";
+		if (S_ISDIR(sb.st_mode) && head - prefix > 4 &&
+		    strncasecmp(dots[i] + head - 4, ".vmx", 4) == 0) {
+			char *stem = vk_strndup(dots[i] + prefix, head - prefix);
+
+			*vmx = stem ? fs_join(dir, stem) : NULL;
+			vk_free(stem);
+			if (*vmx == NULL)
+				job->oom = true;
+			return "promote";
+		}
+	}
+	return NULL;
+}
+
+/* One hidden entry `name` of folder `dir` (is_leftover_name); `dots`
+ * are all of them. */
+static desc_status check_leftover(struct check_job *job, const char *dir,
+				  const char *name, char *const *dots,
+				  size_t ndots)
+{
+	char *where = fs_join(dir, name), *target = NULL, *vmx = NULL;
+	const char *cmd;
 	unsigned long long pid;
 	desc_status st = DESC_OK;
 	size_t head, len;
@@ -1591,14 +1640,31 @@ static desc_status check_leftover(struct check_job *job, const char *dir,
 			st = nomem(job->err);
 			goto out;
 		}
-		st = alive ? add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
-				 "new text of '%s' being written by a vmdkit command, still running (process %llu)",
-				 target, pid)
-			   : add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+		cmd = replace_owner(job, dir, dots, ndots, pid, &vmx);
+		if (job->oom) {
+			st = nomem(job->err);
+			goto out;
+		}
+		if (alive)
+			st = add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
+				 "new text of '%s' being written by %s%s%s, still running (process %llu)",
+				 target, cmd ? "`vmdkit " : "a vmdkit command",
+				 cmd ? cmd : "", cmd ? "`" : "", pid);
+		else if (cmd != NULL && vmx != NULL)
+			st = add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+				 "new text of '%s' left by an interrupted `vmdkit promote` of '%s' (process %llu is gone; '%s' is unchanged): rerun `vmdkit promote '%s'`, which removes it",
+				 target, vmx, pid, target, vmx);
+		else if (cmd != NULL)
+			st = add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+				 "new text of '%s' left by an interrupted `vmdkit %s` (process %llu is gone; '%s' is unchanged): rerun that `vmdkit %s`, which removes it",
+				 target, cmd, pid, target, cmd);
+		else
+			st = add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
 				 "new text of '%s' left by an interrupted vmdkit command (process %llu is gone; '%s' is unchanged): rerun that command (any vmdkit command that rewrites a file in this folder removes it)",
 				 target, pid, target);
 	}
 out:
+	vk_free(vmx);
 	vk_free(target);
 	vk_free(where);
 	return st;
@@ -1733,7 +1799,7 @@ static desc_status check_folder(struct check_job *job, const char *path,
 	if (ndots > 1)
 		qsort(dots, ndots, sizeof(*dots), name_cmp);
 	for (size_t i = 0; i < ndots && st == DESC_OK; i++)
-		st = check_leftover(job, path, dots[i]);
+		st = check_leftover(job, path, dots[i], dots, ndots);
 out:
 	free_names(names, count);
 	free_names(dots, ndots);

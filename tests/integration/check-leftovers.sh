@@ -196,7 +196,7 @@ done
 setup based
 N=$(points "$VMDKIT" promote --no-progress leaves/L1/L1.vmx)
 [ -n "$N" ] || fail "promote: no failpoint count"
-seen_journal=0 seen_staging=0
+seen_journal=0 seen_staging=0 seen_replace=0
 i=1
 while [ "$i" -le "$N" ]; do
 	setup based
@@ -218,6 +218,13 @@ while [ "$i" -le "$N" ]; do
 	fi
 	[ "$cmd" = "vmdkit promote 'leaves/L1/L1.vmx'" ] ||
 		fail "promote kill:$i: suggested '$cmd'"
+	# fs_replace's new .vmx or .vmsd text, told to be promote's by the
+	# pid it shares with the staging folder beside it.
+	for t in $(cd w && ls -d leaves/L1/.L1.vm*.vmdkit-new-* 2>/dev/null); do
+		grep -q "^$t: warning: new text of 'leaves/L1/L1\.vms*[dx]' left by an interrupted \`vmdkit promote\` of 'leaves/L1/L1.vmx' .*: rerun \`vmdkit promote 'leaves/L1/L1.vmx'\`, which removes it \[interrupted-run\]$" chk ||
+			fail "promote kill:$i: new text: $(cat chk)"
+		seen_replace=1
+	done
 	run_suggested "$cmd"
 	clean "promote kill:$i"
 	disk=$(sed -n 's/^scsi0:0\.fileName = "\(.*\)"$/\1/p' w/leaves/L1/L1.vmx)
@@ -225,6 +232,6 @@ while [ "$i" -le "$N" ]; do
 		fail "promote kill:$i: the leaf is still a delta"
 	i=$((i + 1))
 done
-[ "$seen_journal$seen_staging" = 11 ] ||
-	fail "promote: not every state was reached (journal, staging: $seen_journal$seen_staging)"
+[ "$seen_journal$seen_staging$seen_replace" = 111 ] ||
+	fail "promote: not every state was reached (journal, staging, new text: $seen_journal$seen_staging$seen_replace)"
 exit 0
