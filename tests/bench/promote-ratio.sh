@@ -27,18 +27,18 @@ sync
 echo "# base $BASE_MIB MiB, leaf delta $DELTA_MIB MiB ($(du -k -c Base/M-s*.vmdk Leaf/M-000001*.vmdk | tail -1 | cut -f1) KiB allocated to copy)"
 
 header
-measure "sync; mkdir P" "rm -rf P" "$VMDKIT" promote --no-progress --output P Leaf
+measure "sync; mkdir P" "set_aside P" "$VMDKIT" promote --no-progress --output P Leaf
 v=$SECS rss=$RSS_KIB
-measure sync "rm -f q.vmdk" qemu-img convert -O vmdk Leaf/M-000001.vmdk q.vmdk
+measure sync "set_aside q.vmdk" qemu-img convert -O vmdk Leaf/M-000001.vmdk q.vmdk
 row "promote vs qemu-img convert -O vmdk" "$v" "$SECS" "$rss"
-measure "sync; mkdir C" "rm -rf C" cp --sparse=always Base/M-s001.vmdk \
+measure "sync; mkdir C" "set_aside C" cp --sparse=always Base/M-s001.vmdk \
 	Base/M-s002.vmdk Base/M-s003.vmdk Leaf/M-000001-s001.vmdk \
 	Leaf/M-000001-s002.vmdk Leaf/M-000001-s003.vmdk C/
 row "promote vs cp --sparse=always" "$v" "$SECS" "$rss" "no fsync in cp"
 cat >cpsync.sh <<'CP'
 cp --sparse=always Base/M-s00?.vmdk Leaf/M-000001-s00?.vmdk C/ && sync C/*
 CP
-measure "sync; mkdir C" "rm -rf C" sh cpsync.sh
+measure "sync; mkdir C" "set_aside C" sh cpsync.sh
 row "promote vs cp --sparse=always + sync FILES" "$v" "$SECS" "$rss"
 # the result is the leaf's content
 mkdir P && "$VMDKIT" promote --no-progress --output P Leaf >/dev/null
