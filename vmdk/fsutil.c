@@ -613,7 +613,26 @@ bool fs_exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-desc_status fs_make_staging(const char *target, char **out, desc_error *err)
+desc_status fs_opendir(const char *dir, DIR **out, desc_error *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	*out = NULL;
+	if (fd < 0)
+		return fs_error(err, errno, dir, "cannot open folder");
+	*out = fdopendir(fd);
+	if (*out == NULL) {
+		desc_status rc = fs_error(err, errno, dir, "cannot read folder");
+
+		close(fd);
+		return rc;
+	}
+	return DESC_OK;
+}
+
+/* "<dir>/<prefix><base>-<pid><mark>-XXXXXX", made by mkdtemp. */
+static desc_status make_staging(const char *target, const char *mark,
+				char **out, desc_error *err)
 {
 	char *dir = fs_dirname(target), *base = fs_basename(target);
 	char *tmpl = NULL;
@@ -627,8 +646,8 @@ desc_status fs_make_staging(const char *target, char **out, desc_error *err)
 	/* The creator's pid in the name lets vmdk_staging_cleanup tell a
 	 * crashed run's leftover from a folder another process is still
 	 * filling (fs_staging_in_use). */
-	tmpl = vk_asprintf("%s/%s%s-%ld-XXXXXX", dir, VMDK_STAGING_PREFIX, base,
-			   (long)getpid());
+	tmpl = vk_asprintf("%s/%s%s-%ld%s-XXXXXX", dir, VMDK_STAGING_PREFIX,
+			   base, (long)getpid(), mark);
 	if (tmpl == NULL) {
 		rc = nomem(err);
 		goto out;
@@ -645,6 +664,11 @@ out:
 	vk_free(dir);
 	vk_free(base);
 	return rc;
+}
+
+desc_status fs_make_staging(const char *target, char **out, desc_error *err)
+{
+	return make_staging(target, "", out, err);
 }
 
 /* True for the characters mkdtemp/mkostemp put in place of XXXXXX (and
@@ -720,32 +744,7 @@ static bool undo_staging(const char *name, unsigned long long *pid,
 desc_status fs_make_staging_undo(const char *target, char **out,
 				 desc_error *err)
 {
-	char *dir = fs_dirname(target), *base = fs_basename(target);
-	char *tmpl = NULL;
-	desc_status rc = DESC_OK;
-
-	*out = NULL;
-	if (dir == NULL || base == NULL) {
-		rc = nomem(err);
-		goto out;
-	}
-	tmpl = vk_asprintf("%s/%s%s-%ld" UNDO_MARK "-XXXXXX", dir,
-			   VMDK_STAGING_PREFIX, base, (long)getpid());
-	if (tmpl == NULL) {
-		rc = nomem(err);
-		goto out;
-	}
-	if (fp_mkdtemp(tmpl) == NULL) {
-		rc = fs_error(err, errno, tmpl, "cannot create folder");
-		goto out;
-	}
-	*out = tmpl;
-	tmpl = NULL;
-out:
-	vk_free(tmpl);
-	vk_free(dir);
-	vk_free(base);
-	return rc;
+	return make_staging(target, UNDO_MARK, out, err);
 }
 
 bool fs_staging_in_use(const char *name)
@@ -833,14 +832,10 @@ desc_status fs_temp_cleanup(const char *dir, size_t *removed, desc_error *err)
 
 	if (removed != NULL)
 		*removed = 0;
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return fs_error(err, errno, dir, "cannot open folder");
-	d = fdopendir(dfd);
-	if (d == NULL) {
-		close(dfd);
-		return fs_error(err, errno, dir, "cannot read folder");
-	}
+	st = fs_opendir(dir, &d, err);
+	if (st != DESC_OK)
+		return st;
+	dfd = dirfd(d);
 	while ((de = readdir(d)) != NULL) {
 		struct stat sb;
 

@@ -8,6 +8,7 @@
 #ifndef VMDKIT_FSUTIL_H
 #define VMDKIT_FSUTIL_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,6 +65,9 @@ bool fs_exists(const char *path); /* lstat succeeds */
 
 /* Creates a fresh staging folder beside `target` (same filesystem, so it
  * can be renamed into place): "<dirname>/.vmdkit-tmp-<basename>-<pid>-XXXXXX". */
+/* Opens a folder for readdir (O_DIRECTORY, close-on-exec); "cannot open
+ * folder" / "cannot read folder" errors name it. */
+desc_status fs_opendir(const char *dir, DIR **out, desc_error *err);
 desc_status fs_make_staging(const char *target, char **out, desc_error *err);
 
 /* Same, for vmdk_base_make: "<dirname>/.vmdkit-tmp-<basename>-<pid>-undo-XXXXXX".

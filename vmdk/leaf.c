@@ -585,14 +585,10 @@ static desc_status sync_folder_files(const char *dir, desc_error *err)
 	DIR *d;
 	int dfd;
 
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return fs_error(err, errno, dir, "cannot open folder");
-	d = fdopendir(dfd);
-	if (d == NULL) {
-		close(dfd);
-		return fs_error(err, errno, dir, "cannot read folder");
-	}
+	st = fs_opendir(dir, &d, err);
+	if (st != DESC_OK)
+		return st;
+	dfd = dirfd(d);
 	while ((de = readdir(d)) != NULL && st == DESC_OK) {
 		int fd;
 
@@ -1122,14 +1118,10 @@ desc_status vmdk_staging_cleanup(const char *dir, size_t *removed,
 	if (dir == NULL)
 		return desc_error_set(err, DESC_E_ARG, NULL, 0,
 				      "vmdk_staging_cleanup: NULL folder");
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return fs_error(err, errno, dir, "cannot open folder");
-	d = fdopendir(dfd);
-	if (d == NULL) {
-		close(dfd);
-		return fs_error(err, errno, dir, "cannot read folder");
-	}
+	st = fs_opendir(dir, &d, err);
+	if (st != DESC_OK)
+		return st;
+	dfd = dirfd(d);
 	while ((de = readdir(d)) != NULL) {
 		struct stat sb;
 		char *path;
