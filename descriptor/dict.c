@@ -520,6 +520,16 @@ desc_status desc_dict_parse(const char *text, size_t len, const char *name,
 					    "expected LF or CRLF line endings");
 			goto fail;
 		}
+		/* A BOM after the start would become part of a key, and of
+		 * the first key once the lines above it are removed: read
+		 * back, that file loses it (found by fuzz_dict). */
+		if (n >= 3 && memcmp(s, UTF8_BOM, 3) == 0) {
+			status = line_error(err, DESC_E_SYNTAX, name, lineno, 1,
+					    "byte order mark at the start of a line",
+					    s, n,
+					    "expected a BOM only at the start of the file");
+			goto fail;
+		}
 		problem = classify_line(s, n, &parts, &column);
 		if (problem != NULL) {
 			status = line_error(err, DESC_E_SYNTAX, name, lineno,

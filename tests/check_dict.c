@@ -279,6 +279,10 @@ static const struct bad_case {
 	  "t.vmx:2: nul byte inside the line in 'b = \"x' (expected text; NUL only as padding at the end)" },
 	{ "a = \"1\"\rb = \"2\"\n", 0, DESC_E_SYNTAX, 1, 8,
 	  "t.vmx:1: stray carriage return in 'a = \"1\"' (expected LF or CRLF line endings)" },
+	/* fuzz_dict: a BOM starting line 2 became the first key's once
+	 * line 1 was unset, and was read back as the file's BOM */
+	{ "displayName =\n\xef\xbb\xbfi0 = \"t\"\n", 0, DESC_E_SYNTAX, 2, 1,
+	  "t.vmx:2: byte order mark at the start of a line in '\xef\xbb\xbfi0 = \"t\"' (expected a BOM only at the start of the file)" },
 	{ "a = \"1\"\nb = \"this line is quoted back only up to sixty bytes, then dots\n",
 	  0, DESC_E_SYNTAX, 2, 5,
 	  "t.vmx:2: unterminated quoted value in 'b = \"this line is quoted back only up to sixty bytes, then d...' " EXPECTED },
