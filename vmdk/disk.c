@@ -54,19 +54,6 @@ struct visited {
 	size_t count;
 };
 
-static desc_status read_exact(int fd, void *buf, size_t len, uint64_t off,
-			      const char *name, desc_error *err)
-{
-	size_t got;
-	desc_status st = fs_pread_full(fd, buf, len, off, &got, name, err);
-
-	if (st == DESC_OK && got < len)
-		return desc_error_set(err, DESC_E_FORMAT, name, 0,
-				      "file ends at byte %" PRIu64 " inside the embedded descriptor",
-				      off + got);
-	return st;
-}
-
 static desc_status load_embedded(int fd, uint64_t size, const char *path,
 				 desc_descriptor **out, desc_error *err)
 {
@@ -86,8 +73,8 @@ static desc_status load_embedded(int fd, uint64_t size, const char *path,
 	text = vk_malloc(len + 1);
 	if (text == NULL)
 		return disk_nomem(err);
-	rc = read_exact(fd, text, len, h.descriptor_offset * VMDK_SECTOR_SIZE,
-			path, err);
+	rc = fs_pread_exact(fd, text, len, h.descriptor_offset * VMDK_SECTOR_SIZE,
+			    path, "embedded descriptor", err);
 	if (rc == DESC_OK) {
 		text[len] = '\0';
 		rc = desc_parse(text, len, path, out, NULL, err);

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <linux/fs.h>
@@ -1063,6 +1064,19 @@ desc_status fs_pread_full(int fd, void *buf, size_t len, uint64_t off,
 	}
 	*got = done;
 	return DESC_OK;
+}
+
+desc_status fs_pread_exact(int fd, void *buf, size_t len, uint64_t off,
+			   const char *name, const char *what, desc_error *err)
+{
+	size_t got;
+	desc_status st = fs_pread_full(fd, buf, len, off, &got, name, err);
+
+	if (st == DESC_OK && got < len)
+		return desc_error_set(err, DESC_E_FORMAT, name ? name : "", 0,
+				      "file ends inside the %s (at byte %" PRIu64 ")",
+				      what, off + got);
+	return st;
 }
 
 desc_status fs_pread_zero(int fd, void *buf, size_t len, uint64_t off,

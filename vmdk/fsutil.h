@@ -25,6 +25,10 @@ desc_status fs_read_file(const char *path, size_t cap, char **out, size_t *len,
  * reads; stops early only at the end of the file.  *got = bytes read. */
 desc_status fs_pread_full(int fd, void *buf, size_t len, uint64_t off,
 			  size_t *got, const char *name, desc_error *err);
+/* Exactly len bytes: a file that ends first is DESC_E_FORMAT "file ends
+ * inside the WHAT (at byte N)". */
+desc_status fs_pread_exact(int fd, void *buf, size_t len, uint64_t off,
+			   const char *name, const char *what, desc_error *err);
 /* Same, but what lies past the end of the file reads as zeros (flat
  * extents may be shorter than their extent line when made sparse). */
 desc_status fs_pread_zero(int fd, void *buf, size_t len, uint64_t off,

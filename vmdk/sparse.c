@@ -269,20 +269,6 @@ void vmdk_sparse_header_encode(const vmdk_sparse_header *h, uint8_t raw[512])
 	put_le16(raw + HDR_COMPRESS, h->compress_algorithm);
 }
 
-/* pread of exactly len bytes; a short file is an error naming `what`. */
-static desc_status pread_exact(int fd, void *buf, size_t len, uint64_t off,
-			       const char *name, const char *what,
-			       desc_error *err)
-{
-	size_t got;
-	desc_status st = fs_pread_full(fd, buf, len, off, &got, name, err);
-
-	if (st == DESC_OK && got < len)
-		return bad(err, name, "file ends inside the %s (at byte %" PRIu64 ")",
-			   what, off + got);
-	return st;
-}
-
 desc_status sparse_read_header(int fd, uint64_t size, const char *name,
 			       vmdk_sparse_header *out, desc_error *err)
 {
@@ -291,7 +277,7 @@ desc_status sparse_read_header(int fd, uint64_t size, const char *name,
 
 	memset(raw, 0, sizeof(raw));
 	if (size >= 512) {
-		rc = pread_exact(fd, raw, sizeof(raw), 0, name, "sparse header",
+		rc = fs_pread_exact(fd, raw, sizeof(raw), 0, name, "sparse header",
 				 err);
 		if (rc != DESC_OK)
 			return rc;
@@ -310,10 +296,10 @@ static desc_status read_footer(struct sparse_extent *sp, desc_error *err)
 	if (sp->file_size < 512 * 4 || sp->file_size % 512 != 0)
 		return bad(err, sp->name, "streamOptimized file has no room for a footer (%" PRIu64 " bytes)",
 			   sp->file_size);
-	rc = pread_exact(sp->fd, marker, sizeof(marker), sp->file_size - 1536,
+	rc = fs_pread_exact(sp->fd, marker, sizeof(marker), sp->file_size - 1536,
 			 sp->name, "footer marker", err);
 	if (rc == DESC_OK)
-		rc = pread_exact(sp->fd, raw, sizeof(raw), sp->file_size - 1024,
+		rc = fs_pread_exact(sp->fd, raw, sizeof(raw), sp->file_size - 1024,
 				 sp->name, "footer", err);
 	if (rc != DESC_OK)
 		return rc;
@@ -367,7 +353,7 @@ desc_status sparse_open(struct sparse_extent *sp, int fd, const char *name,
 		rc = disk_nomem(err);
 		goto out;
 	}
-	rc = pread_exact(fd, raw, (size_t)sp->gd_entries * 4,
+	rc = fs_pread_exact(fd, raw, (size_t)sp->gd_entries * 4,
 			 sp->header.gd_offset * VMDK_SECTOR_SIZE, name,
 			 "grain directory", err);
 	if (rc != DESC_OK)
@@ -433,7 +419,7 @@ static desc_status load_gt(struct sparse_extent *sp, uint64_t gd_index,
 		if (victim->entries == NULL)
 			return disk_nomem(err);
 	}
-	rc = pread_exact(sp->fd, raw, sizeof(raw),
+	rc = fs_pread_exact(sp->fd, raw, sizeof(raw),
 			 (uint64_t)sp->gd[gd_index] * VMDK_SECTOR_SIZE, sp->name,
 			 "grain table", err);
 	if (rc != DESC_OK) {
@@ -508,7 +494,7 @@ desc_status sparse_count_allocated(struct sparse_extent *sp, uint64_t *out,
 
 		if (sp->gd[i] == 0)
 			continue;
-		rc = pread_exact(sp->fd, raw, sizeof(raw),
+		rc = fs_pread_exact(sp->fd, raw, sizeof(raw),
 				 (uint64_t)sp->gd[i] * VMDK_SECTOR_SIZE,
 				 sp->name, "grain table", err);
 		if (rc != DESC_OK)

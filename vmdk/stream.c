@@ -28,19 +28,6 @@ static uint32_t le32(const uint8_t *p)
 	       (uint32_t)p[3] << 24;
 }
 
-static desc_status pread_all(int fd, void *buf, size_t len, uint64_t off,
-			     const char *name, desc_error *err)
-{
-	size_t got;
-	desc_status st = fs_pread_full(fd, buf, len, off, &got, name, err);
-
-	if (st == DESC_OK && got < len)
-		return desc_error_set(err, DESC_E_FORMAT, name, 0,
-				      "file ends inside a compressed grain (at byte %" PRIu64 ")",
-				      off + got);
-	return st;
-}
-
 /* Inflates the grain whose marker is at marker_sector into out (grain
  * bytes; a short last grain is padded with zeros). */
 static desc_status inflate_grain(struct sparse_extent *sp,
@@ -55,7 +42,8 @@ static desc_status inflate_grain(struct sparse_extent *sp,
 	z_stream z;
 	int zrc;
 
-	rc = pread_all(sp->fd, marker, sizeof(marker), off, sp->name, err);
+	rc = fs_pread_exact(sp->fd, marker, sizeof(marker), off, sp->name,
+			    "compressed grain", err);
 	if (rc != DESC_OK)
 		return rc;
 	lba = (uint64_t)le32(marker) | (uint64_t)le32(marker + 4) << 32;
@@ -74,7 +62,8 @@ static desc_status inflate_grain(struct sparse_extent *sp,
 	in = vk_malloc(size);
 	if (in == NULL)
 		return disk_nomem(err);
-	rc = pread_all(sp->fd, in, size, off + MARKER_BYTES, sp->name, err);
+	rc = fs_pread_exact(sp->fd, in, size, off + MARKER_BYTES, sp->name,
+			    "compressed grain", err);
 	if (rc != DESC_OK)
 		goto out;
 	memset(&z, 0, sizeof(z));
