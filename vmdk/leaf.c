@@ -1026,6 +1026,9 @@ static unsigned stamp_jobs(const vmdk_leaf_context *ctx, size_t count,
 		jobs = cpus < 1 ? 1 : cpus > VMDK_STAMP_JOBS_MAX ?
 		       VMDK_STAMP_JOBS_MAX : (unsigned)cpus;
 	}
+	/* A caller may ask for more; threads[] holds VMDK_STAMP_JOBS_MAX. */
+	if (jobs > VMDK_STAMP_JOBS_MAX)
+		jobs = VMDK_STAMP_JOBS_MAX;
 	if (jobs > count)
 		jobs = (unsigned)count;
 	return jobs;

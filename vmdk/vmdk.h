@@ -320,7 +320,7 @@ desc_status vmdk_leaf_context_create(vmdk_leaf_context *ctx,
 				     const vmdk_leaf_spec *spec,
 				     desc_error *err);
 /* Stamps count leaves, as many vmdk_leaf_context_create calls would, on
- * up to `jobs` threads (0: one per online CPU, at most
+ * up to `jobs` threads (0: one per online CPU; never more than
  * VMDK_STAMP_JOBS_MAX).  Threads are used only for VMDK_SYNC_BATCH
  * contexts without dry_run or full, where each leaf is a few small files
  * and the run's cost is the kernel's file creation; otherwise, and while
