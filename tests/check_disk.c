@@ -1,5 +1,5 @@
 /*
- * check_disk.c - unit tests for vmdk/fsutil.c and the disk layer.
+ * check_disk.c - unit tests for vmdk/fs/fs.c and the disk layer.
  */
 #include "config.h"
 
@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmdk/fsutil.h"
+#include "vmdk/fs/fs.h"
 #include "vmdk/vmdk.h"
 #include "descriptor/private.h"
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "descriptor/descriptor.h"
-#include "vmdk/fsutil.h"
+#include "vmdk/fs/fs.h"
 
 /* fuzz_descriptor: a last line without a newline that ends in a stray CR,
  * followed by an appended line, came back one CR shorter after a

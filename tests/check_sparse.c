@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmdk/disk_private.h"
-#include "vmdk/fsutil.h"
+#include "vmdk/disk/disk.h"
+#include "vmdk/fs/fs.h"
 #include "vmdk/vmdk.h"
 #include "descriptor/private.h"
 

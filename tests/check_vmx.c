@@ -1,4 +1,4 @@
-/* check_vmx.c - .vmx disks, leaf .vmx, default .vmx, .vmsd (vmdk/vmx.c). */
+/* check_vmx.c - .vmx disks, leaf .vmx, default .vmx, .vmsd (vmdk/vm/vmx.c). */
 #include "config.h"
 
 #include <check.h>
@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "vmdk/vmdk.h"
-#include "vmdk/vmx_private.h"
+#include "vmdk/vm/vm.h"
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 

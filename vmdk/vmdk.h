@@ -264,7 +264,7 @@ typedef struct vmdk_leaf_spec {
 	unsigned line;        /* plan line, 0 when not from a plan */
 } vmdk_leaf_spec;
 
-/* When stamped leaves reach the disk (see vmdk/leaf.c "Durability"):
+/* When stamped leaves reach the disk (see vmdk/ops/leaf.c "Durability"):
  *   VMDK_SYNC_LEAF   each leaf's files and staging folder are fsynced
  *                    before its rename, the parent folder after it: a leaf
  *                    is durable when vmdk_leaf_context_create returns.

@@ -1,4 +1,4 @@
-# tests/bench/ - `make bench` (owner: benchmarks).  Not part of `make
+# tests/bench/ - `make bench`.  Not part of `make
 # check`: timings on a shared machine are no tests.  Each script builds its
 # fixtures in a temporary folder and prints table rows (median of runs,
 # ratio to the peer, peak RSS); tests/bench/RESULTS.md keeps the last ones.
@@ -8,11 +8,6 @@ tests_bench_parse_bench_SOURCES = tests/bench/parse-bench.c
 tests_bench_parse_bench_CFLAGS = $(PROJECT_CFLAGS)
 tests_bench_parse_bench_LDADD = libvmdkit.la
 CLEANFILES += tests/bench/parse-bench$(EXEEXT)
-
-# The durability policies the bench measures (clone --sync) are tested
-# like any feature.
-TESTS += tests/integration/clone-sync.sh
-EXTRA_DIST += tests/integration/clone-sync.sh
 
 BENCH_FIGURES = tests/bench/stamp.sh tests/bench/check.sh \
 	tests/bench/promote-ratio.sh tests/bench/rss.sh

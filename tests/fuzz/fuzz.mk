@@ -81,9 +81,9 @@ fuzz-coverage: $(FUZZ_HARNESSES)
 	    tests/fuzz/cov/$$t.profraw || exit 1; \
 	  case $$t in \
 	  fuzz_descriptor) f="descriptor/descriptor.c descriptor/validate.c descriptor/portability.c" ;; \
-	  fuzz_dict) f="descriptor/dict.c vmdk/vmx.c" ;; \
-	  fuzz_sparse) f="vmdk/sparse.c vmdk/stream.c" ;; \
-	  fuzz_plan) f="vmdk/plan.c" ;; \
+	  fuzz_dict) f="descriptor/dict.c vmdk/vm/vmx.c" ;; \
+	  fuzz_sparse) f="vmdk/disk/sparse.c vmdk/disk/stream.c" ;; \
+	  fuzz_plan) f="vmdk/vm/plan.c" ;; \
 	  esac; \
 	  files=; for x in $$f; do test -f $(srcdir)/$$x && files="$$files $(srcdir)/$$x"; done; \
 	  echo "== $$t"; \

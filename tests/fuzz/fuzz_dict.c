@@ -12,7 +12,7 @@
 
 #include "descriptor/descriptor.h"
 #include "vmdk/vmdk.h"
-#include "vmdk/vmx_private.h"
+#include "vmdk/vm/vm.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

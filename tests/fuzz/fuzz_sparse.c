@@ -14,7 +14,7 @@
 
 #include "descriptor/descriptor.h"
 #include "vmdk/vmdk.h"
-#include "vmdk/disk_private.h"
+#include "vmdk/disk/disk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,7 +3,7 @@
 # is listed 8 times per descriptor, then counted in one line of the same
 # code (a leaf of a 2 TiB split base has 517 extents: check --recursive
 # over 101 such leaves held 52,000 findings, 20 MiB).  Regression for
-# vmdk/bundle.c's info_repeat.
+# vmdk/ops/check.c's info_repeat.
 . "$VMDKIT_SRCDIR/tests/lib.sh"
 cd "$T"
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # failpoints.sh - every failpoint of base, clone, relocate and promote
-# (VMDKIT_FAILPOINT=KIND:N, vmdk/failpoint.h): afterwards the tree is
+# (VMDKIT_FAILPOINT=KIND:N, vmdk/fs/failpoint.h): afterwards the tree is
 # either complete and valid or exactly as before (listing with modes,
 # sizes, link targets and hashes), the base is never modified, and the
 # same command run again without a failpoint completes.

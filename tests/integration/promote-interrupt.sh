@@ -1,6 +1,6 @@
 #!/bin/sh
 # promote-interrupt.sh - an in-place promote that fails or is killed at
-# any step (VMDKIT_FAILPOINT, vmdk/failpoint.h: every write, rename,
+# any step (VMDKIT_FAILPOINT, vmdk/fs/failpoint.h: every write, rename,
 # fsync, mkdir and unlink in turn) leaves the leaf usable, and the next
 # promote of the leaf completes with no debris:
 #  - failing (any:N): the leaf is exactly as before (every file, staging

@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmdk/disk_private.h"
-#include "vmdk/failpoint.h"
-#include "vmdk/fsutil.h"
+#include "vmdk/disk/disk.h"
+#include "vmdk/fs/failpoint.h"
+#include "vmdk/fs/fs.h"
 #include "descriptor/private.h"
 
 #define HDR_MAGIC 0

@@ -24,7 +24,7 @@
 #include <openssl/evp.h>
 
 #include "vmdk/vmdk.h"
-#include "vmdk/leaf_private.h"
+#include "vmdk/ops/ops.h"
 #include "descriptor/private.h"
 
 #define MANIFEST_HEADER "# vmdkit base manifest v1"

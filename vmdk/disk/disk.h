@@ -1,6 +1,11 @@
 /*
- * disk_private.h - internals shared by sparse.c, disk.c, chain.c and
- * create.c (never installed).
+ * disk.h - the formats layer (vmdk/disk/): sparse (KDMV) and
+ * streamOptimized extents, opening a disk and its chain, reading sectors,
+ * creating disks and empty deltas.
+ *
+ * Layer rule: vmdk/disk/ is mechanism, no policy; it uses vmdk/fs/ and
+ * descriptor/ only (and implements its part of vmdk/vmdk.h).  Private,
+ * never installed.
  */
 #ifndef VMDKIT_DISK_PRIVATE_H
 #define VMDKIT_DISK_PRIVATE_H
@@ -66,7 +71,7 @@ desc_status sparse_lookup(struct sparse_extent *sp, uint64_t sector,
 			  desc_error *err);
 
 /* Reads `count` sectors starting at extent sector `sector` from the
- * compressed grain whose marker is at `marker_sector` (vmdk/stream.c). */
+ * compressed grain whose marker is at `marker_sector` (vmdk/disk/stream.c). */
 desc_status stream_read(struct sparse_extent *sp, uint64_t marker_sector,
 			uint64_t sector, uint64_t count, uint8_t *buf,
 			desc_error *err);

@@ -1,5 +1,5 @@
 /*
- * chainmgmt_private.h - helpers shared by bundle.c, dependents.c,
+ * scan.h - folder-scan helpers shared by check.c, dependents.c,
  * relocate.c and repair.c (private, never installed).
  */
 #ifndef VMDKIT_CHAINMGMT_PRIVATE_H

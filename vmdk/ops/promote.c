@@ -31,11 +31,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmdk/disk_private.h"
-#include "vmdk/failpoint.h"
-#include "vmdk/fsutil.h"
-#include "vmdk/promote_private.h"
-#include "vmdk/vmx_private.h"
+#include "vmdk/disk/disk.h"
+#include "vmdk/fs/failpoint.h"
+#include "vmdk/fs/fs.h"
+#include "vmdk/ops/flatten.h"
+#include "vmdk/vm/vm.h"
 #include "descriptor/private.h"
 
 /* Unit of the walk and grain of every sparse disk we create (sectors). */

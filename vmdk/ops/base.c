@@ -58,10 +58,10 @@
 #include <unistd.h>
 
 #include "vmdk/vmdk.h"
-#include "vmdk/failpoint.h"
-#include "vmdk/fsutil.h"
-#include "vmdk/leaf_private.h"
-#include "vmdk/vmx_private.h"
+#include "vmdk/fs/failpoint.h"
+#include "vmdk/fs/fs.h"
+#include "vmdk/ops/ops.h"
+#include "vmdk/vm/vm.h"
 #include "descriptor/private.h"
 
 #define MOVED_SUFFIX ".vmdkit-moved"

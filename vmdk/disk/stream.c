@@ -16,8 +16,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "vmdk/disk_private.h"
-#include "vmdk/fsutil.h"
+#include "vmdk/disk/disk.h"
+#include "vmdk/fs/fs.h"
 #include "descriptor/private.h"
 
 #define MARKER_BYTES 12u

@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmdk/disk_private.h"
-#include "vmdk/fsutil.h"
+#include "vmdk/disk/disk.h"
+#include "vmdk/fs/fs.h"
 #include "descriptor/private.h"
 
 #define NO_PARENT_CID 0xffffffffu

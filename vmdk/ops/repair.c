@@ -15,11 +15,11 @@
 #include <unistd.h>
 
 #include "vmdk/vmdk.h"
-#include "vmdk/chainmgmt_private.h"
-#include "vmdk/disk_private.h"
-#include "vmdk/failpoint.h"
-#include "vmdk/fsutil.h"
-#include "vmdk/leaf_private.h"
+#include "vmdk/ops/scan.h"
+#include "vmdk/disk/disk.h"
+#include "vmdk/fs/failpoint.h"
+#include "vmdk/fs/fs.h"
+#include "vmdk/ops/ops.h"
 #include "descriptor/private.h"
 
 static bool has_manifest(const char *dir)

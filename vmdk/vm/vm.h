@@ -1,10 +1,10 @@
 /*
- * vmx_private.h - .vmx and .vmsd helpers used by the base and leaf code
- * (private, never installed).
+ * vm.h - the VM files layer (vmdk/vm/): .vmx and .vmsd helpers, clone
+ * plans and the names they give leaves.
  *
- * Owner: dictionary work (vmdk/vmx.c).  Users: base/leaf work (stamping a
- * leaf's .vmx and .vmsd) and check work (listing the disks a bundle names).
- * Change a signature here only together with its owner.
+ * Layer rule: vmdk/vm/ works on text only; it uses descriptor/ (and
+ * implements its part of vmdk/vmdk.h), never the filesystem layers.
+ * Private, never installed.
  *
  * Same conventions as descriptor.h: every call returns a desc_status and
  * fills a caller-owned desc_error (may be NULL); objects returned through

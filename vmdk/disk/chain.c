@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "vmdk/disk_private.h"
-#include "vmdk/fsutil.h"
+#include "vmdk/disk/disk.h"
+#include "vmdk/fs/fs.h"
 #include "descriptor/private.h"
 
 #define NO_PARENT_CID 0xffffffffu

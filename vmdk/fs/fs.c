@@ -1,5 +1,5 @@
 /*
- * fsutil.c - filesystem helpers for vmdk/: whole-file reads, exclusive
+ * fs.c - the OS layer's filesystem helpers: whole-file reads, exclusive
  * creation, atomic replacement, hole-preserving copies, path arithmetic,
  * staging folders.
  */
@@ -21,8 +21,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "vmdk/failpoint.h"
-#include "vmdk/fsutil.h"
+#include "vmdk/fs/failpoint.h"
+#include "vmdk/fs/fs.h"
 #include "vmdk/vmdk.h"
 #include "descriptor/private.h"
 

@@ -19,7 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "vmdk/failpoint.h"
+#include "vmdk/fs/failpoint.h"
 #include "descriptor/private.h"
 
 #ifndef RENAME_NOREPLACE

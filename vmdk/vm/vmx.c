@@ -13,7 +13,7 @@
 #include <strings.h>
 
 #include "vmdk/vmdk.h"
-#include "vmdk/vmx_private.h"
+#include "vmdk/vm/vm.h"
 #include "descriptor/private.h"
 
 /* ------------------------------------------------------------------ */

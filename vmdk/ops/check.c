@@ -1,5 +1,5 @@
 /*
- * bundle.c - filesystem-level checks of descriptors, .vmx and .vmsd files,
+ * check.c - filesystem-level checks of descriptors, .vmx and .vmsd files,
  * VM bundle folders and folder trees (vmdk_check_paths).  Every problem is
  * a finding with a stable code (vmdk/CHECKS.md); nothing here writes, and
  * every file is opened read-only.
@@ -19,10 +19,10 @@
 #include <unistd.h>
 
 #include "vmdk/vmdk.h"
-#include "vmdk/chainmgmt_private.h"
-#include "vmdk/disk_private.h"
-#include "vmdk/fsutil.h"
-#include "vmdk/vmx_private.h"
+#include "vmdk/ops/scan.h"
+#include "vmdk/disk/disk.h"
+#include "vmdk/fs/fs.h"
+#include "vmdk/vm/vm.h"
 #include "descriptor/private.h"
 
 /* At most this many grain findings per extent: a damaged table would

@@ -1,6 +1,11 @@
 /*
- * leaf_private.h - helpers shared by base.c, leaf.c, plan.c and
- * manifest.c (private, never installed).
+ * ops.h - the operations layer (vmdk/ops/): one file per command (base,
+ * verify, clone/leaf, promote, relocate, repair-cid, dependents, check);
+ * this header holds what several of them share: the base manifest.
+ *
+ * Layer rule: vmdk/ops/ is the policy; it uses vmdk/disk/, vmdk/vm/,
+ * vmdk/fs/ and descriptor/, and nothing below it uses vmdk/ops/.
+ * Private, never installed.
  */
 #ifndef VMDKIT_LEAF_PRIVATE_H
 #define VMDKIT_LEAF_PRIVATE_H

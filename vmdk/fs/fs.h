@@ -1,5 +1,11 @@
 /*
- * fsutil.h - filesystem helpers for vmdk/ (private, never installed).
+ * fs.h - the OS layer (vmdk/fs/): paths, exact reads, exclusive creation,
+ * atomic replacement, hole-keeping copies, staging names, failpoints.
+ *
+ * Layer rule: vmdk/fs/ uses libc and descriptor/'s allocator and errors,
+ * nothing else in vmdk/.  It is the only place that knows the operating
+ * system; everything above calls these functions instead of the kernel's.
+ * Private, never installed.
  *
  * Paths are plain C strings; returned strings are vk_malloc'ed (vk_free).
  * Every creating call uses O_CREAT|O_EXCL|O_NOFOLLOW: it never replaces an

@@ -61,12 +61,12 @@
 #include <unistd.h>
 
 #include "vmdk/vmdk.h"
-#include "vmdk/disk_private.h"
-#include "vmdk/failpoint.h"
-#include "vmdk/fsutil.h"
-#include "vmdk/leaf_private.h"
-#include "vmdk/promote_private.h"
-#include "vmdk/vmx_private.h"
+#include "vmdk/disk/disk.h"
+#include "vmdk/fs/failpoint.h"
+#include "vmdk/fs/fs.h"
+#include "vmdk/ops/ops.h"
+#include "vmdk/ops/flatten.h"
+#include "vmdk/vm/vm.h"
 #include "descriptor/private.h"
 
 #define DEFAULT_DISK_NODE "scsi0:0"

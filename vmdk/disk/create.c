@@ -15,9 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmdk/disk_private.h"
-#include "vmdk/failpoint.h"
-#include "vmdk/fsutil.h"
+#include "vmdk/disk/disk.h"
+#include "vmdk/fs/failpoint.h"
+#include "vmdk/fs/fs.h"
 #include "descriptor/private.h"
 
 /* Split extents: what current VMware Workstation writes (127 full grain

@@ -32,12 +32,12 @@
 #include <unistd.h>
 
 #include "vmdk/vmdk.h"
-#include "vmdk/chainmgmt_private.h"
-#include "vmdk/disk_private.h"
-#include "vmdk/failpoint.h"
-#include "vmdk/fsutil.h"
-#include "vmdk/leaf_private.h"
-#include "vmdk/vmx_private.h"
+#include "vmdk/ops/scan.h"
+#include "vmdk/disk/disk.h"
+#include "vmdk/fs/failpoint.h"
+#include "vmdk/fs/fs.h"
+#include "vmdk/ops/ops.h"
+#include "vmdk/vm/vm.h"
 #include "descriptor/private.h"
 
 #define SCAN_DEPTH_MAX 32

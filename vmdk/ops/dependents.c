@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 
 #include "vmdk/vmdk.h"
-#include "vmdk/chainmgmt_private.h"
-#include "vmdk/disk_private.h"
-#include "vmdk/fsutil.h"
+#include "vmdk/ops/scan.h"
+#include "vmdk/disk/disk.h"
+#include "vmdk/fs/fs.h"
 #include "descriptor/private.h"
 
 #define SCAN_DEPTH_MAX 32

@@ -1,5 +1,5 @@
 /*
- * promote_private.h - flattening a chain into a new standalone disk,
+ * flatten.h - flattening a chain into a new standalone disk,
  * shared by promote.c and leaf.c's full clones (private, never installed).
  */
 #ifndef VMDKIT_PROMOTE_PRIVATE_H

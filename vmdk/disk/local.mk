@@ -1,0 +1,9 @@
+# vmdk/disk/ - on-disk formats: sparse (KDMV), streamOptimized, opening a
+# disk and its chain, reading, creating.  Uses vmdk/fs/ and descriptor/.
+libvmdkit_la_SOURCES += \
+	vmdk/disk/disk.h \
+	vmdk/disk/sparse.c \
+	vmdk/disk/stream.c \
+	vmdk/disk/disk.c \
+	vmdk/disk/chain.c \
+	vmdk/disk/create.c

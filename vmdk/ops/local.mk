@@ -1,0 +1,14 @@
+# vmdk/ops/ - one file per command: the policy.  Uses vmdk/disk/, vmdk/vm/,
+# vmdk/fs/ and descriptor/.
+libvmdkit_la_SOURCES += \
+	vmdk/ops/ops.h \
+	vmdk/ops/scan.h \
+	vmdk/ops/flatten.h \
+	vmdk/ops/manifest.c \
+	vmdk/ops/base.c \
+	vmdk/ops/leaf.c \
+	vmdk/ops/promote.c \
+	vmdk/ops/check.c \
+	vmdk/ops/dependents.c \
+	vmdk/ops/relocate.c \
+	vmdk/ops/repair.c
