@@ -961,6 +961,14 @@ START_TEST(test_allocation_failures)
 }
 END_TEST
 
+
+/* fs.h spells the reserved prefix again so the OS layer needs nothing
+ * above it: the two must never drift apart. */
+START_TEST(test_staging_prefix_same)
+{
+	ck_assert_str_eq(FS_STAGING_PREFIX, VMDK_STAGING_PREFIX);
+}
+END_TEST
 static Suite *fsutil_suite(void)
 {
 	Suite *s = suite_create("fsutil");
@@ -975,6 +983,7 @@ static Suite *fsutil_suite(void)
 	tcase_add_loop_test(tc, test_dirname_basename, 0,
 			    sizeof(name_cases) / sizeof(name_cases[0]));
 	tcase_add_test(tc, test_join);
+	tcase_add_test(tc, test_staging_prefix_same);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("files");
 	tcase_add_test(tc, test_write_new_and_read);

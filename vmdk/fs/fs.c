@@ -23,7 +23,6 @@
 
 #include "vmdk/fs/failpoint.h"
 #include "vmdk/fs/fs.h"
-#include "vmdk/vmdk.h"
 #include "descriptor/private.h"
 
 #ifndef RENAME_NOREPLACE
@@ -647,7 +646,7 @@ static desc_status make_staging(const char *target, const char *mark,
 	/* The creator's pid in the name lets vmdk_staging_cleanup tell a
 	 * crashed run's leftover from a folder another process is still
 	 * filling (fs_staging_in_use). */
-	tmpl = vk_asprintf("%s/%s%s-%ld%s-XXXXXX", dir, VMDK_STAGING_PREFIX,
+	tmpl = vk_asprintf("%s/%s%s-%ld%s-XXXXXX", dir, FS_STAGING_PREFIX,
 			   base, (long)getpid(), mark);
 	if (tmpl == NULL) {
 		rc = nomem(err);
@@ -791,10 +790,10 @@ bool fs_name_owner(const char *name, unsigned long long *pid, size_t *head,
 
 bool fs_staging_undo_dead(const char *name, const char *target_base)
 {
-	size_t prefix = strlen(VMDK_STAGING_PREFIX), head;
+	size_t prefix = strlen(FS_STAGING_PREFIX), head;
 	unsigned long long pid = 0;
 
-	if (strncmp(name, VMDK_STAGING_PREFIX, prefix) != 0 ||
+	if (strncmp(name, FS_STAGING_PREFIX, prefix) != 0 ||
 	    !undo_staging(name, &pid, &head))
 		return false;
 	if (head != prefix + strlen(target_base) ||
@@ -814,8 +813,8 @@ static bool dead_temp_file(const char *name)
 
 	if (name[0] != '.' || !pid_tail(name, len, &pid, &head))
 		return false;
-	if (strncmp(name, VMDK_STAGING_PREFIX, strlen(VMDK_STAGING_PREFIX)) == 0) {
-		if (head <= strlen(VMDK_STAGING_PREFIX))
+	if (strncmp(name, FS_STAGING_PREFIX, strlen(FS_STAGING_PREFIX)) == 0) {
+		if (head <= strlen(FS_STAGING_PREFIX))
 			return false;
 	} else if (head < n + 2 || memcmp(name + head - n, infix, n) != 0) {
 		return false;

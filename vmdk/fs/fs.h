@@ -22,6 +22,11 @@
 
 #include "descriptor/descriptor.h"
 
+/* The reserved prefix of every temporary name vmdkit makes; the same
+ * string as vmdk.h's public VMDK_STAGING_PREFIX (tests/check_disk.c
+ * compares them), spelled here so this layer needs nothing above it. */
+#define FS_STAGING_PREFIX ".vmdkit-tmp-"
+
 /* Reads a whole regular file; more than `cap` bytes -> DESC_E_TOO_LARGE.
  * *out is NUL-terminated (not counted in *len). */
 desc_status fs_read_file(const char *path, size_t cap, char **out, size_t *len,

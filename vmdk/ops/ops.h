@@ -16,15 +16,6 @@
 
 #include "descriptor/descriptor.h"
 
-/* Why a leaf name cannot be used as a file name and displayName, or NULL
- * when it can (non-empty, no '/', not "." or "..", no control bytes, no
- * '"', at most 200 bytes). */
-const char *leaf_name_problem(const char *name);
-
-/* Why a leaf folder from a plan cannot be used (absolute, empty, a ".."
- * component), or NULL when it can. */
-const char *leaf_folder_problem(const char *folder);
-
 /* ------------------------------------------------------------------ */
 /* Base manifest (manifest.c)                                          */
 /* ------------------------------------------------------------------ */

@@ -27,7 +27,7 @@
 #include <yaml.h>
 
 #include "vmdk/vmdk.h"
-#include "vmdk/ops/ops.h"
+#include "vmdk/vm/vm.h"
 #include "descriptor/private.h"
 
 #define PLAN_LEAF_KEYS "name, folder, memory, cpus, vmx"

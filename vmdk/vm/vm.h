@@ -147,4 +147,15 @@ desc_status vmsd_snapshot_disks(const desc_dict *vmsd,
 				desc_error *err);
 void vmsd_snapshot_disks_free(vmsd_snapshot_disk *disks, size_t count);
 
+/* Names a plan or the command line gives leaves (vmdk/vm/plan.c). */
+
+/* Why a leaf name cannot be used as a file name and displayName, or NULL
+ * when it can (non-empty, no '/', not "." or "..", no control bytes, no
+ * '"', at most 200 bytes). */
+const char *leaf_name_problem(const char *name);
+
+/* Why a leaf folder from a plan cannot be used (absolute, empty, a ".."
+ * component), or NULL when it can. */
+const char *leaf_folder_problem(const char *folder);
+
 #endif
