@@ -325,6 +325,34 @@ desc_status desc_validate(const desc_descriptor *desc, desc_findings *out);
 desc_status desc_check_portability(const desc_descriptor *desc,
 				   desc_findings *out);
 
+/* ------------------------------------------------------------------ */
+/* Numbers                                                             */
+/* ------------------------------------------------------------------ */
+
+/* What desc_parse_number found. */
+typedef enum desc_number_status {
+	DESC_NUMBER_OK = 0,
+	DESC_NUMBER_NONE,	/* no digit of the base at the cursor */
+	DESC_NUMBER_OVERFLOW	/* the digits' value is above `max` */
+} desc_number_status;
+
+/* The project's one number parser, a cursor helper: reads the digits of
+ * `base` (10 or 16; hex accepts both cases, no "0x" and no sign) starting
+ * at *p and ending at the first non-digit or at `end` (NULL: at the NUL),
+ * and stores their value in *out.  The value must be at most `max`;
+ * overflow is checked digit by digit, so any number of digits is safe.
+ * *p advances past the digits only on DESC_NUMBER_OK; on any other result
+ * *p and *out are unchanged.  Thread-safe (no state). */
+desc_number_status desc_parse_number(const char **p, const char *end,
+				     unsigned base, uint64_t max,
+				     uint64_t *out);
+
+/* The whole of s[0..len) is one number of `base` no greater than `max`
+ * (at least one digit, nothing else): true and *out set, else false and
+ * *out unchanged.  len is strlen(s) when s is NUL-terminated. */
+bool desc_parse_number_all(const char *s, size_t len, unsigned base,
+			   uint64_t max, uint64_t *out);
+
 #ifdef __cplusplus
 }
 #endif

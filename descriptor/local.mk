@@ -4,6 +4,7 @@ nobase_vmdkitinclude_HEADERS += descriptor/descriptor.h
 libvmdkit_la_SOURCES += \
 	descriptor/alloc.c \
 	descriptor/error.c \
+	descriptor/number.c \
 	descriptor/private.h \
 	descriptor/banned.h \
 	descriptor/desc_private.h \

@@ -37,6 +37,19 @@ static inline int vk_mul_u64(unsigned long long a, unsigned long long b,
 	return !__builtin_mul_overflow(a, b, out);
 }
 
+/* The value of hex digit c (either case), or -1. */
+int vk_hex_digit(int c);
+/* Writes the 2*n lowercase hex digits of in[0..n) and a NUL into out,
+ * which holds at least 2*n+1 bytes. */
+void vk_hex_encode(const void *in, size_t n, char *out);
+/* Exactly 2*n hex digits at hex[0..hexlen) into out[0..n): false (out
+ * unspecified) when hexlen != 2*n or a byte is not a hex digit. */
+bool vk_hex_decode(const char *hex, size_t hexlen, void *out, size_t n);
+
+/* Fills err with DESC_E_NOMEM ("out of memory") and returns it: the one
+ * allocation-failure error of the library. */
+desc_status vk_nomem(desc_error *err);
+
 desc_status desc_error_vset(desc_error *err, desc_status code, const char *file,
 			    unsigned line, const char *fmt, va_list ap)
 	__attribute__((format(printf, 5, 0)));

@@ -21,6 +21,13 @@ print-tests:
 
 ## Check suites.  Suites that reach internal helpers the shared library
 ## does not export link the static archive (-static).
+check_PROGRAMS += tests/check_number
+TESTS += tests/check_number
+tests_check_number_SOURCES = tests/check_number.c
+tests_check_number_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_number_LDADD = $(CHECK_TEST_LIBS)
+# vk_hex_* and vk_nomem are internal: the static archive.
+tests_check_number_LDFLAGS = -static
 check_PROGRAMS += tests/check_descriptor
 TESTS += tests/check_descriptor
 tests_check_descriptor_SOURCES = tests/check_descriptor.c
