@@ -59,14 +59,14 @@ static bool pattern_parse(const char *text, struct pattern *pat)
 			continue;
 		}
 		if (*p == '0') {
+			uint64_t w;
+
+			/* one or two digits, 1..20, after the '0' flag */
 			p++;
-			if (*p < '1' || *p > '9')
+			if (*p == '0' ||
+			    desc_parse_number(&p, p + 2, 10, 20, &w) != DESC_NUMBER_OK)
 				goto bad;
-			width = (unsigned)(*p++ - '0');
-			if (*p >= '0' && *p <= '9')
-				width = width * 10 + (unsigned)(*p++ - '0');
-			if (width > 20)
-				goto bad;
+			width = (unsigned)w;
 		}
 		if (*p != 'd' || ++conversions > 1)
 			goto bad;

@@ -179,40 +179,18 @@ out:
 
 bool cli_parse_u64(const char *text, uint64_t *out)
 {
-	uint64_t v = 0;
-	const char *p = text;
-
-	if (*p < '0' || *p > '9')
-		return false;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned d = (unsigned)(*p - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	if (*p != '\0')
-		return false;
-	*out = v;
-	return true;
+	return desc_parse_number_all(text, strlen(text), 10, UINT64_MAX, out);
 }
 
 bool cli_parse_size(const char *text, uint64_t *out)
 {
 	static const char units[] = "KMGT";
 	const char *p = text;
-	uint64_t v = 0;
+	uint64_t v;
 	unsigned shift = 0;
 
-	if (*p < '0' || *p > '9')
+	if (desc_parse_number(&p, NULL, 10, UINT64_MAX, &v) != DESC_NUMBER_OK)
 		return false;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned d = (unsigned)(*p - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
 	if (*p != '\0') {
 		const char *u = strchr(units, *p >= 'a' ? *p - 32 : *p);
 

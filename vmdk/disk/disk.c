@@ -142,26 +142,13 @@ out:
 
 static bool cid_of(const char *v, uint32_t *out)
 {
-	uint32_t cid = 0;
-	size_t i;
+	uint64_t cid;
 
-	if (v == NULL || v[0] == '\0' || strlen(v) > 8)
+	/* 1..8 hex digits: more is not a CID even when the value fits */
+	if (v == NULL || strlen(v) > 8 ||
+	    !desc_parse_number_all(v, strlen(v), 16, UINT32_MAX, &cid))
 		return false;
-	for (i = 0; v[i] != '\0'; i++) {
-		char c = v[i];
-		unsigned d;
-
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			d = (unsigned)(c - 'A' + 10);
-		else
-			return false;
-		cid = cid << 4 | d;
-	}
-	*out = cid;
+	*out = (uint32_t)cid;
 	return true;
 }
 

@@ -13,6 +13,7 @@
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -58,16 +59,11 @@ static void print_counts(void)
 /* Bounded decimal, no atoi (banned.h). */
 static bool parse_count(const char *s, unsigned long *out)
 {
-	unsigned long v = 0;
+	uint64_t v;
 
-	if (*s == '\0')
+	if (!desc_parse_number_all(s, strlen(s), 10, ULONG_MAX, &v))
 		return false;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || v > (~0UL - 9) / 10)
-			return false;
-		v = v * 10 + (unsigned long)(*s - '0');
-	}
-	*out = v;
+	*out = (unsigned long)v;
 	return v > 0;
 }
 

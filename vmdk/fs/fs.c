@@ -684,16 +684,14 @@ static bool temp_char(char c)
 static bool pid_before(const char *name, size_t end, unsigned long long *pid,
 		       size_t *head)
 {
-	unsigned long long v = 0;
-	size_t i = end, k;
+	uint64_t v;
+	size_t i = end;
 
 	while (i > 0 && name[i - 1] >= '0' && name[i - 1] <= '9')
 		i--;
-	if (i == end || i < 2 || name[i - 1] != '-' || end - i > 9)
-		return false;
-	for (k = i; k < end; k++)
-		v = v * 10 + (unsigned long long)(name[k] - '0');
-	if (v == 0)
+	if (i == end || i < 2 || name[i - 1] != '-' || end - i > 9 ||
+	    !desc_parse_number_all(name + i, end - i, 10, UINT64_MAX, &v) ||
+	    v == 0)
 		return false;
 	*pid = v;
 	*head = i - 1;

@@ -100,19 +100,9 @@ static desc_status scalar_dup(plan_reader *r, const yaml_node_t *key,
 /* A positive whole number that fits in 32 bits, digits only. */
 static bool positive_number(const char *s)
 {
-	unsigned long long v = 0;
-	const char *p;
+	uint64_t v;
 
-	if (*s == '\0')
-		return false;
-	for (p = s; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		v = v * 10 + (unsigned long long)(*p - '0');
-		if (v > 0xffffffffull)
-			return false;
-	}
-	return v > 0;
+	return desc_parse_number_all(s, strlen(s), 10, UINT32_MAX, &v) && v > 0;
 }
 
 /* .vmx keys are written unquoted, so anything outside this set would

@@ -35,20 +35,11 @@ static bool cursor_literal(const char **p, const char *end, const char *lit)
  * advances only on success. */
 static bool cursor_ulong(const char **p, const char *end, unsigned long *out)
 {
-	const char *q = *p;
-	unsigned long long v = 0;
+	uint64_t v;
 
-	if (q == end || *q < '0' || *q > '9')
+	if (desc_parse_number(p, end, 10, ULONG_MAX, &v) != DESC_NUMBER_OK)
 		return false;
-	while (q < end && *q >= '0' && *q <= '9') {
-		if (!vk_mul_u64(v, 10, &v) ||
-		    !vk_add_u64(v, (unsigned long long)(*q - '0'), &v) ||
-		    v > (unsigned long long)ULONG_MAX)
-			return false;
-		q++;
-	}
 	*out = (unsigned long)v;
-	*p = q;
 	return true;
 }
 
