@@ -102,6 +102,11 @@ int cli_report_error(const desc_error *err);
 /* "vmdkit: message" to stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Writes root (may be NULL: nothing to write) to stdout in `format`,
+ * flushes, frees root, and returns rc, or EXIT_SYSTEM (with a warning)
+ * when stdout cannot be written. */
+int cli_finish_output(out_node *root, enum out_format format, int rc);
+
 /* Allocation in the CLI: a failure prints a message and exits 4, since a
  * command has nothing sensible to do without memory. */
 void *xmalloc(size_t size);

@@ -4,7 +4,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -71,11 +70,7 @@ int cmd_chain(const struct cli_command *cmd, int argc, char **argv)
 		out_add_str(root, "error", buf);
 		rc = EXIT_PROBLEMS;
 	}
-	if (!out_emit(stdout, root, format) || fflush(stdout) != 0) {
-		cli_warn("cannot write to stdout: %s", strerror(errno));
-		rc = EXIT_SYSTEM;
-	}
-	out_free(root);
+	rc = cli_finish_output(root, format, rc);
 	vmdk_chain_clear(&chain);
 	return rc;
 }

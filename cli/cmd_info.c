@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -227,11 +226,7 @@ static int describe_vm(const char *path, enum out_format format)
 		}
 	}
 	vmdk_vm_description_clear(&vm);
-	if (!out_emit(stdout, root, format) || fflush(stdout) != 0) {
-		cli_warn("cannot write to stdout: %s", strerror(errno));
-		rc = EXIT_SYSTEM;
-	}
-	out_free(root);
+	rc = cli_finish_output(root, format, rc);
 	return rc;
 }
 
@@ -274,11 +269,7 @@ int cmd_info(const struct cli_command *cmd, int argc, char **argv)
 		else if ((r = describe_chain(root, path)) >= 0)
 			rc = r;
 	}
-	if (!out_emit(stdout, root, format) || fflush(stdout) != 0) {
-		cli_warn("cannot write to stdout: %s", strerror(errno));
-		rc = EXIT_SYSTEM;
-	}
-	out_free(root);
+	rc = cli_finish_output(root, format, rc);
 	desc_free(desc);
 	return rc;
 }

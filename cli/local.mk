@@ -5,13 +5,15 @@ vmdkit_SOURCES = \
 	cli/cli.h \
 	cli/cmd_base.c \
 	cli/cmd_chain.c \
-	cli/cmd_chainmgmt.c \
 	cli/cmd_check.c \
 	cli/cmd_clone.c \
 	cli/cmd_create.c \
+	cli/cmd_dependents.c \
 	cli/cmd_desc.c \
 	cli/cmd_info.c \
 	cli/cmd_promote.c \
+	cli/cmd_relocate.c \
+	cli/cmd_repair_cid.c \
 	cli/cmd_verify.c \
 	cli/main.c \
 	cli/output.c \
