@@ -18,6 +18,14 @@
  *   - Buffers returned through `char **out` are malloc'ed; release with free().
  *   - On failure nothing is returned through `out` (it is set to NULL) and no
  *     object passed in is modified.
+ *
+ * Threads: every function may run at the same time in several threads on
+ * different objects; one object (desc_descriptor, desc_dict,
+ * desc_findings) is used by one thread at a time, readers included, since
+ * an edit invalidates the strings accessors returned.  The first parse
+ * compiles the descriptor's patterns once, under a lock.
+ * desc_test_fail_allocation is a process-wide hook for single-threaded
+ * tests.
  */
 #ifndef VMDKIT_DESCRIPTOR_H
 #define VMDKIT_DESCRIPTOR_H

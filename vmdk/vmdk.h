@@ -15,6 +15,42 @@
  *   - a mutating operation either completes or leaves the tree as it was
  *     (work is staged in a temporary sibling folder named
  *     ".vmdkit-tmp-*" and renamed into place).
+ *
+ * Layers: this header is the library's manual for every layer below it
+ * (vmdk/fs/ the OS, vmdk/disk/ the formats, vmdk/vm/ the VM text files,
+ * vmdk/ops/ one file per command); each folder's main header states its
+ * rule, and tests/layers.sh enforces it.
+ *
+ * Threads.  libvmdkit keeps no hidden per-process state that calls share,
+ * so:
+ *   - every function may run at the same time in several threads on
+ *     different objects (vmdk_disk, vmdk_chain, vmdk_leaf_context,
+ *     vmdk_plan, vmdk_dependent_list, vmdk_vm_description, desc_*
+ *     objects);
+ *   - one object is used by one thread at a time: a vmdk_disk (and the
+ *     parents vmdk_disk_parent returns, which belong to it) is not
+ *     synchronised, because vmdk_disk_read and vmdk_disk_extent_info fill
+ *     its grain-table cache; a vmdk_leaf_context likewise, although
+ *     vmdk_leaf_context_create_many runs worker threads of its own inside
+ *     it;
+ *   - functions without an object (vmdk_sparse_header_decode/encode,
+ *     vmdk_create_type_*, vmdk_random_cid, vmdk_dependent_kind_name) are
+ *     safe from any thread;
+ *   - the first descriptor parse compiles the descriptor patterns once
+ *     under a lock; later parses only read them;
+ *   - relative paths are resolved against the process's working folder
+ *     when the call runs: a thread that calls chdir() while another call
+ *     runs changes what that call opens;
+ *   - the library does not synchronise two calls that change the same
+ *     files (two relocates of one base, a relocate during a clone): that
+ *     is the caller's to order;
+ *   - a report callback (vmdk_report_fn) and a progress callback
+ *     (vmdk_progress_fn) run in the calling thread, before the function
+ *     returns, except in vmdk_leaf_context_create_many, where they run in
+ *     its worker threads, one at a time (never two at once);
+ *   - the test hooks (desc_test_fail_allocation, VMDKIT_FAILPOINT) are
+ *     process-wide and meant for single-threaded tests; while either is
+ *     armed, vmdk_leaf_context_create_many stamps on one thread.
  */
 #ifndef VMDKIT_VMDK_H
 #define VMDKIT_VMDK_H
