@@ -1,6 +1,7 @@
 /* output.c - the report tree and its three writers (text, YAML, JSON). */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -507,4 +508,15 @@ bool out_emit(FILE *fp, const out_node *root, enum out_format format)
 		return json_emit(fp, root);
 	}
 	return false;
+}
+
+int cli_finish_output(out_node *root, enum out_format format, int rc)
+{
+	if ((root != NULL && !out_emit(stdout, root, format)) ||
+	    fflush(stdout) != 0) {
+		cli_warn("cannot write to stdout: %s", strerror(errno));
+		rc = EXIT_SYSTEM;
+	}
+	out_free(root);
+	return rc;
 }

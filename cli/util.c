@@ -270,14 +270,3 @@ char *cli_dirname(const char *path)
 		return xstrdup(".");
 	return xasprintf("%.*s", (int)end, path);
 }
-
-int cli_finish_output(out_node *root, enum out_format format, int rc)
-{
-	if ((root != NULL && !out_emit(stdout, root, format)) ||
-	    fflush(stdout) != 0) {
-		cli_warn("cannot write to stdout: %s", strerror(errno));
-		rc = EXIT_SYSTEM;
-	}
-	out_free(root);
-	return rc;
-}
