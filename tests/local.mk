@@ -43,13 +43,19 @@ TESTS += tests/check_dict
 tests_check_dict_SOURCES = tests/check_dict.c
 tests_check_dict_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_dict_LDADD = $(CHECK_TEST_LIBS)
+# check_fs and check_disk link the static archive: they reach internal
+# fs_* helpers that the shared library does not export.
+check_PROGRAMS += tests/check_fs
+TESTS += tests/check_fs
+tests_check_fs_SOURCES = tests/check_fs.c
+tests_check_fs_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_fs_LDADD = $(CHECK_TEST_LIBS)
+tests_check_fs_LDFLAGS = -static
 check_PROGRAMS += tests/check_disk
 TESTS += tests/check_disk
 tests_check_disk_SOURCES = tests/check_disk.c
 tests_check_disk_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_disk_LDADD = $(CHECK_TEST_LIBS)
-# Links the static archive: the tests reach internal fs_* helpers that the
-# shared library does not export.
 tests_check_disk_LDFLAGS = -static
 
 check_PROGRAMS += tests/check_sparse
