@@ -133,11 +133,11 @@ EXTRA_DIST += \
 	tests/data/vmx/master-leaf.vmx \
 	tests/data/vmx/default.vmx \
 	tests/data/vmx/single.vmsd
-check_PROGRAMS += tests/check_bundle
-TESTS += tests/check_bundle
-tests_check_bundle_SOURCES = tests/check_bundle.c
-tests_check_bundle_CFLAGS = $(CHECK_TEST_CFLAGS)
-tests_check_bundle_LDADD = $(CHECK_TEST_LIBS)
+check_PROGRAMS += tests/check_check
+TESTS += tests/check_check
+tests_check_check_SOURCES = tests/check_check.c
+tests_check_check_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_check_LDADD = $(CHECK_TEST_LIBS)
 EXTRA_DIST += vmdk/CHECKS.md
 
 CHAINMGMT_SHELL_TESTS = \
@@ -181,13 +181,13 @@ TESTS += tests/integration/concurrent-clone.sh
 EXTRA_DIST += tests/integration/concurrent-clone.sh
 TESTS += tests/integration/hostile-paths.sh
 EXTRA_DIST += tests/integration/hostile-paths.sh
-check_PROGRAMS += tests/check_hardening
-TESTS += tests/check_hardening
-tests_check_hardening_SOURCES = tests/check_hardening.c
-tests_check_hardening_CFLAGS = $(CHECK_TEST_CFLAGS)
-tests_check_hardening_LDADD = $(CHECK_TEST_LIBS)
+check_PROGRAMS += tests/check_text
+TESTS += tests/check_text
+tests_check_text_SOURCES = tests/check_text.c
+tests_check_text_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_text_LDADD = $(CHECK_TEST_LIBS)
 # Reaches the internal fs_* helpers: the static archive.
-tests_check_hardening_LDFLAGS = -static
+tests_check_text_LDFLAGS = -static
 TESTS += tests/integration/kill9.sh
 EXTRA_DIST += tests/integration/kill9.sh
 TESTS += tests/integration/failpoints.sh
