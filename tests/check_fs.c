@@ -1,7 +1,8 @@
 /*
  * check_fs.c - unit tests for the OS layer, vmdk/fs/fs.c: path helpers,
- * exclusive writes, hole-keeping copies, renames without replace and
- * staging folders.
+ * exclusive writes, hole-keeping copies, renames without replace,
+ * staging folders, and telling the leftovers of killed runs from those of
+ * live ones.
  */
 #include "config.h"
 
@@ -337,6 +338,167 @@ START_TEST(test_random)
 END_TEST
 
 
+/* ---- staging folders and temporary files of other runs ------------- */
+
+/* Concurrent clones: a staging folder of a live process is in use (the
+ * cleanup of another clone used to delete it); one of a dead process, or
+ * without a pid, is a leftover. */
+START_TEST(staging_in_use)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), ".vmdkit-tmp-leaf-%ld-AbC123",
+		 (long)getpid());
+	ck_assert(fs_staging_in_use(name));
+	snprintf(name, sizeof(name), ".vmdkit-tmp-my-leaf-2-%ld-AbC123",
+		 (long)getpid());
+	ck_assert(fs_staging_in_use(name));
+	/* pid_max is at most 2^22: this pid cannot be running. */
+	ck_assert(!fs_staging_in_use(".vmdkit-tmp-leaf-99999999-AbC123"));
+	ck_assert(!fs_staging_in_use(".vmdkit-tmp-leaf-AbC123"));
+	ck_assert(!fs_staging_in_use(".vmdkit-tmp-leaf-0-AbC123"));
+	ck_assert(!fs_staging_in_use(".vmdkit-tmp--AbC123"));
+	ck_assert(!fs_staging_in_use("x"));
+}
+END_TEST
+
+/* fs_make_staging puts our pid in the name, so the folder is in use. */
+START_TEST(staging_name_has_pid)
+{
+	char dir[] = "/tmp/check_fs.XXXXXX", *target, *staging = NULL;
+	desc_error err;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	target = fs_join(dir, "leaf");
+	ck_assert_int_eq(fs_make_staging(target, &staging, &err), DESC_OK);
+	ck_assert(fs_staging_in_use(strrchr(staging, '/') + 1));
+	ck_assert_int_eq(fs_remove_tree(staging, &err), DESC_OK);
+	ck_assert_int_eq(rmdir(dir), 0);
+	free(staging);
+	free(target);
+}
+END_TEST
+
+/* Issue #8: a base's staging folder holds the record that undoes what
+ * the base did to the master; no other command's cleanup may remove it,
+ * and only a base into the same folder, once its owner is dead, takes it. */
+START_TEST(staging_undo_names)
+{
+	char dir[] = "/tmp/check_fs.XXXXXX", *target, *staging = NULL;
+	const char *name;
+	desc_error err;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	target = fs_join(dir, "base");
+	ck_assert_int_eq(fs_make_staging_undo(target, &staging, &err), DESC_OK);
+	name = strrchr(staging, '/') + 1;
+	ck_assert(fs_staging_in_use(name));
+	ck_assert(!fs_staging_undo_dead(name, "base")); /* we live */
+	ck_assert_int_eq(fs_remove_tree(staging, &err), DESC_OK);
+	ck_assert_int_eq(rmdir(dir), 0);
+	free(staging);
+	free(target);
+
+	name = ".vmdkit-tmp-base-99999999-undo-AbC123";
+	ck_assert(fs_staging_in_use(name));
+	ck_assert(fs_staging_undo_dead(name, "base"));
+	ck_assert(!fs_staging_undo_dead(name, "bas"));
+	ck_assert(!fs_staging_undo_dead(name, "base-99999999"));
+	ck_assert(!fs_staging_undo_dead(".vmdkit-tmp-base-2-99999999-undo-AbC123",
+					"base"));
+	ck_assert(!fs_staging_undo_dead(".vmdkit-tmp-base-99999999-AbC123",
+					"base"));
+	ck_assert(!fs_staging_in_use(".vmdkit-tmp-base-99999999-AbC123"));
+}
+END_TEST
+
+static void touch(const char *dir, const char *name)
+{
+	char *p = fs_join(dir, name);
+	FILE *f;
+
+	ck_assert_ptr_nonnull(p);
+	f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("x", f);
+	fclose(f);
+	free(p);
+}
+
+static bool present(const char *dir, const char *name)
+{
+	char *p = fs_join(dir, name);
+	struct stat sb;
+	bool yes = lstat(p, &sb) == 0;
+
+	free(p);
+	return yes;
+}
+
+/* Issue #8: temporary files of killed runs (relocate's, fs_replace's)
+ * stayed forever.  Only regular files named exactly so, whose pid is not
+ * running, are removed. */
+START_TEST(temp_cleanup_dead_only)
+{
+	char dir[] = "/tmp/check_fs.XXXXXX", live[128], *p;
+	desc_error err;
+	size_t removed = 0;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(live, sizeof(live), ".a.vmdk.vmdkit-new-%ld-AbC123",
+		 (long)getpid());
+	touch(dir, ".vmdkit-tmp-a.vmdk-99999999-abc123");
+	touch(dir, ".a.vmdk.vmdkit-new-99999999-AbC123");
+	touch(dir, live);
+	touch(dir, ".a.vmdk.vmdkit-new-AbC123");   /* no pid: cannot tell */
+	touch(dir, "a.vmdk.vmdkit-new-99999999-AbC123");
+	touch(dir, ".vmdkit-tmp--99999999-abc123");
+	touch(dir, ".a.vmdk.vmdkit-new-99999999-AbC12");
+	p = fs_join(dir, ".vmdkit-tmp-b.vmdk-99999999-abc124");
+	ck_assert_int_eq(symlink("/etc/passwd", p), 0);
+	free(p);
+	p = fs_join(dir, ".vmdkit-tmp-c-99999999-abc125");
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	free(p);
+
+	ck_assert_int_eq(fs_temp_cleanup(dir, &removed, &err), DESC_OK);
+	ck_assert_uint_eq(removed, 2);
+	ck_assert(!present(dir, ".vmdkit-tmp-a.vmdk-99999999-abc123"));
+	ck_assert(!present(dir, ".a.vmdk.vmdkit-new-99999999-AbC123"));
+	ck_assert(present(dir, live));
+	ck_assert(present(dir, ".a.vmdk.vmdkit-new-AbC123"));
+	ck_assert(present(dir, "a.vmdk.vmdkit-new-99999999-AbC123"));
+	ck_assert(present(dir, ".vmdkit-tmp--99999999-abc123"));
+	ck_assert(present(dir, ".a.vmdk.vmdkit-new-99999999-AbC12"));
+	ck_assert(present(dir, ".vmdkit-tmp-b.vmdk-99999999-abc124"));
+	ck_assert(present(dir, ".vmdkit-tmp-c-99999999-abc125"));
+	ck_assert(present("/etc", "passwd"));
+	ck_assert_int_eq(fs_remove_tree(dir, &err), DESC_OK);
+}
+END_TEST
+
+/* fs_replace removes the temporary files killed runs left beside the
+ * file, and its own carries its pid. */
+START_TEST(replace_cleans_dead_temp)
+{
+	char dir[] = "/tmp/check_fs.XXXXXX", *path, *text = NULL;
+	desc_error err;
+	size_t len = 0;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	touch(dir, "a.vmdk");
+	touch(dir, ".a.vmdk.vmdkit-new-99999999-AbC123");
+	path = fs_join(dir, "a.vmdk");
+	ck_assert_int_eq(fs_replace(path, "new", 3, &err), DESC_OK);
+	ck_assert_int_eq(fs_read_file(path, 100, &text, &len, &err), DESC_OK);
+	ck_assert_str_eq(text, "new");
+	ck_assert(!present(dir, ".a.vmdk.vmdkit-new-99999999-AbC123"));
+	ck_assert_int_eq(fs_remove_tree(dir, &err), DESC_OK);
+	free(text);
+	free(path);
+}
+END_TEST
+
 /* fs.h spells the reserved prefix again so the OS layer needs nothing
  * above it: the two must never drift apart. */
 START_TEST(test_staging_prefix_same)
@@ -367,6 +529,13 @@ static Suite *fsutil_suite(void)
 	tcase_add_test(tc, test_rename_noreplace);
 	tcase_add_test(tc, test_staging);
 	tcase_add_test(tc, test_random);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("leftovers");
+	tcase_add_test(tc, staging_in_use);
+	tcase_add_test(tc, staging_name_has_pid);
+	tcase_add_test(tc, staging_undo_names);
+	tcase_add_test(tc, temp_cleanup_dead_only);
+	tcase_add_test(tc, replace_cleans_dead_temp);
 	suite_add_tcase(s, tc);
 	return s;
 }

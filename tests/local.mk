@@ -43,6 +43,11 @@ TESTS += tests/check_dict
 tests_check_dict_SOURCES = tests/check_dict.c
 tests_check_dict_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_dict_LDADD = $(CHECK_TEST_LIBS)
+check_PROGRAMS += tests/check_text
+TESTS += tests/check_text
+tests_check_text_SOURCES = tests/check_text.c
+tests_check_text_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_text_LDADD = $(CHECK_TEST_LIBS)
 # check_fs and check_disk link the static archive: they reach internal
 # fs_* helpers that the shared library does not export.
 check_PROGRAMS += tests/check_fs
@@ -181,13 +186,6 @@ TESTS += tests/integration/concurrent-clone.sh
 EXTRA_DIST += tests/integration/concurrent-clone.sh
 TESTS += tests/integration/hostile-paths.sh
 EXTRA_DIST += tests/integration/hostile-paths.sh
-check_PROGRAMS += tests/check_text
-TESTS += tests/check_text
-tests_check_text_SOURCES = tests/check_text.c
-tests_check_text_CFLAGS = $(CHECK_TEST_CFLAGS)
-tests_check_text_LDADD = $(CHECK_TEST_LIBS)
-# Reaches the internal fs_* helpers: the static archive.
-tests_check_text_LDFLAGS = -static
 TESTS += tests/integration/kill9.sh
 EXTRA_DIST += tests/integration/kill9.sh
 TESTS += tests/integration/failpoints.sh
