@@ -12,6 +12,7 @@ AM_TESTS_ENVIRONMENT = \
 	CK_DEFAULT_TIMEOUT=300; export CK_DEFAULT_TIMEOUT;
 CHECK_TEST_CFLAGS = $(PROJECT_CFLAGS) $(CHECK_CFLAGS)
 CHECK_TEST_LIBS = libvmdkit.la $(CHECK_LIBS)
+CHECK_FIXTURE = tests/fixture.c tests/fixture.h
 EXTRA_DIST += tests/lib.sh tests/valgrind-wrap.sh tests/sanitize.sh
 
 # The test list, for .ci/run (which runs subsets under valgrind/ASan).
@@ -138,11 +139,28 @@ EXTRA_DIST += \
 	tests/data/vmx/master-leaf.vmx \
 	tests/data/vmx/default.vmx \
 	tests/data/vmx/single.vmsd
+# The suites of the operations layer (vmdk/ops/), one per command file,
+# share the temporary folder and the trees of tests/fixture.c.
 check_PROGRAMS += tests/check_check
 TESTS += tests/check_check
-tests_check_check_SOURCES = tests/check_check.c
+tests_check_check_SOURCES = tests/check_check.c $(CHECK_FIXTURE)
 tests_check_check_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_check_LDADD = $(CHECK_TEST_LIBS)
+check_PROGRAMS += tests/check_dependents
+TESTS += tests/check_dependents
+tests_check_dependents_SOURCES = tests/check_dependents.c $(CHECK_FIXTURE)
+tests_check_dependents_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_dependents_LDADD = $(CHECK_TEST_LIBS)
+check_PROGRAMS += tests/check_relocate
+TESTS += tests/check_relocate
+tests_check_relocate_SOURCES = tests/check_relocate.c $(CHECK_FIXTURE)
+tests_check_relocate_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_relocate_LDADD = $(CHECK_TEST_LIBS)
+check_PROGRAMS += tests/check_repair
+TESTS += tests/check_repair
+tests_check_repair_SOURCES = tests/check_repair.c $(CHECK_FIXTURE)
+tests_check_repair_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_repair_LDADD = $(CHECK_TEST_LIBS)
 EXTRA_DIST += vmdk/CHECKS.md
 
 CHAINMGMT_SHELL_TESTS = \
