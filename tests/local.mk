@@ -84,9 +84,19 @@ DISK_SHELL_TESTS = \
 	tests/integration/disk-read.sh
 TESTS += $(DISK_SHELL_TESTS)
 EXTRA_DIST += $(DISK_SHELL_TESTS)
+check_PROGRAMS += tests/check_base
+TESTS += tests/check_base
+tests_check_base_SOURCES = tests/check_base.c $(CHECK_FIXTURE)
+tests_check_base_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_base_LDADD = $(CHECK_TEST_LIBS)
+check_PROGRAMS += tests/check_manifest
+TESTS += tests/check_manifest
+tests_check_manifest_SOURCES = tests/check_manifest.c $(CHECK_FIXTURE)
+tests_check_manifest_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_manifest_LDADD = $(CHECK_TEST_LIBS)
 check_PROGRAMS += tests/check_leaf
 TESTS += tests/check_leaf
-tests_check_leaf_SOURCES = tests/check_leaf.c
+tests_check_leaf_SOURCES = tests/check_leaf.c $(CHECK_FIXTURE)
 tests_check_leaf_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_leaf_LDADD = $(CHECK_TEST_LIBS)
 
