@@ -72,11 +72,12 @@ tests_check_sparse_LDADD = $(CHECK_TEST_LIBS)
 tests_check_sparse_LDFLAGS = -static
 EXTRA_DIST += tests/data/sparse/qemu-pattern.vmdk
 
-# Test driver for the shell tests (independent of the CLI's progress).
-check_PROGRAMS += tests/vmdk-tool
-tests_vmdk_tool_SOURCES = tests/vmdk-tool.c
-tests_vmdk_tool_CFLAGS = $(PROJECT_CFLAGS)
-tests_vmdk_tool_LDADD = libvmdkit.la
+# The shell tests run the real CLI; vmdk-read only writes out what
+# vmdk_disk_read reads, which no vmdkit command does (see its comment).
+check_PROGRAMS += tests/vmdk-read
+tests_vmdk_read_SOURCES = tests/vmdk-read.c
+tests_vmdk_read_CFLAGS = $(PROJECT_CFLAGS)
+tests_vmdk_read_LDADD = libvmdkit.la
 
 DISK_SHELL_TESTS = \
 	tests/integration/disk-create.sh \

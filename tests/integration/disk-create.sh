@@ -1,13 +1,14 @@
 #!/bin/sh
-# disk-create.sh - every type vmdk_disk_create makes passes qemu-img check,
+# disk-create.sh - every type `vmdkit create` makes passes qemu-img check,
 # has the right size and create-type for qemu, opens in vmdkinfo, and can be
-# written by qemu-io and read back by us.  Names with spaces throughout.
+# written by qemu-io and read back by us (vmdk_disk_read, through
+# tests/vmdk-read).  Names with spaces throughout.
 . "$VMDKIT_SRCDIR/tests/lib.sh"
 need qemu-img
 need qemu-io
 need vmdkinfo
-TOOL="$VMDKIT_BUILDDIR/tests/vmdk-tool"
-[ -x "$TOOL" ] || skip "tests/vmdk-tool not built"
+READ="$VMDKIT_BUILDDIR/tests/vmdk-read"
+[ -x "$READ" ] || skip "tests/vmdk-read not built"
 
 check_disk() { # PATH TYPE BYTES
 	d=$1 type=$2 bytes=$3
@@ -27,7 +28,7 @@ for type in monolithicSparse twoGbMaxExtentSparse monolithicFlat twoGbMaxExtentF
 	dir="$T/vm $type"
 	mkdir "$dir"
 	d="$dir/My Disk.vmdk"
-	"$TOOL" create-disk "$d" "$type" 5G || fail "create $type"
+	"$VMDKIT" create --type "$type" --size 5G "$d" >/dev/null || fail "create $type"
 	check_disk "$d" "$type" 5368709120
 	case $type in
 	monolithicSparse)
@@ -70,19 +71,20 @@ for type in monolithicSparse twoGbMaxExtentSparse monolithicFlat twoGbMaxExtentF
 	[ "$used" -lt 1024 ] || fail "$type: $used KiB allocated for an empty disk"
 	# Never over an existing disk, and the existing one is untouched.
 	before=$(sha "$dir"/*)
-	expect_exit 1 "$TOOL" create-disk "$d" "$type" 1M 2>/dev/null
+	expect_exit 6 "$VMDKIT" create --type "$type" --size 1M "$d" 2>/dev/null
 	[ "$(sha "$dir"/*)" = "$before" ] || fail "$type: failed create changed files"
 done
 
 # qemu-io can write into our small disks and we read the same bytes back.
 for type in monolithicSparse twoGbMaxExtentSparse monolithicFlat twoGbMaxExtentFlat; do
 	d="$T/small $type.vmdk"
-	"$TOOL" create-disk "$d" "$type" 8M ide 7 || fail "create small $type"
+	"$VMDKIT" create --type "$type" --size 8M --adapter ide --hw-version 7 "$d" >/dev/null ||
+		fail "create small $type"
 	check_disk "$d" "$type" 8388608
 	qemu-io -f vmdk -c 'write -P 0xab 0 64k' -c 'write -P 0xcd 4100k 12k' \
 		-c 'write -P 0xef 8188k 4k' "$d" >/dev/null || fail "qemu-io write $type"
 	qemu-img check "$d" >/dev/null || fail "check after write $type"
-	"$TOOL" read "$d" "$T/ours.raw" || fail "read $type"
+	"$READ" "$d" "$T/ours.raw" || fail "read $type"
 	qemu-img convert -f vmdk -O raw "$d" "$T/qemu.raw"
 	cmp "$T/ours.raw" "$T/qemu.raw" || fail "$type: our read differs from qemu-img convert"
 done
@@ -91,21 +93,21 @@ grep -q '^ddb.geometry.cylinders = "16"$' "$T/small monolithicFlat.vmdk" || fail
 grep -q '^ddb.virtualHWVersion = "7"$' "$T/small monolithicFlat.vmdk" || fail "hw version"
 
 # Cylinders are capped (16383 for ide, 65535 for scsi).
-"$TOOL" create-disk "$T/big ide.vmdk" twoGbMaxExtentFlat 100G ide
+"$VMDKIT" create --type twoGbMaxExtentFlat --size 100G --adapter ide "$T/big ide.vmdk" >/dev/null
 grep -q '^ddb.geometry.cylinders = "16383"$' "$T/big ide.vmdk" || fail "ide cap"
-"$TOOL" create-disk "$T/big scsi.vmdk" twoGbMaxExtentSparse 1T
+"$VMDKIT" create --type twoGbMaxExtentSparse --size 1T "$T/big scsi.vmdk" >/dev/null
 grep -q '^ddb.geometry.cylinders = "65535"$' "$T/big scsi.vmdk" || fail "scsi cap"
 check_disk "$T/big scsi.vmdk" twoGbMaxExtentSparse 1099511627776
 
 # monolithicSparse cannot exceed 32-bit grain tables: refused, nothing left.
-expect_exit 1 "$TOOL" create-disk "$T/huge.vmdk" monolithicSparse 2T 2>"$T/err"
+expect_exit 3 "$VMDKIT" create --type monolithicSparse --size 2T "$T/huge.vmdk" 2>"$T/err"
 grep -q "use a split type" "$T/err" || fail "huge: $(cat "$T/err")"
 [ ! -e "$T/huge.vmdk" ] || fail "huge: file left behind"
 
 # A failed split create removes what it made: the second extent exists.
 mkdir "$T/clash"
 : >"$T/clash/c-s002.vmdk"
-expect_exit 1 "$TOOL" create-disk "$T/clash/c.vmdk" twoGbMaxExtentSparse 5G 2>/dev/null
+expect_exit 6 "$VMDKIT" create --type twoGbMaxExtentSparse --size 5G "$T/clash/c.vmdk" 2>/dev/null
 [ "$(ls "$T/clash")" = "c-s002.vmdk" ] || fail "clash: left $(ls "$T/clash")"
 [ ! -s "$T/clash/c-s002.vmdk" ] || fail "clash: foreign file changed"
 exit 0

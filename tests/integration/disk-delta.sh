@@ -1,14 +1,13 @@
 #!/bin/sh
-# disk-delta.sh - our empty deltas over bases made by qemu-img: qemu sees
-# the chain, reads the base's patterns through the delta, writes into the
-# delta only; the base files never change; the delta takes no more disk
-# space than qemu-img's own delta; vmdkinfo opens it.
+# disk-delta.sh - our empty deltas (`vmdkit create --parent`) over bases
+# made by qemu-img: qemu sees the chain, reads the base's patterns through
+# the delta, writes into the delta only; the base files never change; the
+# delta takes no more disk space than qemu-img's own delta; vmdkinfo opens
+# it.
 . "$VMDKIT_SRCDIR/tests/lib.sh"
 need qemu-img
 need qemu-io
 need vmdkinfo
-TOOL="$VMDKIT_BUILDDIR/tests/vmdk-tool"
-[ -x "$TOOL" ] || skip "tests/vmdk-tool not built"
 
 allocated() { # total allocated KiB of the given files
 	du -k -c "$@" | tail -n 1 | cut -f1
@@ -29,7 +28,7 @@ chmod a-w "$B"
 base_sum=$(sha "$B")
 
 D="$T/leaf 1/8.10 Core-000001.vmdk"
-"$TOOL" create-delta "$D" "$B" || fail "create-delta"
+"$VMDKIT" create --parent "$B" "$D" >/dev/null || fail "create --parent"
 [ "$(ls "$T/leaf 1")" = "8.10 Core-000001.vmdk" ] || fail "mono delta is not one file: $(ls "$T/leaf 1")"
 dd if="$D" bs=512 skip=1 count=20 2>/dev/null | tr -d '\000' >"$T/desc"
 grep -q '^createType="monolithicSparse"$' "$T/desc" || fail "delta createType"
@@ -64,11 +63,12 @@ qread "$B" 0xab 32k 32k
 
 # A delta of our delta (hint given explicitly).
 D2="$T/leaf 1/8.10 Core-000002.vmdk"
-"$TOOL" create-delta "$D2" "$D" "8.10 Core-000001.vmdk" || fail "delta of delta"
+"$VMDKIT" create --parent "$D" --parent-hint "8.10 Core-000001.vmdk" "$D2" >/dev/null ||
+	fail "delta of delta"
 qread "$D2" 0x5a 32k 64k
 qread "$D2" 0xcd 40M 128k
-"$TOOL" chain "$D2" >"$T/chain.txt" || fail "chain: $(cat "$T/chain.txt")"
-[ "$(grep -c '^[0-9]' "$T/chain.txt")" = 3 ] || fail "chain links: $(cat "$T/chain.txt")"
+"$VMDKIT" chain "$D2" >"$T/chain.txt" || fail "chain: $(cat "$T/chain.txt")"
+[ "$(grep -c '^  - path:' "$T/chain.txt")" = 3 ] || fail "chain links: $(cat "$T/chain.txt")"
 
 # ---- twoGbMaxExtentSparse base, 5 GiB so it really splits --------------
 mkdir "$T/split" "$T/split leaf" "$T/split qemu"
@@ -80,7 +80,7 @@ qemu-io -f vmdk -c 'write -P 0xab 0 64k' -c 'write -P 0xee 2047M 2M' \
 chmod a-w "$T/split"/*
 split_sum=$(sha "$T/split"/*)
 SD="$T/split leaf/8.10 Core-000001.vmdk"
-"$TOOL" create-delta "$SD" "$S" || fail "split delta"
+"$VMDKIT" create --parent "$S" "$SD" >/dev/null || fail "split delta"
 grep -q '^createType="twoGbMaxExtentSparse"$' "$SD" || fail "split delta type: $(cat "$SD")"
 grep -q '^RW 4194304 SPARSE "8.10 Core-000001-s001.vmdk"$' "$SD" || fail "split extent 1: $(cat "$SD")"
 grep -q '^RW 4194304 SPARSE "8.10 Core-000001-s002.vmdk"$' "$SD" || fail "split extent 2"
@@ -112,16 +112,16 @@ mkdir "$T/flat"
 qemu-img create -q -f vmdk -o subformat=monolithicFlat "$F" 16M
 qemu-io -f vmdk -c 'write -P 0x42 1M 64k' "$F" >/dev/null
 FD="$T/flat/delta.vmdk"
-"$TOOL" create-delta "$FD" "$F" || fail "flat delta"
+"$VMDKIT" create --parent "$F" "$FD" >/dev/null || fail "flat delta"
 head -c 4 "$FD" | grep -q KDMV || fail "flat parent: delta is not monolithicSparse"
 qread "$FD" 0x42 1M 64k
 qemu-img check "$FD" >/dev/null || fail "check flat delta"
 
 # ---- refusals leave nothing behind ------------------------------------
-expect_exit 1 "$TOOL" create-delta "$D" "$B" 2>/dev/null
-expect_exit 1 "$TOOL" create-delta "$T/none.vmdk" "$T/missing.vmdk" 2>/dev/null
+expect_exit 6 "$VMDKIT" create --parent "$B" "$D" 2>/dev/null
+expect_exit 4 "$VMDKIT" create --parent "$T/missing.vmdk" "$T/none.vmdk" 2>/dev/null
 [ ! -e "$T/none.vmdk" ] || fail "delta over a missing parent was created"
-expect_exit 1 "$TOOL" create-delta "$T/q.vmdk" "$B" 'bad"hint' 2>/dev/null
+expect_exit 2 "$VMDKIT" create --parent "$B" --parent-hint 'bad"hint' "$T/q.vmdk" 2>/dev/null
 [ ! -e "$T/q.vmdk" ] || fail "delta with a quote in the hint was created"
 [ "$(sha "$B")" = "$base_sum" ] || fail "base changed at the end"
 exit 0

@@ -7,9 +7,9 @@
 need qemu-img
 need qemu-io
 TOOL="$VMDKIT_BUILDDIR/tests/promote-tool"
-DISK_TOOL="$VMDKIT_BUILDDIR/tests/vmdk-tool"
+READ="$VMDKIT_BUILDDIR/tests/vmdk-read"
 [ -x "$TOOL" ] || skip "tests/promote-tool not built"
-[ -x "$DISK_TOOL" ] || skip "tests/vmdk-tool not built"
+[ -x "$READ" ] || skip "tests/vmdk-read not built"
 cd "$T"
 
 qemu-img create -q -f vmdk src.vmdk 64M
@@ -19,7 +19,7 @@ qemu-img convert -O vmdk -o subformat=streamOptimized src.vmdk S.vmdk
 qemu-img info S.vmdk | grep -q 'streamOptimized' || skip "qemu-img made no streamOptimized disk"
 
 # read through the disk layer (inflating) equals qemu's reading
-"$DISK_TOOL" read S.vmdk s.raw
+"$READ" S.vmdk s.raw
 qemu-img compare -q src.vmdk s.raw || fail "stream read differs from qemu"
 
 # --- the stream disk on its own, to every target type ---------------------
@@ -38,7 +38,7 @@ qemu-img info Full/S.vmdk | grep -q 'create type: monolithicSparse' ||
 grep -q '^scsi0:0.fileName = "S.vmdk"$' Full/Full.vmx || fail "full clone .vmx"
 
 # --- a delta over the stream disk, promoted --------------------------------
-"$DISK_TOOL" create-delta L.vmdk S.vmdk >/dev/null
+"$VMDKIT" create --parent S.vmdk L.vmdk >/dev/null
 qemu-io -c 'write -P 0x55 11M 64k' -c 'write -P 0x66 30M 128k' \
 	-c 'write -P 0x67 20M 1k' L.vmdk >/dev/null
 qemu-img convert -O raw L.vmdk before.raw
