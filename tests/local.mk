@@ -101,11 +101,6 @@ tests_check_leaf_SOURCES = tests/check_leaf.c $(CHECK_FIXTURE)
 tests_check_leaf_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_leaf_LDADD = $(CHECK_TEST_LIBS)
 
-# Drives base/clone/verify/plan for the shell tests, independent of the CLI.
-check_PROGRAMS += tests/leaf-tool
-tests_leaf_tool_SOURCES = tests/leaf-tool.c
-tests_leaf_tool_CFLAGS = $(PROJECT_CFLAGS)
-tests_leaf_tool_LDADD = libvmdkit.la
 TESTS += tests/integration/leaf-e2e.sh tests/integration/leaf-mono.sh \
 	tests/integration/leaf-exdev.sh
 EXTRA_DIST += tests/integration/leaf-e2e.sh tests/integration/leaf-mono.sh \

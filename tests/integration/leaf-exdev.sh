@@ -5,8 +5,6 @@
 . "$VMDKIT_SRCDIR/tests/lib.sh"
 need qemu-img
 need qemu-io
-TOOL="$VMDKIT_BUILDDIR/tests/leaf-tool"
-[ -x "$TOOL" ] || skip "tests/leaf-tool not built"
 OTHER=${VMDKIT_OTHER_FS:-/dev/shm}
 [ -d "$OTHER" ] && [ -w "$OTHER" ] || skip "no writable $OTHER"
 [ "$(stat -c %d "$OTHER")" != "$(stat -c %d "$T")" ] || skip "$OTHER is on the same filesystem as $T"
@@ -17,8 +15,8 @@ cd "$T"
 # Flat extents are full-size sparse files: a real test of hole keeping.
 qemu-img create -q -f vmdk -o subformat=twoGbMaxExtentFlat "$M/Far Core.vmdk" 64M
 qemu-io -c 'write -P 0x42 50M 64k' "$M/Far Core.vmdk" >/dev/null
-"$TOOL" base "$M/Far Core.vmdk" "Far Base" >steps.txt
-grep -q "^copy $M/Far Core-f001.vmdk -> " steps.txt || fail "no copy step: $(cat steps.txt)"
+"$VMDKIT" base "$M/Far Core.vmdk" "Far Base" >steps.txt
+grep -q "^copy '$M/Far Core-f001.vmdk' -> '" steps.txt || fail "no copy step: $(cat steps.txt)"
 [ ! -e "$M/Far Core-f001.vmdk" ] || fail "originals kept after the move"
 [ -f "$M/Far Core.vmdk.vmdkit-moved" ] || fail "master descriptor not renamed"
 # Holes stay holes: a 64 MiB extent with 64 KiB of data stays small.
@@ -27,5 +25,5 @@ used=$(du -k "Far Base/Far Core-f001.vmdk" | cut -f1)
 [ "$used" -lt 4096 ] || fail "copy filled the holes ($used KiB)"
 qemu-io -r -c 'read -P 0x42 50M 64k' "Far Base/Far Core.vmdk" | grep -q 'Pattern verification failed' \
 	&& fail "data lost in the copy"
-"$TOOL" verify "Far Base" >/dev/null || fail "verify"
+"$VMDKIT" verify "Far Base" >/dev/null || fail "verify"
 exit 0

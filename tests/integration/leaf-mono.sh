@@ -8,8 +8,6 @@
 need qemu-img
 need qemu-io
 need vmdkinfo
-TOOL="$VMDKIT_BUILDDIR/tests/leaf-tool"
-[ -x "$TOOL" ] || skip "tests/leaf-tool not built"
 cd "$T"
 
 mkdir -p "Ünïcode Master" bases leaves
@@ -26,7 +24,7 @@ qemu-img info "$m" >/dev/null || fail "test setup broke the master"
 cid=$(sed -n 's/^CID=//p' desc.txt)
 master_sum=$(sha256sum <"$m")
 
-"$TOOL" base --copy "$m" "bases/mono" >/dev/null
+"$VMDKIT" base --copy "$m" "bases/mono" >/dev/null
 [ "$(sha256sum <"$m")" = "$master_sum" ] || fail "--copy changed the master"
 [ -f "bases/mono/mono disk.vmdk" ] || fail "base file missing"
 [ "$(ls bases/mono | wc -l)" = 2 ] || fail "base holds: $(ls bases/mono)"
@@ -34,11 +32,11 @@ head -c 10752 "bases/mono/mono disk.vmdk" | tr -d '\000' >based.txt
 grep -q ddb.uuid based.txt && fail "ddb.uuid kept in the embedded descriptor"
 grep -q "^CID=$cid$" based.txt || fail "CID changed"
 qemu-img check -q "bases/mono/mono disk.vmdk" || fail "qemu-img check on the base"
-"$TOOL" verify bases/mono >v.txt || fail "verify: $(cat v.txt)"
+"$VMDKIT" verify bases/mono >v.txt || fail "verify: $(cat v.txt)"
 (cd bases/mono && sha256sum -- *) >base.sha
 
 for n in 1 2; do
-	"$TOOL" clone --exact "bases/mono/mono disk.vmdk" "leaves/Mono $n.vmwarevm" "Mono $n" >/dev/null
+	"$VMDKIT" clone --name "Mono $n" "bases/mono/mono disk.vmdk" "leaves/Mono $n.vmwarevm" >/dev/null
 	L="leaves/Mono $n.vmwarevm"
 	[ -f "$L/Mono $n.vmx" ] || fail "no .vmx"
 	grep -q '^createType="twoGbMaxExtentSparse"' "$L/mono disk.vmdk" || fail "copy type: $(cat "$L/mono disk.vmdk")"
@@ -60,15 +58,19 @@ grep -q 'Pattern verification failed' io.txt && fail "leaf 2 sees leaf 1's write
 # Moving (not copying) a monolithic master leaves nothing of it behind.
 mkdir m2
 qemu-img create -q -f vmdk m2/solo.vmdk 4M
-"$TOOL" base m2/solo.vmdk bases/solo >/dev/null
+"$VMDKIT" base m2/solo.vmdk bases/solo >/dev/null
 [ ! -e m2/solo.vmdk ] || fail "monolithic master still in place after a move"
-"$TOOL" verify bases/solo >/dev/null || fail "verify solo"
+"$VMDKIT" verify bases/solo >/dev/null || fail "verify solo"
 
-# Staging leftovers are removed, symlinks and files with the prefix are not.
+# A clone first removes the staging leftovers of killed runs in the folder
+# it stamps into; symlinks and files with the prefix are not touched.
 mkdir leaves/.vmdkit-tmp-crashed-abc123 && touch leaves/.vmdkit-tmp-crashed-abc123/x
 mkdir keep && ln -s ../keep leaves/.vmdkit-tmp-link
 touch leaves/.vmdkit-tmp-file
-out=$("$TOOL" cleanup leaves)
-[ "$out" = "removed 1" ] || fail "cleanup: $out"
+"$VMDKIT" clone --name "Mono 3" "bases/mono/mono disk.vmdk" "leaves/Mono 3.vmwarevm" \
+	>/dev/null 2>err.txt || fail "clone after a crash: $(cat err.txt)"
+[ "$(cat err.txt)" = "vmdkit: removed 1 leftover staging folder in 'leaves'" ] ||
+	fail "cleanup: $(cat err.txt)"
+[ ! -e leaves/.vmdkit-tmp-crashed-abc123 ] || fail "leftover kept"
 [ -d keep ] && [ -L leaves/.vmdkit-tmp-link ] && [ -f leaves/.vmdkit-tmp-file ] || fail "cleanup removed too much"
 exit 0
