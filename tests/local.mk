@@ -178,11 +178,6 @@ CHAINMGMT_SHELL_TESTS = \
 TESTS += $(CHAINMGMT_SHELL_TESTS)
 EXTRA_DIST += $(CHAINMGMT_SHELL_TESTS)
 EXTRA_DIST += tests/golden/corpus-check.text
-# Test driver for the shell tests (independent of the CLI's wiring).
-check_PROGRAMS += tests/promote-tool
-tests_promote_tool_SOURCES = tests/promote-tool.c
-tests_promote_tool_CFLAGS = $(PROJECT_CFLAGS)
-tests_promote_tool_LDADD = libvmdkit.la
 
 # check-info-repeats.sh tests vmdk/bundle.c's cap on repeated info
 # findings (made with the memory work on promote and check, issue #7).

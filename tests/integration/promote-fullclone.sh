@@ -1,13 +1,11 @@
 #!/bin/sh
-# promote-fullclone.sh - a full clone (vmdk_clone_options.full) is the
+# promote-fullclone.sh - a full clone (`vmdkit clone --full`) is the
 # leaf layout minus the dependency: the base's extents copied (holes
 # kept), a new ddb.uuid per clone, the .vmx naming the copy, no snapshot;
 # same content as the base, and it survives the base's removal.
 . "$VMDKIT_SRCDIR/tests/lib.sh"
 need qemu-img
 need qemu-io
-TOOL="$VMDKIT_BUILDDIR/tests/promote-tool"
-[ -x "$TOOL" ] || skip "tests/promote-tool not built"
 cd "$T"
 
 uuid_of() { tr -d '\000' <"$1" | sed -n 's/^ddb.uuid = "\(.*\)"$/\1/p'; }
@@ -24,9 +22,13 @@ for fmt in twoGbMaxExtentSparse monolithicSparse; do
 		qemu-io -c 'write -P 0x33 4100M 64k' M.vmdk >/dev/null
 	qemu-img convert -O raw M.vmdk base.raw
 	"$VMDKIT" base M.vmdk Base >/dev/null
-	"$TOOL" full-clone Base/M.vmdk F1 >steps1
-	"$TOOL" full-clone Base/M.vmdk F2 >/dev/null
-	grep -q '000001' steps1 && fail "$fmt: a full clone wrote a delta"
+	# a real clone of one leaf prints no steps: its plan is the dry run
+	"$VMDKIT" clone --full --dry-run Base/M.vmdk F1 >steps1 2>/dev/null
+	grep -q "^  write 'F1/M.vmdk'$" steps1 || fail "$fmt: no steps: $(cat steps1)"
+	grep -q '000001' steps1 && fail "$fmt: a full clone plans a delta"
+	"$VMDKIT" clone --full Base/M.vmdk F1 >/dev/null
+	"$VMDKIT" clone --full Base/M.vmdk F2 >/dev/null
+	ls F1 | grep -q '000001' && fail "$fmt: a full clone wrote a delta"
 	grep -q '^scsi0:0.fileName = "M.vmdk"$' F1/F1.vmx ||
 		fail "$fmt: .vmx does not name the copy"
 	grep -qi '^snapshot' F1/F1.vmsd && fail "$fmt: full clone has a snapshot"
@@ -47,7 +49,7 @@ for fmt in twoGbMaxExtentSparse monolithicSparse; do
 	mkdir F3
 	qemu-img create -q -f vmdk -o subformat="$fmt" N.vmdk 1M
 	"$VMDKIT" base N.vmdk Base2 >/dev/null
-	expect_exit 1 "$TOOL" full-clone Base2/N.vmdk F3 2>/dev/null
+	expect_exit 6 "$VMDKIT" clone --full Base2/N.vmdk F3 2>/dev/null
 	[ -z "$(ls -A F3)" ] || fail "$fmt: refused clone wrote into F3"
 	cd ..
 done

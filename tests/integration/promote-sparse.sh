@@ -7,8 +7,6 @@
 . "$VMDKIT_SRCDIR/tests/lib.sh"
 need qemu-img
 need qemu-io
-TOOL="$VMDKIT_BUILDDIR/tests/promote-tool"
-[ -x "$TOOL" ] || skip "tests/promote-tool not built"
 cd "$T"
 
 # allocated KiB of the files given
@@ -62,13 +60,13 @@ for fmt in twoGbMaxExtentSparse monolithicSparse; do
 	# --- to an output folder: the leaf is not touched -------------------
 	before=$(cd "$n/Leaf" && sha256sum * | md5sum)
 	mkdir "$n/out" "$n/flat"
-	"$TOOL" promote "$n/Leaf/Leaf.vmx" -o "$n/out" >/dev/null
+	"$VMDKIT" promote --output "$n/out" "$n/Leaf/Leaf.vmx" >/dev/null
 	check_promoted "$n" "$n/out/Leaf.vmdk"
-	"$TOOL" promote "$n/Leaf" -o "$n/flat" -t monolithicFlat >/dev/null
+	"$VMDKIT" promote --output "$n/flat" --type monolithicFlat "$n/Leaf" >/dev/null
 	check_promoted "$n" "$n/flat/Leaf.vmdk"
 	after=$(cd "$n/Leaf" && sha256sum * | md5sum)
 	[ "$before" = "$after" ] || fail "$n: promote -o changed the leaf"
-	expect_exit 1 "$TOOL" promote "$n/Leaf/Leaf.vmx" -o "$n/out" 2>err
+	expect_exit 6 "$VMDKIT" promote --output "$n/out" "$n/Leaf/Leaf.vmx" 2>err
 	grep -q 'already exists' err || fail "$n: no 'already exists' message"
 
 	# holes kept: a few MiB of data in a 5G (or 16M) disk
@@ -76,13 +74,13 @@ for fmt in twoGbMaxExtentSparse monolithicSparse; do
 	[ "$alloc" -lt 8192 ] || fail "$n: promoted disk allocates $alloc KiB"
 
 	# --- dry run writes nothing ----------------------------------------
-	"$TOOL" promote "$n/Leaf" -n >dry.out
-	grep -q "^write .*/Leaf.vmx$" dry.out || fail "$n: dry run lists no .vmx"
+	"$VMDKIT" promote --dry-run "$n/Leaf" >dry.out 2>/dev/null
+	grep -q "^write '.*/Leaf.vmx'$" dry.out || fail "$n: dry run lists no .vmx"
 	after=$(cd "$n/Leaf" && sha256sum * | md5sum)
 	[ "$before" = "$after" ] || fail "$n: dry run changed the leaf"
 
 	# --- in place ------------------------------------------------------
-	"$TOOL" promote "$n/Leaf/Leaf.vmx" >steps.out
+	"$VMDKIT" promote "$n/Leaf/Leaf.vmx" >steps.out
 	grep -q '^scsi0:0.fileName = "Leaf.vmdk"$' "$n/Leaf/Leaf.vmx" ||
 		fail "$n: .vmx does not name Leaf.vmdk"
 	grep -qi '^snapshot0' "$n/Leaf/Leaf.vmsd" && fail "$n: .vmsd keeps a snapshot"
@@ -97,7 +95,7 @@ for fmt in twoGbMaxExtentSparse monolithicSparse; do
 	rm -rf "$n/Base"
 	check_promoted "$n" "$n/Leaf/Leaf.vmdk"
 	# nothing left to promote
-	expect_exit 1 "$TOOL" promote "$n/Leaf" 2>err
+	expect_exit 4 "$VMDKIT" promote "$n/Leaf" 2>err
 	grep -q 'nothing to promote' err || fail "$n: second promote message"
 done
 

@@ -6,9 +6,7 @@
 . "$VMDKIT_SRCDIR/tests/lib.sh"
 need qemu-img
 need qemu-io
-TOOL="$VMDKIT_BUILDDIR/tests/promote-tool"
 READ="$VMDKIT_BUILDDIR/tests/vmdk-read"
-[ -x "$TOOL" ] || skip "tests/promote-tool not built"
 [ -x "$READ" ] || skip "tests/vmdk-read not built"
 cd "$T"
 
@@ -25,13 +23,13 @@ qemu-img compare -q src.vmdk s.raw || fail "stream read differs from qemu"
 # --- the stream disk on its own, to every target type ---------------------
 for t in monolithicSparse twoGbMaxExtentSparse monolithicFlat; do
 	mkdir "out-$t"
-	"$TOOL" promote S.vmdk -o "out-$t" -t "$t" >/dev/null
+	"$VMDKIT" promote --output "out-$t" --type "$t" S.vmdk >/dev/null
 	qemu-img compare -q src.vmdk "out-$t/S.vmdk" || fail "$t: content differs"
 	qemu-img check -q "out-$t/S.vmdk" || fail "$t: qemu-img check"
 done
 
 # --- a full clone of it: inflated into a plain sparse disk -----------------
-"$TOOL" full-clone S.vmdk Full >/dev/null
+"$VMDKIT" clone --full S.vmdk Full >/dev/null
 qemu-img compare -q src.vmdk Full/S.vmdk || fail "full clone differs"
 qemu-img info Full/S.vmdk | grep -q 'create type: monolithicSparse' ||
 	fail "full clone is not monolithicSparse"
@@ -43,7 +41,7 @@ qemu-io -c 'write -P 0x55 11M 64k' -c 'write -P 0x66 30M 128k' \
 	-c 'write -P 0x67 20M 1k' L.vmdk >/dev/null
 qemu-img convert -O raw L.vmdk before.raw
 mkdir out
-"$TOOL" promote L.vmdk -o out >/dev/null
+"$VMDKIT" promote --output out L.vmdk >/dev/null
 qemu-img compare -q before.raw out/L.vmdk || fail "promoted delta differs"
 qemu-img check -q out/L.vmdk || fail "promoted delta: qemu-img check"
 if qemu-img info --backing-chain out/L.vmdk | grep -qi 'backing file'; then
@@ -64,7 +62,7 @@ printf 'ZZ' | dd of=bad/S.vmdk bs=1 seek=$((over * 512 + 12)) conv=notrunc \
 	status=none
 [ "$(stat -c %s bad/S.vmdk)" = "$gd_end" ] || fail "test corrupted the size"
 mkdir out-bad
-expect_exit 1 "$TOOL" promote bad/S.vmdk -o out-bad 2>err
+expect_exit 3 "$VMDKIT" promote --output out-bad bad/S.vmdk 2>err
 grep -q 'compressed grain' err || fail "no compressed-grain message: $(cat err)"
 [ -z "$(ls out-bad)" ] || fail "a failed promote left files: $(ls out-bad)"
 exit 0
