@@ -15,6 +15,12 @@ CHECK_TEST_LIBS = libvmdkit.la $(CHECK_LIBS)
 CHECK_FIXTURE = tests/fixture.c tests/fixture.h
 EXTRA_DIST += tests/lib.sh tests/valgrind-wrap.sh tests/sanitize.sh
 
+# The folders are the architecture: every include follows the layer rule
+# and none closes a cycle (the rule is in the script; it tests itself
+# first on a small tree with one of each mistake).
+TESTS += tests/layers.sh
+EXTRA_DIST += tests/layers.sh
+
 # The test list, for .ci/run (which runs subsets under valgrind/ASan).
 print-tests:
 	@echo $(TESTS)
