@@ -506,9 +506,9 @@ START_TEST(test_staging_prefix_same)
 	ck_assert_str_eq(FS_STAGING_PREFIX, VMDK_STAGING_PREFIX);
 }
 END_TEST
-static Suite *fsutil_suite(void)
+static Suite *fs_suite(void)
 {
-	Suite *s = suite_create("fsutil");
+	Suite *s = suite_create("fs");
 	TCase *tc = tcase_create("paths");
 
 	tcase_add_loop_test(tc, test_relative, 0,
@@ -542,7 +542,7 @@ static Suite *fsutil_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(fsutil_suite());
+	SRunner *sr = srunner_create(fs_suite());
 	int failed;
 
 	srunner_run_all(sr, CK_NORMAL);

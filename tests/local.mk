@@ -138,7 +138,7 @@ EXTRA_DIST += \
 	tests/data/plan/unknown-key.yaml \
 	tests/data/plan/unknown-top-key.yaml \
 	tests/data/plan/zero-cpus.yaml
-# The suite calls the private helpers of vmx_private.h, which the shared
+# The suite calls the private helpers of vmdk/vm/vm.h, which the shared
 # library does not export: link the static archive instead.
 check_PROGRAMS += tests/check_vmx
 TESTS += tests/check_vmx
@@ -185,7 +185,7 @@ TESTS += $(CHAINMGMT_SHELL_TESTS)
 EXTRA_DIST += $(CHAINMGMT_SHELL_TESTS)
 EXTRA_DIST += tests/golden/corpus-check.text
 
-# check-info-repeats.sh tests vmdk/bundle.c's cap on repeated info
+# check-info-repeats.sh tests vmdk/ops/check.c's cap on repeated info
 # findings (made with the memory work on promote and check, issue #7).
 PROMOTE_SHELL_TESTS = \
 	tests/integration/promote-sparse.sh \
@@ -205,8 +205,8 @@ tests_check_promote_LDADD = $(CHECK_TEST_LIBS)
 
 # Benchmark, not a test (run by hand; figures in the commit/report).
 EXTRA_DIST += tests/bench/promote.sh
-# Hardening tests: concurrency, hostile paths,
-# failpoints, kill -9.  The fuzz harnesses are in tests/fuzz/fuzz.mk.
+# End-to-end robustness: concurrent clones, hostile paths, failpoints,
+# kill -9.  The fuzz harnesses are in tests/fuzz/fuzz.mk.
 TESTS += tests/integration/concurrent-clone.sh
 EXTRA_DIST += tests/integration/concurrent-clone.sh
 TESTS += tests/integration/hostile-paths.sh
