@@ -30,6 +30,9 @@
 #endif
 
 #define COPY_BLOCK (1024u * 1024u)
+/* The unit in which a plain copy looks for zeros to leave as holes: the
+ * block size of most filesystems. */
+#define HOLE_PIECE 4096u
 
 desc_status fs_error(desc_error *err, int errnum, const char *path,
 		     const char *what)
@@ -298,7 +301,32 @@ static bool all_zero(const unsigned char *p, size_t n)
 	return true;
 }
 
-/* Copies [off, off+len) with pread/pwrite, leaving zero blocks as holes
+/* Writes block[0..n) at off to fd but its all-zero HOLE_PIECEs, which
+ * stay holes of the destination (already extended); runs of non-zero
+ * pieces are written at once.  0 or -1. */
+static int write_nonzero(int fd, const unsigned char *block, size_t n,
+			 off_t off)
+{
+	size_t i = 0, start;
+
+	while (i < n) {
+		while (i < n && all_zero(block + i, n - i < HOLE_PIECE ?
+						     n - i : HOLE_PIECE))
+			i += HOLE_PIECE;
+		start = i;
+		while (i < n && !all_zero(block + i, n - i < HOLE_PIECE ?
+						      n - i : HOLE_PIECE))
+			i += HOLE_PIECE;
+		if (i > n)
+			i = n;
+		if (i > start && pwrite_full(fd, block + start, i - start,
+					     off + (off_t)start) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Copies [off, off+len) with pread/pwrite, leaving zero pieces as holes
  * (the destination was already extended with ftruncate). */
 static desc_status copy_plain(int in, int outfd, off_t off, off_t len,
 			      unsigned char *block, const char *src,
@@ -317,8 +345,7 @@ static desc_status copy_plain(int in, int outfd, off_t off, off_t len,
 			return desc_error_set(err, DESC_E_IO, "", 0,
 					      "file '%s' shrank while copying",
 					      src);
-		if (!all_zero(block, (size_t)n) &&
-		    pwrite_full(outfd, block, (size_t)n, off) < 0)
+		if (write_nonzero(outfd, block, (size_t)n, off) < 0)
 			return fs_error(err, errno, dst, "cannot write");
 		off += n;
 		len -= n;
