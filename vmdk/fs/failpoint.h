@@ -20,9 +20,9 @@
  *
  * so that a test can run a command once with "list", then once for every
  * 1..N of every kind.  "write" covers write, pwrite, ftruncate,
- * copy_file_range and FICLONE; "rename" also covers link (the no-replace
- * fallback); "unlink" also covers unlinkat and rmdir; "mkdir" covers
- * mkdtemp.  alloc uses desc_test_fail_allocation.
+ * copy_file_range and FICLONE; "rename" also covers link; "unlink" also
+ * covers unlinkat and rmdir; "mkdir" covers mkdtemp.  alloc uses
+ * desc_test_fail_allocation.
  */
 #ifndef VMDKIT_FAILPOINT_H
 #define VMDKIT_FAILPOINT_H

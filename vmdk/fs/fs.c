@@ -1034,20 +1034,18 @@ desc_status fs_rename_noreplace(const char *from, const char *to,
 	if (errno != ENOSYS && errno != EINVAL)
 		return fs_error(err, errno, to, "cannot rename to");
 #endif
-	/* No atomic no-replace: a hard link fails on an existing target. */
+	/* No atomic no-replace: check, then rename().  Not link() and
+	 * unlink(), which never replace but leave both names after a crash
+	 * between them, and callers need a rename to happen all or not at
+	 * all.  The window between check and rename is in fs.h. */
 	if (lstat(from, &st) < 0)
 		return fs_error(err, errno, from, "cannot stat");
-	if (S_ISDIR(st.st_mode)) {
-		if (lstat(to, &st) == 0)
-			return fs_error(err, EEXIST, to, "cannot rename to");
-		if (fp_rename(from, to) < 0)
-			return fs_error(err, errno, to, "cannot rename to");
-		return DESC_OK;
-	}
-	if (fp_link(from, to) < 0)
-		return fs_error(err, errno, to, "cannot rename to");
-	if (fp_unlink(from) < 0)
-		return fs_error(err, errno, from, "cannot remove");
+	if (lstat(to, &st) == 0)
+		return fs_error(err, EEXIST, to, "cannot rename to");
+	if (fp_rename(from, to) < 0)
+		/* a non-empty folder at `to` */
+		return fs_error(err, errno == ENOTEMPTY ? EEXIST : errno, to,
+				"cannot rename to");
 	return DESC_OK;
 }
 

@@ -135,8 +135,13 @@ bool fs_sync_wanted(void);
  * on disk when it returns (one journal commit instead of one per file). */
 desc_status fs_sync_fs(const char *dir, desc_error *err);
 
-/* Renames `from` to `to`; fails with DESC_E_EXISTS if `to` exists
- * (renameat2 RENAME_NOREPLACE where available, else link-based check). */
+/* Renames `from` to `to`; fails with DESC_E_EXISTS if `to` exists.  One
+ * atomic step where the system and filesystem can (renameat2
+ * RENAME_NOREPLACE).  Else rename() after checking that nothing is at
+ * `to`: still atomic (a crash leaves one of the two names), but what
+ * another process creates at `to` between the check and the rename is
+ * replaced if it is a file or an empty folder (rename() fails on a
+ * non-empty folder). */
 desc_status fs_rename_noreplace(const char *from, const char *to,
 				desc_error *err);
 
