@@ -26,6 +26,14 @@ TESTS += tests/check_descriptor
 tests_check_descriptor_SOURCES = tests/check_descriptor.c
 tests_check_descriptor_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_descriptor_LDADD = $(CHECK_TEST_LIBS)
+EXTRA_DIST += \
+	tests/data/descriptor/.gitattributes \
+	tests/data/descriptor/README \
+	tests/data/descriptor/crlf.vmdk \
+	tests/data/descriptor/emoji-name.vmdk \
+	tests/data/descriptor/qemu-stale-after-cid.vmdk \
+	tests/data/descriptor/qemu-unpadded-cid.vmdk \
+	tests/data/descriptor/quote-in-name.vmdk
 check_PROGRAMS += tests/check_alloc
 TESTS += tests/check_alloc
 tests_check_alloc_SOURCES = tests/check_alloc.c
