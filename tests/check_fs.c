@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "vmdk/fs/fs.h"
+#include "vmdk/fs/os.h"
 #include "vmdk/vmdk.h"
 #include "descriptor/private.h"
 
@@ -42,6 +43,17 @@ static char *tmp_path(const char *name)
 	char *p = fs_join(tmpdir, name);
 
 	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+/* A path in tmpdir from a small rotating pool (no free needed). */
+static const char *T(const char *name)
+{
+	static char pool[4][512];
+	static unsigned next;
+	char *p = pool[next++ % 4];
+
+	snprintf(p, sizeof(pool[0]), "%s/%s", tmpdir, name);
 	return p;
 }
 
@@ -506,6 +518,112 @@ START_TEST(test_staging_prefix_same)
 	ck_assert_str_eq(FS_STAGING_PREFIX, VMDK_STAGING_PREFIX);
 }
 END_TEST
+
+/* A stub of os.h: fails with ENOSYS, does nothing. */
+#define ck_assert_stub(call)                                                \
+	do {                                                                \
+		errno = 0;                                                  \
+		ck_assert_int_eq((call), -1);                               \
+		ck_assert_int_eq(errno, ENOSYS);                            \
+	} while (0)
+
+/* Which fast paths of os.h this build has follows config.h: with
+ * configure --disable-linux-apis none (so the rest of the suite runs the
+ * POSIX fallbacks), else those configure found, which must really work. */
+START_TEST(test_fast_paths)
+{
+	unsigned char rnd[16] = { 0 }, zero[16] = { 0 };
+	desc_error err;
+	off_t data, hole;
+	struct stat st;
+	int in, out, dfd;
+
+	make_tmpdir();
+	ck_assert_int_eq(fs_write_new(T("a"), "data", 4, 0644, false, &err),
+			 DESC_OK);
+	in = open(T("a"), O_RDONLY | O_CLOEXEC);
+	out = open(T("b"), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert(in >= 0 && out >= 0 && dfd >= 0);
+#ifdef DISABLE_LINUX_APIS
+	ck_assert_stub(os_clone_file(out, in));
+	ck_assert_stub(os_copy_range(in, 0, out, 0, 4));
+	ck_assert_stub(os_next_data(in, 0, &data, &hole));
+	ck_assert_stub(os_rename_noreplace(T("a"), T("c")));
+	ck_assert_stub(os_sync_fs(dfd));
+	ck_assert_stub(os_random(rnd, sizeof(rnd)));
+	ck_assert(memcmp(rnd, zero, sizeof(rnd)) == 0);
+	ck_assert_int_eq(fstat(out, &st), 0);
+	ck_assert_int_eq(st.st_size, 0);
+	ck_assert(fs_exists(T("a")) && !fs_exists(T("c")));
+#else
+#ifdef HAVE_FICLONE
+	/* Only some filesystems can share blocks. */
+	if (os_clone_file(out, in) < 0)
+		ck_assert_int_ne(errno, ENOSYS);
+	ck_assert_int_eq(ftruncate(out, 0), 0);
+#else
+	ck_assert_stub(os_clone_file(out, in));
+#endif
+#ifdef HAVE_COPY_FILE_RANGE
+	ck_assert_int_eq(os_copy_range(in, 0, out, 0, 4), 4);
+	ck_assert_int_eq(fstat(out, &st), 0);
+	ck_assert_int_eq(st.st_size, 4);
+#else
+	ck_assert_stub(os_copy_range(in, 0, out, 0, 4));
+#endif
+#ifdef HAVE_SEEK_DATA
+	ck_assert_int_eq(os_next_data(in, 0, &data, &hole), 0);
+	ck_assert_int_eq(data, 0);
+#else
+	ck_assert_stub(os_next_data(in, 0, &data, &hole));
+#endif
+#ifdef HAVE_RENAMEAT2
+	ck_assert_int_eq(os_rename_noreplace(T("a"), T("b")), -1);
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert_int_eq(os_rename_noreplace(T("a"), T("c")), 0);
+	ck_assert(!fs_exists(T("a")) && fs_exists(T("c")));
+#else
+	ck_assert_stub(os_rename_noreplace(T("a"), T("c")));
+#endif
+#ifdef HAVE_SYNCFS
+	ck_assert_int_eq(os_sync_fs(dfd), 0);
+#else
+	ck_assert_stub(os_sync_fs(dfd));
+#endif
+#ifdef HAVE_GETRANDOM
+	ck_assert_int_eq(os_random(rnd, sizeof(rnd)), 0);
+	ck_assert(memcmp(rnd, zero, sizeof(rnd)) != 0);
+#else
+	ck_assert_stub(os_random(rnd, sizeof(rnd)));
+#endif
+#endif
+	close(in);
+	close(out);
+	close(dfd);
+	remove_tmpdir();
+}
+END_TEST
+
+/* fs_sync_fs over a tree (the fallback walks it where there is no
+ * syncfs): a symlink and a FIFO in it are neither followed nor opened. */
+START_TEST(test_sync_fs)
+{
+	desc_error err;
+
+	make_tmpdir();
+	ck_assert_int_eq(mkdir(T("sub"), 0755), 0);
+	ck_assert_int_eq(fs_write_new(T("sub/f"), "x", 1, 0444, false, &err),
+			 DESC_OK);
+	ck_assert_int_eq(symlink("/nonexistent", T("sub/link")), 0);
+	ck_assert_int_eq(mkfifo(T("sub/fifo"), 0644), 0);
+	ck_assert_int_eq(fs_sync_fs(tmpdir, &err), DESC_OK);
+	ck_assert_int_eq(fs_sync_fs(T("missing"), &err), DESC_E_NOT_FOUND);
+	remove_tmpdir();
+}
+END_TEST
+
+
 static Suite *fs_suite(void)
 {
 	Suite *s = suite_create("fs");
@@ -529,6 +647,8 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, test_rename_noreplace);
 	tcase_add_test(tc, test_staging);
 	tcase_add_test(tc, test_random);
+	tcase_add_test(tc, test_fast_paths);
+	tcase_add_test(tc, test_sync_fs);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("leftovers");
 	tcase_add_test(tc, staging_in_use);

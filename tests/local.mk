@@ -41,6 +41,7 @@ tests_check_descriptor_SOURCES = tests/check_descriptor.c
 tests_check_descriptor_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_descriptor_LDADD = $(CHECK_TEST_LIBS)
 EXTRA_DIST += \
+	tests/data/descriptor/.gitattributes \
 	tests/data/descriptor/README \
 	tests/data/descriptor/crlf.vmdk \
 	tests/data/descriptor/emoji-name.vmdk \

@@ -66,7 +66,7 @@ uint32_t vmdk_random_cid(void)
 
 	for (;;) {
 		if (fs_random(&cid, sizeof(cid), NULL) != DESC_OK) {
-			/* getrandom cannot fail on a sane kernel; never
+			/* fs_random cannot fail on a sane system; never
 			 * return a fixed value all the same. */
 			struct timespec ts;
 

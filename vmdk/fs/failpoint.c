@@ -10,22 +10,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <limits.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "vmdk/fs/failpoint.h"
 #include "descriptor/private.h"
-
-#ifndef RENAME_NOREPLACE
-#define RENAME_NOREPLACE (1 << 0)
-#endif
 
 static const char *const kind_names[FP_KINDS] = {
 	[FP_WRITE] = "write",
@@ -150,35 +143,9 @@ int fp_ftruncate(int fd, off_t len)
 	return fp_fail(FP_WRITE) ? -1 : ftruncate(fd, len);
 }
 
-ssize_t fp_copy_file_range(int in, off_t *in_off, int out, off_t *out_off,
-			   size_t len, unsigned flags)
-{
-	if (fp_fail(FP_WRITE))
-		return -1;
-	return copy_file_range(in, in_off, out, out_off, len, flags);
-}
-
-int fp_ficlone(int out, int in)
-{
-	return fp_fail(FP_WRITE) ? -1 : ioctl(out, FICLONE, in);
-}
-
 int fp_rename(const char *from, const char *to)
 {
 	return fp_fail(FP_RENAME) ? -1 : rename(from, to);
-}
-
-int fp_rename_noreplace(const char *from, const char *to)
-{
-	if (fp_fail(FP_RENAME))
-		return -1;
-#ifdef SYS_renameat2
-	return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to,
-			    RENAME_NOREPLACE);
-#else
-	errno = ENOSYS;
-	return -1;
-#endif
 }
 
 int fp_link(const char *from, const char *to)
@@ -189,16 +156,6 @@ int fp_link(const char *from, const char *to)
 int fp_fsync(int fd)
 {
 	return fp_fail(FP_FSYNC) ? -1 : fsync(fd);
-}
-
-int fp_fdatasync(int fd)
-{
-	return fp_fail(FP_FSYNC) ? -1 : fdatasync(fd);
-}
-
-int fp_syncfs(int fd)
-{
-	return fp_fail(FP_FSYNC) ? -1 : syncfs(fd);
 }
 
 int fp_mkdir(const char *path, mode_t mode)

@@ -19,10 +19,11 @@
  *                             mkdir=M unlink=U any=A alloc=L"
  *
  * so that a test can run a command once with "list", then once for every
- * 1..N of every kind.  "write" covers write, pwrite, ftruncate,
- * copy_file_range and FICLONE; "rename" also covers link (the no-replace
- * fallback); "unlink" also covers unlinkat and rmdir; "mkdir" covers
- * mkdtemp.  alloc uses desc_test_fail_allocation.
+ * 1..N of every kind.  "write" covers write, pwrite, ftruncate and the
+ * fast paths os_copy_range and os_clone_file (os.h); "rename" also covers
+ * link and os_rename_noreplace; "fsync" also covers os_sync_fs; "unlink"
+ * also covers unlinkat and rmdir; "mkdir" covers mkdtemp.  alloc uses
+ * desc_test_fail_allocation.
  */
 #ifndef VMDKIT_FAILPOINT_H
 #define VMDKIT_FAILPOINT_H
@@ -46,16 +47,9 @@ bool fp_fail(enum fp_kind kind);
 ssize_t fp_write(int fd, const void *buf, size_t len);
 ssize_t fp_pwrite(int fd, const void *buf, size_t len, off_t off);
 int fp_ftruncate(int fd, off_t len);
-ssize_t fp_copy_file_range(int in, off_t *in_off, int out, off_t *out_off,
-			   size_t len, unsigned flags);
-int fp_ficlone(int out, int in);
 int fp_rename(const char *from, const char *to);
-/* renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) by syscall. */
-int fp_rename_noreplace(const char *from, const char *to);
 int fp_link(const char *from, const char *to);
 int fp_fsync(int fd);
-int fp_fdatasync(int fd);
-int fp_syncfs(int fd);
 int fp_mkdir(const char *path, mode_t mode);
 char *fp_mkdtemp(char *tmpl);
 int fp_unlink(const char *path);

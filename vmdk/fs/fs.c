@@ -11,25 +11,21 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "vmdk/fs/failpoint.h"
 #include "vmdk/fs/fs.h"
+#include "vmdk/fs/os.h"
 #include "descriptor/private.h"
 
-#ifndef RENAME_NOREPLACE
-#define RENAME_NOREPLACE (1 << 0)
-#endif
-
 #define COPY_BLOCK (1024u * 1024u)
+/* The unit in which a plain copy looks for zeros to leave as holes: the
+ * block size of most filesystems. */
+#define HOLE_PIECE 4096u
 
 desc_status fs_error(desc_error *err, int errnum, const char *path,
 		     const char *what)
@@ -298,7 +294,32 @@ static bool all_zero(const unsigned char *p, size_t n)
 	return true;
 }
 
-/* Copies [off, off+len) with pread/pwrite, leaving zero blocks as holes
+/* Writes block[0..n) at off to fd but its all-zero HOLE_PIECEs, which
+ * stay holes of the destination (already extended); runs of non-zero
+ * pieces are written at once.  0 or -1. */
+static int write_nonzero(int fd, const unsigned char *block, size_t n,
+			 off_t off)
+{
+	size_t i = 0, start;
+
+	while (i < n) {
+		while (i < n && all_zero(block + i, n - i < HOLE_PIECE ?
+						     n - i : HOLE_PIECE))
+			i += HOLE_PIECE;
+		start = i;
+		while (i < n && !all_zero(block + i, n - i < HOLE_PIECE ?
+						      n - i : HOLE_PIECE))
+			i += HOLE_PIECE;
+		if (i > n)
+			i = n;
+		if (i > start && pwrite_full(fd, block + start, i - start,
+					     off + (off_t)start) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Copies [off, off+len) with pread/pwrite, leaving zero pieces as holes
  * (the destination was already extended with ftruncate). */
 static desc_status copy_plain(int in, int outfd, off_t off, off_t len,
 			      unsigned char *block, const char *src,
@@ -317,8 +338,7 @@ static desc_status copy_plain(int in, int outfd, off_t off, off_t len,
 			return desc_error_set(err, DESC_E_IO, "", 0,
 					      "file '%s' shrank while copying",
 					      src);
-		if (!all_zero(block, (size_t)n) &&
-		    pwrite_full(outfd, block, (size_t)n, off) < 0)
+		if (write_nonzero(outfd, block, (size_t)n, off) < 0)
 			return fs_error(err, errno, dst, "cannot write");
 		off += n;
 		len -= n;
@@ -334,9 +354,8 @@ static desc_status copy_segment(int in, int outfd, off_t off, off_t len,
 				desc_error *err)
 {
 	while (len > 0 && *use_cfr) {
-		loff_t ioff = off, ooff = off;
 		size_t want = len > (off_t)(1u << 30) ? (1u << 30) : (size_t)len;
-		ssize_t n = fp_copy_file_range(in, &ioff, outfd, &ooff, want, 0);
+		ssize_t n = os_copy_range(in, off, outfd, off, want);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -397,7 +416,7 @@ desc_status fs_copy_file(const char *src, const char *dst, mode_t mode,
 	}
 	created = true;
 	/* A reflink shares the blocks: instant, and holes stay holes. */
-	if (fp_ficlone(outfd, in) == 0)
+	if (os_clone_file(outfd, in) == 0)
 		goto sync;
 	if (fp_ftruncate(outfd, size) < 0) {
 		rc = fs_error(err, errno, dst, "cannot extend");
@@ -405,24 +424,21 @@ desc_status fs_copy_file(const char *src, const char *dst, mode_t mode,
 	}
 	pos = 0;
 	while (pos < size) {
-		off_t data = lseek(in, pos, SEEK_DATA), hole;
+		off_t data, hole;
 
-		if (data < 0) {
+		if (os_next_data(in, pos, &data, &hole) < 0) {
 			if (errno == ENXIO)
 				break; /* only a hole remains */
-			if (errno != EINVAL) {
+			if (errno != EINVAL && errno != ENOSYS) {
 				rc = fs_error(err, errno, src, "cannot seek in");
 				goto out;
 			}
-			/* No SEEK_DATA here: treat the rest as data. */
+			/* No SEEK_DATA here: treat the rest as data (copy_plain
+			 * still leaves zero pieces as holes). */
 			data = pos;
 			hole = size;
-		} else {
-			hole = lseek(in, data, SEEK_HOLE);
-			if (hole < 0)
-				hole = size;
 		}
-		if (hole > size)
+		if (hole < 0 || hole > size)
 			hole = size;
 		if (data >= size)
 			break;
@@ -978,20 +994,119 @@ bool fs_sync_wanted(void)
 	return sync_deferred == 0;
 }
 
+/* An error about `name` in folder `path`, naming both when it can. */
+static desc_status entry_error(desc_error *err, int errnum, const char *path,
+			       const char *name, const char *what)
+{
+	char *full = fs_join(path, name);
+	desc_status rc = fs_error(err, errnum, full ? full : name, what);
+
+	vk_free(full);
+	return rc;
+}
+
+/* fs_sync_fs without syncfs: an fsync of every regular file and folder
+ * in the folder open as dirfd (which it takes over), each folder after
+ * what it holds.  Symlinks are not followed, other filesystems (st_dev
+ * other than dev) not entered, and what vanishes meanwhile or cannot be
+ * opened for reading (so was not written by us) is skipped.  As in
+ * fs_sync_dir, EINVAL and EROFS from fsync mean nothing to write. */
+static desc_status sync_tree(int dirfd, const char *path, dev_t dev,
+			     desc_error *err)
+{
+	desc_status rc = DESC_OK;
+	struct dirent *de;
+	DIR *d;
+
+	d = fdopendir(dirfd);
+	if (d == NULL) {
+		rc = fs_error(err, errno, path, "cannot read folder");
+		close(dirfd);
+		return rc;
+	}
+	while (rc == DESC_OK) {
+		struct stat st;
+		int fd;
+
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL) {
+			if (errno != 0)
+				rc = fs_error(err, errno, path,
+					      "cannot read folder");
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno != ENOENT)
+				rc = entry_error(err, errno, path, de->d_name,
+						 "cannot stat");
+			continue;
+		}
+		if (st.st_dev != dev ||
+		    (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)))
+			continue;
+		/* O_NONBLOCK: never hang on a FIFO put there meanwhile. */
+		fd = openat(dirfd, de->d_name,
+			    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+			    (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
+		if (fd < 0) {
+			if (errno != ENOENT && errno != EACCES &&
+			    errno != ELOOP && errno != ENOTDIR)
+				rc = entry_error(err, errno, path, de->d_name,
+						 "cannot open");
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			char *sub = fs_join(path, de->d_name);
+
+			if (sub == NULL) {
+				close(fd);
+				rc = nomem(err);
+				break;
+			}
+			rc = sync_tree(fd, sub, dev, err);
+			vk_free(sub);
+			continue;
+		}
+		if (fp_fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
+			rc = entry_error(err, errno, path, de->d_name,
+					 "cannot sync");
+		close(fd);
+	}
+	if (rc == DESC_OK && fp_fsync(dirfd) < 0 && errno != EINVAL &&
+	    errno != EROFS)
+		rc = fs_error(err, errno, path, "cannot sync folder");
+	closedir(d);
+	return rc;
+}
+
 desc_status fs_sync_fs(const char *dir, desc_error *err)
 {
+	struct stat st;
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0)
 		return fs_error(err, errno, dir, "cannot open folder");
-	if (fp_syncfs(fd) < 0) {
+	if (os_sync_fs(fd) == 0) {
+		close(fd);
+		return DESC_OK;
+	}
+	if (errno != ENOSYS) {
 		int e = errno;
 
 		close(fd);
 		return fs_error(err, e, dir, "cannot sync the filesystem of");
 	}
-	close(fd);
-	return DESC_OK;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		return fs_error(err, e, dir, "cannot stat");
+	}
+	return sync_tree(fd, dir, st.st_dev, err);
 }
 
 desc_status fs_rename_noreplace(const char *from, const char *to,
@@ -999,44 +1114,54 @@ desc_status fs_rename_noreplace(const char *from, const char *to,
 {
 	struct stat st;
 
-#ifdef SYS_renameat2
-	if (fp_rename_noreplace(from, to) == 0)
+	if (os_rename_noreplace(from, to) == 0)
 		return DESC_OK;
 	if (errno != ENOSYS && errno != EINVAL)
 		return fs_error(err, errno, to, "cannot rename to");
-#endif
-	/* No atomic no-replace: a hard link fails on an existing target. */
+	/* No atomic no-replace: check, then rename().  Not link() and
+	 * unlink(), which never replace but leave both names after a crash
+	 * between them, and callers need a rename to happen all or not at
+	 * all.  The window between check and rename is in fs.h. */
 	if (lstat(from, &st) < 0)
 		return fs_error(err, errno, from, "cannot stat");
-	if (S_ISDIR(st.st_mode)) {
-		if (lstat(to, &st) == 0)
-			return fs_error(err, EEXIST, to, "cannot rename to");
-		if (fp_rename(from, to) < 0)
-			return fs_error(err, errno, to, "cannot rename to");
-		return DESC_OK;
-	}
-	if (fp_link(from, to) < 0)
-		return fs_error(err, errno, to, "cannot rename to");
-	if (fp_unlink(from) < 0)
-		return fs_error(err, errno, from, "cannot remove");
+	if (lstat(to, &st) == 0)
+		return fs_error(err, EEXIST, to, "cannot rename to");
+	if (fp_rename(from, to) < 0)
+		/* a non-empty folder at `to` */
+		return fs_error(err, errno == ENOTEMPTY ? EEXIST : errno, to,
+				"cannot rename to");
 	return DESC_OK;
 }
 
 desc_status fs_random(void *buf, size_t n, desc_error *err)
 {
+	static const char device[] = "/dev/urandom";
 	size_t done = 0;
+	int fd;
 
+	if (os_random(buf, n) == 0)
+		return DESC_OK;
+	if (errno != ENOSYS)
+		return fs_error(err, errno, "getrandom",
+				"cannot read random bytes from");
+	fd = open(device, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fs_error(err, errno, device, "cannot open");
 	while (done < n) {
-		ssize_t r = getrandom((char *)buf + done, n - done, 0);
+		ssize_t r = read(fd, (char *)buf + done, n - done);
 
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return fs_error(err, errno, "getrandom",
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			int e = r < 0 ? errno : EIO;
+
+			close(fd);
+			return fs_error(err, e, device,
 					"cannot read random bytes from");
 		}
 		done += (size_t)r;
 	}
+	close(fd);
 	return DESC_OK;
 }
 

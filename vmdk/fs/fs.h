@@ -5,7 +5,9 @@
  * Layer rule: vmdk/fs/ uses libc and descriptor/'s allocator and errors,
  * nothing else in vmdk/.  It is the only place that knows the operating
  * system; everything above calls these functions instead of the kernel's.
- * Private, never installed.
+ * Only POSIX calls are made here; what Linux does faster (reflinks,
+ * in-kernel copies, syncfs, ...) goes through os.h, whose fallbacks are
+ * the POSIX code below.  Private, never installed.
  *
  * Paths are plain C strings; returned strings are vk_malloc'ed (vk_free).
  * Every creating call uses O_CREAT|O_EXCL|O_NOFOLLOW: it never replaces an
@@ -58,10 +60,11 @@ desc_status fs_write_new(const char *path, const void *buf, size_t len,
 desc_status fs_replace(const char *path, const void *buf, size_t len,
 		       desc_error *err);
 
-/* Copies src to a new file dst (O_EXCL), preserving holes: FICLONE
- * (reflink) when the filesystem can, else copy_file_range over the data
- * segments found with SEEK_DATA/SEEK_HOLE, else read/write.  On failure
- * dst is removed. */
+/* Copies src to a new file dst (O_EXCL), preserving holes: a reflink
+ * (os_clone_file) when the filesystem can, else an in-kernel copy
+ * (os_copy_range) of the data segments os_next_data finds, else pread and
+ * pwrite of them, leaving every all-zero 4 KiB piece as a hole; without
+ * os_next_data the whole file is read.  On failure dst is removed. */
 desc_status fs_copy_file(const char *src, const char *dst, mode_t mode,
 			 desc_error *err);
 
@@ -131,16 +134,24 @@ desc_status fs_sync_dir(const char *dir, desc_error *err);
 void fs_sync_defer(bool on);
 bool fs_sync_wanted(void);
 
-/* syncfs() on the filesystem holding `dir`: every file written there is
- * on disk when it returns (one journal commit instead of one per file). */
+/* Every file and folder under `dir` is on disk when it returns.  With
+ * syncfs (os_sync_fs) the whole filesystem holding `dir` is written out:
+ * one journal commit instead of one per file.  Else each regular file and
+ * folder of the tree is fsynced (same filesystem only, symlinks not
+ * followed): the same guarantee for the tree, one fsync per file. */
 desc_status fs_sync_fs(const char *dir, desc_error *err);
 
-/* Renames `from` to `to`; fails with DESC_E_EXISTS if `to` exists
- * (renameat2 RENAME_NOREPLACE where available, else link-based check). */
+/* Renames `from` to `to`; fails with DESC_E_EXISTS if `to` exists.  One
+ * atomic step where the system and filesystem can (os_rename_noreplace).
+ * Else rename() after checking that nothing is at `to`: still atomic (a
+ * crash leaves one of the two names), but what another process creates
+ * at `to` between the check and the rename is replaced if it is a file
+ * or an empty folder (rename() fails on a non-empty folder). */
 desc_status fs_rename_noreplace(const char *from, const char *to,
 				desc_error *err);
 
-/* Fills buf with n cryptographically random bytes (getrandom). */
+/* Fills buf with n cryptographically random bytes: os_random (getrandom),
+ * else read from /dev/urandom. */
 desc_status fs_random(void *buf, size_t n, desc_error *err);
 
 /* Sets an errno-carrying error: "<what> '<path>': strerror(errno)". */

@@ -1,7 +1,10 @@
 # vmdk/fs/ - the OS layer: paths, exact reads, copies, staging names,
-# failpoints.  Uses libc and descriptor/'s allocator and errors only.
+# failpoints, and the Linux fast paths with their POSIX fallbacks (os.c).
+# Uses libc and descriptor/'s allocator and errors only.
 libvmdkit_la_SOURCES += \
 	vmdk/fs/fs.h \
 	vmdk/fs/fs.c \
 	vmdk/fs/failpoint.h \
-	vmdk/fs/failpoint.c
+	vmdk/fs/failpoint.c \
+	vmdk/fs/os.h \
+	vmdk/fs/os.c

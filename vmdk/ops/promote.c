@@ -34,6 +34,7 @@
 #include "vmdk/disk/disk.h"
 #include "vmdk/fs/failpoint.h"
 #include "vmdk/fs/fs.h"
+#include "vmdk/fs/os.h"
 #include "vmdk/ops/flatten.h"
 #include "vmdk/vm/vm.h"
 #include "descriptor/private.h"
@@ -392,10 +393,9 @@ static desc_status copy_range(struct target *t, int sfd, const char *spath,
 {
 	desc_status rc;
 
-#ifdef HAVE_COPY_FILE_RANGE
 	while (len > 0) {
-		off_t in = (off_t)soff, out = (off_t)doff;
-		ssize_t n = fp_copy_file_range(sfd, &in, dfd, &out, (size_t)len, 0);
+		ssize_t n = os_copy_range(sfd, (off_t)soff, dfd, (off_t)doff,
+					  (size_t)len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -405,7 +405,6 @@ static desc_status copy_range(struct target *t, int sfd, const char *spath,
 		doff += (uint64_t)n;
 		len -= (uint64_t)n;
 	}
-#endif
 	while (len > 0) {
 		size_t chunk = len > COPY_BUF ? COPY_BUF : (size_t)len;
 
