@@ -253,8 +253,7 @@ static desc_status patterns_init(desc_error *err)
 		match_context = pcre2_general_context_create(pcre_alloc,
 							     pcre_release, NULL);
 		if (match_context == NULL) {
-			status = desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-						"out of memory");
+			status = vk_nomem(err);
 			goto out;
 		}
 	}
@@ -287,8 +286,7 @@ static desc_status match_failed(desc_error *err, const char *name,
 	PCRE2_UCHAR why[128];
 
 	if (rc == PCRE2_ERROR_NOMEMORY)
-		return desc_error_set(err, DESC_E_NOMEM, name, line,
-				      "out of memory");
+		return vk_nomem_at(err, name, line);
 	if (pcre2_get_error_message(rc, why, sizeof(why)) < 0)
 		why[0] = '\0';
 	return desc_error_set(err, DESC_E_INVALID, name, line,
@@ -329,66 +327,32 @@ static bool read_word(const char **p, const char *end, const char **word,
 
 enum number_result { NUM_OK, NUM_NOT_NUMBER, NUM_NEGATIVE, NUM_OVERFLOW };
 
-/* A decimal u64 that must fill the whole word. */
+/* A decimal u64 that must fill the whole word: an optional '+', then
+ * digits.  A '-' before digits is told apart, to say "negative". */
 static enum number_result parse_u64(const char *s, size_t len, uint64_t *out)
 {
-	unsigned long long v = 0;
-	size_t i = 0;
+	const char *p = s, *end = s + len;
+	uint64_t v;
 
-	if (len > 0 && s[0] == '-') {
-		if (len > 1 && s[1] >= '0' && s[1] <= '9')
-			return NUM_NEGATIVE;
+	if (p < end && *p == '-') {
+		p++;
+		return desc_parse_number(&p, end, 10, UINT64_MAX, &v) ==
+			       DESC_NUMBER_NONE ? NUM_NOT_NUMBER : NUM_NEGATIVE;
+	}
+	if (p < end && *p == '+')
+		p++;
+	switch (desc_parse_number(&p, end, 10, UINT64_MAX, &v)) {
+	case DESC_NUMBER_OK:
+		break;
+	case DESC_NUMBER_OVERFLOW:
+		return NUM_OVERFLOW;
+	case DESC_NUMBER_NONE:
 		return NUM_NOT_NUMBER;
 	}
-	if (len > 0 && s[0] == '+')
-		i++;
-	if (i == len)
+	if (p != end)
 		return NUM_NOT_NUMBER;
-	for (; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return NUM_NOT_NUMBER;
-		if (!vk_mul_u64(v, 10, &v) ||
-		    !vk_add_u64(v, (unsigned long long)(s[i] - '0'), &v))
-			return NUM_OVERFLOW;
-	}
 	*out = v;
 	return NUM_OK;
-}
-
-/* 1..8 hex digits.  More digits, or none, is not a CID. */
-static bool parse_hex32(const char *s, size_t len, uint32_t *out)
-{
-	uint32_t v = 0;
-
-	if (len == 0 || len > 8)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		int d;
-
-		if (s[i] >= '0' && s[i] <= '9')
-			d = s[i] - '0';
-		else if (s[i] >= 'a' && s[i] <= 'f')
-			d = s[i] - 'a' + 10;
-		else if (s[i] >= 'A' && s[i] <= 'F')
-			d = s[i] - 'A' + 10;
-		else
-			return false;
-		v = (v << 4) | (uint32_t)d;
-	}
-	*out = v;
-	return true;
-}
-
-static bool all_hex(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-		      (c >= 'A' && c <= 'F')))
-			return false;
-	}
-	return len > 0;
 }
 
 /* Copies a line into buf for a message: at most 72 bytes, control bytes
@@ -695,8 +659,7 @@ static desc_status parser_note(struct parser *ps, desc_severity severity,
 	va_end(ap);
 	if (desc_findings_add(ps->warnings, severity, code, ps->r.name, line,
 			      "%s", message) != DESC_OK)
-		return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name, line,
-				      "out of memory");
+		return vk_nomem_at(ps->err, ps->r.name, line);
 	return DESC_OK;
 }
 
@@ -807,8 +770,7 @@ static desc_status parse_extent(struct dline *line, const char *name,
 	line->path_end = (size_t)(q - line->text);
 	line->path = vk_strndup(p + 1, (size_t)(q - p - 1));
 	if (line->path == NULL)
-		return desc_error_set(err, DESC_E_NOMEM, name, lineno,
-				    "out of memory");
+		return vk_nomem_at(err, name, lineno);
 	e->path = line->path;
 	p = q + 1;
 	if (p < end && *p != ' ' && *p != '\t')
@@ -864,8 +826,7 @@ static desc_status parse_key_value(struct parser *ps, struct dline *line)
 
 	line->key = vk_strndup(line->text + key_off, key_end - key_off);
 	if (line->key == NULL)
-		return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name,
-				      line->number, "out of memory");
+		return vk_nomem_at(ps->err, ps->r.name, line->number);
 	line->value_off = val_off;
 	line->value_end = val_end;
 	if (vlen > 0 && v[0] == '"') {
@@ -886,8 +847,7 @@ static desc_status parse_key_value(struct parser *ps, struct dline *line)
 	}
 	line->value = vk_strndup(v, vlen);
 	if (line->value == NULL)
-		return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name,
-				      line->number, "out of memory");
+		return vk_nomem_at(ps->err, ps->r.name, line->number);
 	return DESC_OK;
 }
 
@@ -915,7 +875,7 @@ static desc_status check_header_value(struct parser *ps, struct dline *line)
 			return st;
 	}
 	if (strcmp(canon, "CID") == 0 || strcmp(canon, "parentCID") == 0) {
-		if (!all_hex(line->value, strlen(line->value))) {
+		if (!vk_all_hex_digits(line->value, strlen(line->value))) {
 			desc_status st = SYNTAX(ps, line->number,
 				"%s '%s' is not hexadecimal (expected 8 hex digits such as 8c808111)",
 				canon,
@@ -1144,13 +1104,11 @@ static desc_status parse_all(struct parser *ps, bool complete)
 			return SYNTAX(ps, ps->r.lineno,
 				      "NUL byte inside the text (expected text lines)");
 		if (!lines_reserve(desc, 1))
-			return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name,
-					      ps->r.lineno, "out of memory");
+			return vk_nomem_at(ps->err, ps->r.name, ps->r.lineno);
 		line = line_new(ps->r.line, ps->r.line_len, ps->r.eol,
 				ps->r.lineno);
 		if (line == NULL)
-			return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name,
-					      ps->r.lineno, "out of memory");
+			return vk_nomem_at(ps->err, ps->r.name, ps->r.lineno);
 		desc->lines[desc->count++] = line;
 		st = classify_line(ps, line);
 		if (st != DESC_OK)
@@ -1201,17 +1159,17 @@ static desc_status parse_text(const char *text, size_t len, const char *name,
 		return st;
 	desc = vk_calloc(1, sizeof(*desc));
 	if (desc == NULL) {
-		st = desc_error_set(err, DESC_E_NOMEM, name, 0, "out of memory");
+		st = vk_nomem_at(err, name, 0);
 		goto out;
 	}
 	desc->bom = ps.r.bom;
 	if (name != NULL && (desc->name = vk_strdup(name)) == NULL) {
-		st = desc_error_set(err, DESC_E_NOMEM, name, 0, "out of memory");
+		st = vk_nomem_at(err, name, 0);
 		goto out;
 	}
 	ps.md = match_data_new();
 	if (ps.md == NULL) {
-		st = desc_error_set(err, DESC_E_NOMEM, name, 0, "out of memory");
+		st = vk_nomem_at(err, name, 0);
 		goto out;
 	}
 	ps.desc = desc;
@@ -1282,7 +1240,7 @@ desc_status desc_new(const char *create_type, uint32_t cid, uint32_t parent_cid,
 			   "\n",
 			   (unsigned)cid, (unsigned)parent_cid, create_type);
 	if (text == NULL)
-		return desc_error_set(err, DESC_E_NOMEM, NULL, 0, "out of memory");
+		return vk_nomem(err);
 	st = parse_text(text, strlen(text), NULL, false, out, NULL, err);
 	vk_free(text);
 	return st;
@@ -1319,7 +1277,7 @@ desc_status desc_clone(const desc_descriptor *desc, desc_descriptor **out,
 	return DESC_OK;
 nomem:
 	desc_free(copy);
-	return desc_error_set(err, DESC_E_NOMEM, desc->name, 0, "out of memory");
+	return vk_nomem_at(err, desc->name, 0);
 }
 
 void desc_free(desc_descriptor *desc)
@@ -1361,8 +1319,7 @@ desc_status desc_write(const desc_descriptor *desc, char **out, size_t *len,
 		total += desc->lines[i]->len + eol_len(desc->lines[i]->eol);
 	buf = vk_malloc(total + 1);
 	if (buf == NULL)
-		return desc_error_set(err, DESC_E_NOMEM, desc->name, 0,
-				      "out of memory");
+		return vk_nomem_at(err, desc->name, 0);
 	if (desc->bom) {
 		memcpy(buf, "\xef\xbb\xbf", 3);
 		pos = 3;
@@ -1633,7 +1590,7 @@ desc_status desc_header_set(desc_descriptor *desc, const char *key,
 	canon = canonical_header_key(key, strlen(key));
 	if (canon != NULL && (strcmp(canon, "CID") == 0 ||
 			      strcmp(canon, "parentCID") == 0) &&
-	    !all_hex(value, strlen(value)))
+	    !vk_all_hex_digits(value, strlen(value)))
 		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
 				      "%s '%s' is not hexadecimal (expected 8 hex digits such as 8c808111)",
 				      canon, value);
@@ -1659,7 +1616,7 @@ desc_status desc_header_set(desc_descriptor *desc, const char *key,
 	lines_insert(desc, header_insert_pos(desc), line);
 	return DESC_OK;
 nomem:
-	return desc_error_set(err, DESC_E_NOMEM, desc->name, 0, "out of memory");
+	return vk_nomem_at(err, desc->name, 0);
 }
 
 /* Removes every line of `kind` whose key is `key`; returns how many. */
@@ -1690,12 +1647,13 @@ size_t desc_header_unset(desc_descriptor *desc, const char *key)
  * so one qemu disk in sixteen has a shorter CID. */
 static bool cid_value(const char *value, uint32_t *out)
 {
-	uint32_t v;
+	uint64_t v;
 
-	if (value == NULL || !parse_hex32(value, strlen(value), &v))
+	if (value == NULL || strlen(value) > 8 ||
+	    !desc_parse_number_all(value, strlen(value), 16, UINT32_MAX, &v))
 		return false;
 	if (out != NULL)
-		*out = v;
+		*out = (uint32_t)v;
 	return true;
 }
 
@@ -1830,8 +1788,9 @@ static desc_status reparse_extent(struct dline *line, const char *name,
 	line->number = 0;
 	if (st == DESC_OK)
 		return DESC_OK;
-	return desc_error_set(err, st == DESC_E_NOMEM ? DESC_E_NOMEM : DESC_E_ARG,
-			      name, 0, st == DESC_E_NOMEM ? "out of memory" :
+	if (st == DESC_E_NOMEM)
+		return vk_nomem_at(err, name, 0);
+	return desc_error_set(err, DESC_E_ARG, name, 0,
 			      "cannot write this extent as a descriptor line");
 }
 
@@ -1871,7 +1830,7 @@ static desc_status new_extent_line(const desc_descriptor *desc,
 	*out = line;
 	return DESC_OK;
 nomem:
-	return desc_error_set(err, DESC_E_NOMEM, desc->name, 0, "out of memory");
+	return vk_nomem_at(err, desc->name, 0);
 }
 
 /* The old line with only the name between its quotes replaced. */
@@ -1904,7 +1863,7 @@ static desc_status splice_path(const desc_descriptor *desc,
 	*out = line;
 	return DESC_OK;
 nomem:
-	return desc_error_set(err, DESC_E_NOMEM, desc->name, 0, "out of memory");
+	return vk_nomem_at(err, desc->name, 0);
 }
 
 desc_status desc_extent_set_path(desc_descriptor *desc, size_t index,
@@ -1982,7 +1941,7 @@ desc_status desc_extent_add(desc_descriptor *desc, const desc_extent *extent,
 	lines_insert(desc, pos, line);
 	return DESC_OK;
 nomem:
-	return desc_error_set(err, DESC_E_NOMEM, desc->name, 0, "out of memory");
+	return vk_nomem_at(err, desc->name, 0);
 }
 
 desc_status desc_extent_remove(desc_descriptor *desc, size_t index,
@@ -2106,7 +2065,7 @@ desc_status desc_ddb_set(desc_descriptor *desc, const char *key,
 	lines_insert(desc, pos, line);
 	return DESC_OK;
 nomem:
-	return desc_error_set(err, DESC_E_NOMEM, desc->name, 0, "out of memory");
+	return vk_nomem_at(err, desc->name, 0);
 }
 
 size_t desc_ddb_unset(desc_descriptor *desc, const char *key)

@@ -81,17 +81,6 @@ static bool is_ws(char c)
 	return c == ' ' || c == '\t';
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void line_free(struct dict_line *line)
 {
 	vk_free(line->text);
@@ -118,8 +107,7 @@ desc_status desc_dict_new(desc_dict **out, desc_error *err)
 {
 	*out = vk_calloc(1, sizeof(**out));
 	if (*out == NULL)
-		return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-				      "out of memory");
+		return vk_nomem(err);
 	return DESC_OK;
 }
 
@@ -133,8 +121,7 @@ static desc_status reserve_line(desc_dict *dict, desc_error *err)
 	capacity = dict->capacity ? dict->capacity * 2 : 32;
 	grown = vk_reallocarray(dict->lines, capacity, sizeof(*grown));
 	if (grown == NULL)
-		return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-				      "out of memory");
+		return vk_nomem(err);
 	dict->lines = grown;
 	dict->capacity = capacity;
 	return DESC_OK;
@@ -151,8 +138,7 @@ static desc_status reserve_entry(desc_dict *dict, desc_error *err)
 	capacity = dict->entries_capacity ? dict->entries_capacity * 2 : 32;
 	grown = vk_reallocarray(dict->entries, capacity, sizeof(*grown));
 	if (grown == NULL)
-		return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-				      "out of memory");
+		return vk_nomem(err);
 	dict->entries = grown;
 	dict->entries_capacity = capacity;
 	return DESC_OK;
@@ -181,8 +167,8 @@ static char *decode_value(const char *raw, size_t len)
 		int hi, lo;
 
 		if (raw[i] == '|' && i + 2 < len) {
-			hi = hex_digit(raw[i + 1]);
-			lo = hex_digit(raw[i + 2]);
+			hi = vk_hex_digit((unsigned char)raw[i + 1]);
+			lo = vk_hex_digit((unsigned char)raw[i + 2]);
 			if (hi >= 0 && lo >= 0) {
 				out[o++] = (char)(hi * 16 + lo);
 				i += 2;
@@ -211,7 +197,6 @@ static bool needs_escape(unsigned char c)
 desc_status desc_dict_encode_value(const char *value, char **out,
 				   desc_error *err)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	size_t i, n = 0, len;
 	char *buf;
 
@@ -224,16 +209,18 @@ desc_status desc_dict_encode_value(const char *value, char **out,
 		n += needs_escape((unsigned char)value[i]) ? 3 : 1;
 	buf = vk_malloc(n + 1);
 	if (buf == NULL)
-		return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-				      "out of memory");
+		return vk_nomem(err);
 	n = 0;
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)value[i];
+		char hex[3];
 
 		if (needs_escape(c)) {
+			/* VMware writes the digits in uppercase. */
+			vk_hex_encode_upper(&c, 1, hex);
 			buf[n++] = '|';
-			buf[n++] = hex[c >> 4];
-			buf[n++] = hex[c & 0xf];
+			buf[n++] = hex[0];
+			buf[n++] = hex[1];
 		} else {
 			buf[n++] = (char)c;
 		}
@@ -362,7 +349,7 @@ static desc_status add_line(desc_dict *dict, const char *s, size_t n,
 	return DESC_OK;
 nomem:
 	line_free(&line);
-	return desc_error_set(err, DESC_E_NOMEM, NULL, 0, "out of memory");
+	return vk_nomem(err);
 }
 
 /* Sort helpers for finding duplicate keys in O(n log n). */
@@ -406,8 +393,7 @@ static desc_status report_duplicates(const desc_dict *dict, const char *name,
 	refs = vk_reallocarray(NULL, dict->count, sizeof(*refs));
 	dups = vk_reallocarray(NULL, dict->count, sizeof(*dups));
 	if (refs == NULL || dups == NULL) {
-		status = desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-					"out of memory");
+		status = vk_nomem(err);
 		goto out;
 	}
 	for (i = 0; i < dict->count; i++) {
@@ -435,7 +421,7 @@ static desc_status report_duplicates(const desc_dict *dict, const char *name,
 			"duplicate key '%s' (also on line %zu; the last one wins)",
 			line->key, dups[i].first + 1);
 		if (status != DESC_OK) {
-			desc_error_set(err, status, NULL, 0, "out of memory");
+			vk_nomem(err);
 			goto out;
 		}
 	}
@@ -445,7 +431,7 @@ static desc_status report_duplicates(const desc_dict *dict, const char *name,
 			"%zu more duplicate keys not listed (first %u listed)",
 			ndup - DUPLICATES_LISTED, DUPLICATES_LISTED);
 		if (status != DESC_OK)
-			desc_error_set(err, status, NULL, 0, "out of memory");
+			vk_nomem(err);
 	}
 out:
 	vk_free(refs);
@@ -718,7 +704,7 @@ desc_status desc_dict_set(desc_dict *dict, const char *key, const char *value,
 nomem:
 	vk_free(encoded);
 	line_free(&fresh);
-	return desc_error_set(err, DESC_E_NOMEM, NULL, 0, "out of memory");
+	return vk_nomem(err);
 }
 
 size_t desc_dict_unset(desc_dict *dict, const char *key)
@@ -775,8 +761,7 @@ desc_status desc_dict_write(const desc_dict *dict, char **out, size_t *len,
 				      "dictionary too large to write");
 	buf = vk_malloc((size_t)total + 1);
 	if (buf == NULL)
-		return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-				      "out of memory");
+		return vk_nomem(err);
 	if (dict->bom) {
 		memcpy(buf, UTF8_BOM, 3);
 		pos = 3;

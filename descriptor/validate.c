@@ -55,42 +55,6 @@ static const struct dline *ddb_line(const desc_descriptor *desc,
 	return found;
 }
 
-static bool is_hex(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'f') ||
-		      (s[i] >= 'A' && s[i] <= 'F')))
-			return false;
-	return true;
-}
-
-/* A decimal number without sign or junk. */
-static bool decimal_number(const char *s, unsigned long long *out)
-{
-	unsigned long long v = 0;
-
-	if (s == NULL || *s == '\0')
-		return false;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || !vk_mul_u64(v, 10, &v) ||
-		    !vk_add_u64(v, (unsigned long long)(*s - '0'), &v))
-			return false;
-	}
-	*out = v;
-	return true;
-}
-
-static unsigned long long hex_value(const char *s)
-{
-	unsigned long long v = 0;
-
-	for (; *s != '\0'; s++)
-		v = (v << 4) | (unsigned long long)(*s <= '9' ? *s - '0' :
-						    (*s | 0x20) - 'a' + 10);
-	return v;
-}
-
 static desc_status check_cid(const desc_descriptor *desc, desc_findings *out,
 			     const char *key, const char *missing_code,
 			     const char *format_code, bool *valid,
@@ -98,6 +62,7 @@ static desc_status check_cid(const desc_descriptor *desc, desc_findings *out,
 {
 	const struct dline *line = header_line(desc, key);
 	size_t len;
+	uint64_t v;
 
 	*valid = false;
 	if (line == NULL) {
@@ -106,7 +71,8 @@ static desc_status check_cid(const desc_descriptor *desc, desc_findings *out,
 		return DESC_OK;
 	}
 	len = strlen(line->value);
-	if (len == 0 || len > 8 || !is_hex(line->value, len)) {
+	if (len > 8 ||
+	    !desc_parse_number_all(line->value, len, 16, UINT32_MAX, &v)) {
 		ADD(out, DESC_SEV_ERROR, format_code, line->number,
 		    "%s '%s' is not 8 hex digits (expected e.g. 8c808111)", key,
 		    line->value);
@@ -117,10 +83,17 @@ static desc_status check_cid(const desc_descriptor *desc, desc_findings *out,
 	if (len < 8)
 		ADD(out, DESC_SEV_INFO, "cid-unpadded", line->number,
 		    "%s '%s' has fewer than 8 digits (qemu drops leading zeros; VMware writes %08llx)",
-		    key, line->value, hex_value(line->value));
+		    key, line->value, (unsigned long long)v);
 	*valid = true;
-	*value = hex_value(line->value);
+	*value = v;
 	return DESC_OK;
+}
+
+/* The last four bytes of a big-endian 128-bit id. */
+static unsigned long long low_32_bits(const unsigned char id[16])
+{
+	return (unsigned long long)id[12] << 24 | (unsigned long long)id[13] << 16 |
+	       (unsigned long long)id[14] << 8 | id[15];
 }
 
 static desc_status check_ids(const desc_descriptor *desc, desc_findings *out)
@@ -129,6 +102,7 @@ static desc_status check_ids(const desc_descriptor *desc, desc_findings *out)
 	const struct dline *hint = header_line(desc, "parentFileNameHint");
 	const struct dline *lcid = ddb_line(desc, "ddb.longContentID");
 	unsigned long long cid = 0, parent = 0;
+	unsigned char long_id[16];
 	bool cid_ok, parent_ok;
 	desc_status st;
 
@@ -157,8 +131,10 @@ static desc_status check_ids(const desc_descriptor *desc, desc_findings *out)
 		    "empty parentFileNameHint (expected the parent's path)");
 	/* The low 32 bits of longContentID follow the CID in every
 	 * writer; a mismatch means one was edited without the other. */
-	if (cid_ok && lcid != NULL && strlen(lcid->value) == 32 &&
-	    is_hex(lcid->value, 32) && hex_value(lcid->value + 24) != cid)
+	if (cid_ok && lcid != NULL &&
+	    vk_hex_decode(lcid->value, strlen(lcid->value), long_id,
+			  sizeof(long_id)) &&
+	    low_32_bits(long_id) != cid)
 		ADD(out, DESC_SEV_WARNING, "long-content-id-mismatch",
 		    lcid->number,
 		    "ddb.longContentID '%s' does not end in the CID %08llx",
@@ -249,7 +225,7 @@ static desc_status check_geometry(const desc_descriptor *desc,
 	};
 	const struct dline *lines[3];
 	unsigned long long v[3], hs, chs, expected, capacity;
-	uint64_t sectors = 0;
+	uint64_t number, sectors = 0;
 	const struct dline *adapter = ddb_line(desc, "ddb.adapterType");
 	size_t present = 0;
 	bool ok = true;
@@ -261,14 +237,18 @@ static desc_status check_geometry(const desc_descriptor *desc,
 		present++;
 		/* qemu writes cylinders "0" for a disk smaller than one
 		 * cylinder (capacity / (heads x sectors) rounds to 0). */
-		if (!decimal_number(lines[i]->value, &v[i]) ||
-		    (v[i] == 0 && i != 0)) {
+		if (!desc_parse_number_all(lines[i]->value,
+					   strlen(lines[i]->value), 10,
+					   UINT64_MAX, &number) ||
+		    (number == 0 && i != 0)) {
 			ok = false;
 			ADD(out, DESC_SEV_WARNING, "geometry-not-number",
 			    lines[i]->number,
 			    "%s '%s' is not a positive number", keys[i],
 			    lines[i]->value);
+			continue;
 		}
+		v[i] = number;
 	}
 	if (present == 0)
 		return DESC_OK;
