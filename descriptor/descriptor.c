@@ -1,5 +1,8 @@
 /*
- * descriptor.c - the VMDK text descriptor: parse, lossless write, edit.
+ * descriptor.c - the VMDK text descriptor: names, the grammar and its
+ * parser, construction, copy, write, accessors and edits.  The reader
+ * under the parser is reader.c and the line model the descriptor is kept
+ * in is lines.c.
  *
  * Grammar (one line at a time, after the reader has normalised the bytes):
  *
@@ -15,10 +18,9 @@
  * Which section a key-value line belongs to (header, change tracking or
  * disk database) follows the section comments and the "ddb." prefix.
  *
- * Every line keeps its original bytes and its own line ending, so an
- * unedited descriptor writes back byte for byte and an edit regenerates
- * only the line it touches.  Value edits splice the new value into the old
- * line, keeping the writer's spacing around '='.
+ * Every line is classified and kept (lines.h) with its original bytes and
+ * its own line ending, so an unedited descriptor writes back byte for
+ * byte and an edit regenerates only the line it touches.
  */
 #include "config.h"
 
@@ -32,6 +34,7 @@
 #include <strings.h>
 
 #include "descriptor/desc_private.h"
+#include "descriptor/reader.h"
 #include "descriptor/private.h"
 
 /* ------------------------------------------------------------------ */
@@ -160,7 +163,7 @@ static const char *const header_keys[] = {
 	"createType", "parentFileNameHint",
 };
 
-static const char *canonical_header_key(const char *key, size_t len)
+const char *vk_canonical_header_key(const char *key, size_t len)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(header_keys); i++)
 		if (strlen(header_keys[i]) == len &&
@@ -381,245 +384,6 @@ static const char *quote_text(char *buf, size_t size, const char *text,
 }
 
 /* ------------------------------------------------------------------ */
-/* Reader: normalises the bytes once, then hands out lines             */
-/* ------------------------------------------------------------------ */
-
-struct reader {
-	const char *name;
-	const char *text; /* after the BOM */
-	size_t len;       /* padding removed */
-	size_t pos;
-	unsigned lineno;
-	bool bom;
-	size_t stale;        /* bytes ignored after the NUL ending the text */
-	unsigned stale_line; /* where that NUL is */
-	/* the current line */
-	const char *line;
-	size_t line_len;
-	enum line_end eol;
-};
-
-/* Longest leftover accepted after a NUL that ends the text. */
-#define MAX_STALE 64
-
-/* qemu rewrites the CID in place as a C string: when the new CID has two
- * or more digits fewer than the old one (it writes %x), the tail of the
- * old text survives after the new NUL terminator ("...\n\0\n\0\0").  Like
- * qemu, end the text at a NUL that starts a line when only such a short
- * leftover follows; any other NUL stays in the text and is an error. */
-static void reader_cut_stale(struct reader *r)
-{
-	const char *nul = memchr(r->text, '\0', r->len);
-	size_t at;
-
-	if (nul == NULL)
-		return;
-	at = (size_t)(nul - r->text);
-	if ((at > 0 && r->text[at - 1] != '\n') || r->len - at - 1 > MAX_STALE)
-		return;
-	r->stale = r->len - at - 1;
-	r->stale_line = 1;
-	for (size_t i = 0; i < at; i++)
-		if (r->text[i] == '\n')
-			r->stale_line++;
-	r->len = at;
-}
-
-static desc_status reader_init(struct reader *r, const char *text, size_t len,
-			       const char *name, desc_error *err)
-{
-	size_t end, trimmed;
-
-	memset(r, 0, sizeof(*r));
-	r->name = name;
-	if (text == NULL && len != 0)
-		return desc_error_set(err, DESC_E_ARG, name, 0,
-				      "no text to parse");
-	if (len > DESC_MAX_INPUT)
-		return desc_error_set(err, DESC_E_TOO_LARGE, name, 0,
-				      "descriptor is larger than %u bytes (%zu bytes)",
-				      DESC_MAX_INPUT, len);
-	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
-		r->bom = true;
-		text += 3;
-		len -= 3;
-	}
-	/* Embedded descriptors and files qemu rewrote in place end in NUL
-	 * padding; a run of spaces/NULs on a last line of its own is
-	 * padding too.  Spaces that end a real line are content. */
-	end = len;
-	while (end > 0 && text[end - 1] == '\0')
-		end--;
-	trimmed = end;
-	while (trimmed > 0 && (text[trimmed - 1] == ' ' || text[trimmed - 1] == '\0'))
-		trimmed--;
-	if (trimmed == 0 || text[trimmed - 1] == '\n')
-		end = trimmed;
-	r->text = text;
-	r->len = end;
-	reader_cut_stale(r);
-	return DESC_OK;
-}
-
-/* Next line; false at the end of the text. */
-static bool reader_next(struct reader *r)
-{
-	const char *start, *nl;
-	size_t rest;
-
-	if (r->pos >= r->len)
-		return false;
-	start = r->text + r->pos;
-	rest = r->len - r->pos;
-	nl = memchr(start, '\n', rest);
-	r->lineno++;
-	r->line = start;
-	if (nl == NULL) {
-		r->line_len = rest;
-		r->eol = EOL_NONE;
-		r->pos = r->len;
-	} else {
-		r->line_len = (size_t)(nl - start);
-		r->eol = EOL_LF;
-		if (r->line_len > 0 && start[r->line_len - 1] == '\r') {
-			r->line_len--;
-			r->eol = EOL_CRLF;
-		}
-		r->pos += (size_t)(nl - start) + 1;
-	}
-	return true;
-}
-
-/* ------------------------------------------------------------------ */
-/* Lines                                                               */
-/* ------------------------------------------------------------------ */
-
-static void line_free(struct dline *line)
-{
-	if (line == NULL)
-		return;
-	vk_free(line->text);
-	vk_free(line->key);
-	vk_free(line->value);
-	vk_free(line->path);
-	vk_free(line);
-}
-
-static struct dline *line_new(const char *text, size_t len, enum line_end eol,
-			      unsigned number)
-{
-	struct dline *line = vk_calloc(1, sizeof(*line));
-
-	if (line == NULL)
-		return NULL;
-	line->text = vk_strndup(text, len);
-	if (line->text == NULL) {
-		vk_free(line);
-		return NULL;
-	}
-	line->len = len;
-	line->eol = eol;
-	line->number = number;
-	line->extent.line = number;
-	return line;
-}
-
-static struct dline *line_copy(const struct dline *src)
-{
-	struct dline *line = line_new(src->text, src->len, src->eol,
-				      src->number);
-
-	if (line == NULL)
-		return NULL;
-	line->kind = src->kind;
-	line->quoted = src->quoted;
-	line->value_off = src->value_off;
-	line->value_end = src->value_end;
-	line->path_off = src->path_off;
-	line->path_end = src->path_end;
-	line->extent = src->extent;
-	if ((src->key != NULL && (line->key = vk_strdup(src->key)) == NULL) ||
-	    (src->value != NULL &&
-	     (line->value = vk_strdup(src->value)) == NULL) ||
-	    (src->path != NULL && (line->path = vk_strdup(src->path)) == NULL)) {
-		line_free(line);
-		return NULL;
-	}
-	line->extent.path = line->path;
-	return line;
-}
-
-/* Room for `extra` more lines, so that an edit can fail before it
- * changes anything. */
-static bool lines_reserve(desc_descriptor *desc, size_t extra)
-{
-	size_t need = desc->count + extra, cap;
-	struct dline **lines;
-
-	if (need <= desc->capacity)
-		return true;
-	cap = desc->capacity ? desc->capacity * 2 : 32;
-	while (cap < need)
-		cap *= 2;
-	lines = vk_reallocarray(desc->lines, cap, sizeof(*lines));
-	if (lines == NULL)
-		return false;
-	desc->lines = lines;
-	desc->capacity = cap;
-	return true;
-}
-
-static enum line_end dominant_eol(const desc_descriptor *desc)
-{
-	size_t lf = 0, crlf = 0;
-
-	for (size_t i = 0; i < desc->count; i++) {
-		if (desc->lines[i]->eol == EOL_LF)
-			lf++;
-		else if (desc->lines[i]->eol == EOL_CRLF)
-			crlf++;
-	}
-	return crlf > lf ? EOL_CRLF : EOL_LF;
-}
-
-/* Inserts at index pos (room must be reserved).  A line appended after a
- * last line that had no line ending takes over that absence. */
-static void lines_insert(desc_descriptor *desc, size_t pos, struct dline *line)
-{
-	enum line_end eol = dominant_eol(desc);
-
-	line->eol = eol;
-	if (pos == desc->count && pos > 0 &&
-	    desc->lines[pos - 1]->eol == EOL_NONE) {
-		struct dline *last = desc->lines[pos - 1];
-
-		/* A stray CR ending that line would pair with an LF and be
-		 * read back as CRLF, shortening its value (found by fuzzing):
-		 * end it with CRLF, which reads back to the same text. */
-		last->eol = last->len > 0 && last->text[last->len - 1] == '\r' ?
-				    EOL_CRLF : eol;
-		line->eol = EOL_NONE;
-	}
-	memmove(&desc->lines[pos + 1], &desc->lines[pos],
-		(desc->count - pos) * sizeof(*desc->lines));
-	desc->lines[pos] = line;
-	desc->count++;
-}
-
-static void lines_remove(desc_descriptor *desc, size_t pos)
-{
-	struct dline *line = desc->lines[pos];
-
-	/* Removing the last line keeps a missing final newline missing. */
-	if (pos + 1 == desc->count && pos > 0 && line->eol == EOL_NONE)
-		desc->lines[pos - 1]->eol = EOL_NONE;
-	line_free(line);
-	memmove(&desc->lines[pos], &desc->lines[pos + 1],
-		(desc->count - pos - 1) * sizeof(*desc->lines));
-	desc->count--;
-}
-
-/* ------------------------------------------------------------------ */
 /* Parsing one line                                                    */
 /* ------------------------------------------------------------------ */
 
@@ -628,6 +392,20 @@ static void lines_remove(desc_descriptor *desc, size_t pos)
  * The cap keeps 4 MiB of newlines from becoming millions of line
  * objects and keeps per-line lookups cheap. */
 #define MAX_LINES 16384u
+
+/* How the descriptor's bytes are normalised (reader.h): embedded
+ * descriptor areas and files qemu rewrote in place end in padding of
+ * NULs and spaces, or in a few stale bytes after a NUL; a lone CR is a
+ * byte of its line, and a BOM inside the text is left to the grammar,
+ * which refuses it as an unrecognised line. */
+static const struct reader_rules descriptor_rules = {
+	.blank_padding = true,
+	.stale_after_nul = true,
+	.max_lines = MAX_LINES,
+	.refuse_lone_cr = false,
+	.refuse_inner_bom = false,
+	.messages = READER_MESSAGES_DESCRIPTOR,
+};
 
 struct parser {
 	struct reader r;
@@ -667,7 +445,7 @@ static desc_status parser_note(struct parser *ps, desc_severity severity,
 	desc_error_set((ps)->err, DESC_E_SYNTAX, (ps)->r.name, (line), __VA_ARGS__)
 
 /* Points err at the byte of the line where the problem starts. */
-static desc_status at_column(desc_error *err, const struct dline *line,
+static desc_status at_column(desc_error *err, const struct line *line,
 			     const char *pos, desc_status st)
 {
 	if (err != NULL)
@@ -679,18 +457,23 @@ static desc_status at_column(desc_error *err, const struct dline *line,
 	at_column(err, line, (pos),                                          \
 		  desc_error_set(err, DESC_E_SYNTAX, name, lineno, __VA_ARGS__))
 
-/* Parses an extent line into line->extent.  `name` and `lineno` are only
- * for messages; `err` may be NULL. */
-static desc_status parse_extent(struct dline *line, const char *name,
-				unsigned lineno, desc_error *err)
+desc_status vk_parse_extent_line(struct line *line, const char *name,
+				 unsigned lineno, desc_error *err)
 {
 	const char *p = line->text, *end = line->text + line->len;
 	const char *word, *q;
 	size_t wlen;
 	char shown[96], what[96];
-	desc_extent *e = &line->extent;
+	struct extent_line *x;
+	desc_extent *e;
 	uint64_t number;
 	int v;
+
+	x = line->extent = vk_calloc(1, sizeof(*line->extent));
+	if (x == NULL)
+		return vk_nomem_at(err, name, lineno);
+	e = &x->fields;
+	e->line = line->number;
 
 	quote_text(shown, sizeof(shown), line->text, line->len);
 	skip_blanks(&p, end);
@@ -766,12 +549,12 @@ static desc_status parse_extent(struct dline *line, const char *name,
 		return EXTENT_ERROR(p,
 				    "unterminated quote in extent line '%s' (expected %s)",
 				    shown, EXPECTED_EXTENT);
-	line->path_off = (size_t)(p + 1 - line->text);
-	line->path_end = (size_t)(q - line->text);
-	line->path = vk_strndup(p + 1, (size_t)(q - p - 1));
-	if (line->path == NULL)
+	x->path_off = (size_t)(p + 1 - line->text);
+	x->path_end = (size_t)(q - line->text);
+	x->path = vk_strndup(p + 1, (size_t)(q - p - 1));
+	if (x->path == NULL)
 		return vk_nomem_at(err, name, lineno);
-	e->path = line->path;
+	e->path = x->path;
 	p = q + 1;
 	if (p < end && *p != ' ' && *p != '\t')
 		goto trailing;
@@ -815,7 +598,7 @@ trailing:
 
 /* Splits a key-value line (already matched by P_KEY_VALUE) into key and
  * unquoted value. */
-static desc_status parse_key_value(struct parser *ps, struct dline *line)
+static desc_status parse_key_value(struct parser *ps, struct line *line)
 {
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(ps->md);
 	size_t key_off = ov[2], key_end = ov[3];
@@ -827,6 +610,8 @@ static desc_status parse_key_value(struct parser *ps, struct dline *line)
 	line->key = vk_strndup(line->text + key_off, key_end - key_off);
 	if (line->key == NULL)
 		return vk_nomem_at(ps->err, ps->r.name, line->number);
+	line->key_off = key_off;
+	line->key_end = key_end;
 	line->value_off = val_off;
 	line->value_end = val_end;
 	if (vlen > 0 && v[0] == '"') {
@@ -851,14 +636,14 @@ static desc_status parse_key_value(struct parser *ps, struct dline *line)
 	return DESC_OK;
 }
 
-static bool is_ddb_key(const char *key)
+bool vk_is_ddb_key(const char *key)
 {
 	return strncasecmp(key, "ddb.", 4) == 0;
 }
 
-static desc_status check_header_value(struct parser *ps, struct dline *line)
+static desc_status check_header_value(struct parser *ps, struct line *line)
 {
-	const char *canon = canonical_header_key(line->key, strlen(line->key));
+	const char *canon = vk_canonical_header_key(line->key, strlen(line->key));
 	char shown[96];
 
 	if (canon == NULL)
@@ -916,9 +701,9 @@ static const char *const ddb_keys[] = {
 
 /* Unknown DDB keys are normal (every product adds its own), so they are
  * only noted. */
-static desc_status check_ddb_key(struct parser *ps, const struct dline *line)
+static desc_status check_ddb_key(struct parser *ps, const struct line *line)
 {
-	if (!is_ddb_key(line->key))
+	if (!vk_is_ddb_key(line->key))
 		return parser_note(ps, DESC_SEV_WARNING, line->number,
 				   "unknown-ddb-key",
 				   "disk database key '%s' has no 'ddb.' prefix (kept as written)",
@@ -932,7 +717,7 @@ static desc_status check_ddb_key(struct parser *ps, const struct dline *line)
 }
 
 /* A comment may open a section. */
-static int classify_comment(struct parser *ps, struct dline *line)
+static int classify_comment(struct parser *ps, struct line *line)
 {
 	static const struct {
 		enum pattern_id id;
@@ -960,13 +745,13 @@ static int classify_comment(struct parser *ps, struct dline *line)
 /* A key-value line belongs to the DDB by its "ddb." prefix or its place
  * after the DDB comments, to change tracking by its section, else to
  * the header (qemu finds header keys anywhere). */
-static desc_status classify_key_value(struct parser *ps, struct dline *line)
+static desc_status classify_key_value(struct parser *ps, struct line *line)
 {
 	desc_status st = parse_key_value(ps, line);
 
 	if (st != DESC_OK)
 		return st;
-	if (is_ddb_key(line->key)) {
+	if (vk_is_ddb_key(line->key)) {
 		line->kind = LINE_DDB;
 		ps->section = SEC_DDB;
 		return check_ddb_key(ps, line);
@@ -976,7 +761,7 @@ static desc_status classify_key_value(struct parser *ps, struct dline *line)
 		return DESC_OK;
 	}
 	if (ps->section == SEC_DDB &&
-	    canonical_header_key(line->key, strlen(line->key)) == NULL) {
+	    vk_canonical_header_key(line->key, strlen(line->key)) == NULL) {
 		line->kind = LINE_DDB;
 		return check_ddb_key(ps, line);
 	}
@@ -984,7 +769,7 @@ static desc_status classify_key_value(struct parser *ps, struct dline *line)
 	return check_header_value(ps, line);
 }
 
-static desc_status classify_line(struct parser *ps, struct dline *line)
+static desc_status classify_line(struct parser *ps, struct line *line)
 {
 	char shown[96];
 	int m;
@@ -1015,7 +800,8 @@ static desc_status classify_line(struct parser *ps, struct dline *line)
 	if (m == 1 || ps->section == SEC_EXTENT) {
 		line->kind = LINE_EXTENT;
 		ps->section = SEC_EXTENT;
-		return parse_extent(line, ps->r.name, line->number, ps->err);
+		return vk_parse_extent_line(line, ps->r.name, line->number,
+					    ps->err);
 	}
 	if (ps->section == SEC_DDB)
 		return SYNTAX(ps, line->number,
@@ -1074,7 +860,7 @@ static desc_status parse_all(struct parser *ps, bool complete)
 	size_t extents = 0;
 
 	while (reader_next(&ps->r)) {
-		struct dline *line;
+		struct line *line;
 		desc_status st;
 
 		if (!ps->seen_content) {
@@ -1091,25 +877,14 @@ static desc_status parse_all(struct parser *ps, bool complete)
 					return st;
 			}
 		}
-		if (ps->r.lineno > MAX_LINES)
-			return desc_error_set(ps->err, DESC_E_TOO_LARGE,
-					      ps->r.name, ps->r.lineno,
-					      "descriptor has more than %u lines",
-					      MAX_LINES);
-		if (ps->r.line_len > DESC_MAX_LINE)
-			return SYNTAX(ps, ps->r.lineno,
-				      "line is longer than %u bytes (%zu bytes)",
-				      DESC_MAX_LINE, ps->r.line_len);
-		if (memchr(ps->r.line, '\0', ps->r.line_len) != NULL)
-			return SYNTAX(ps, ps->r.lineno,
-				      "NUL byte inside the text (expected text lines)");
-		if (!lines_reserve(desc, 1))
+		/* Binary data is told apart above, before the caps
+		 * would call it a NUL inside the text. */
+		st = reader_check_line(&ps->r);
+		if (st != DESC_OK)
+			return st;
+		if (!lines_reserve(&desc->lines, 1))
 			return vk_nomem_at(ps->err, ps->r.name, ps->r.lineno);
-		line = line_new(ps->r.line, ps->r.line_len, ps->r.eol,
-				ps->r.lineno);
-		if (line == NULL)
-			return vk_nomem_at(ps->err, ps->r.name, ps->r.lineno);
-		desc->lines[desc->count++] = line;
+		line = lines_add_read(&desc->lines, &ps->r);
 		st = classify_line(ps, line);
 		if (st != DESC_OK)
 			return st;
@@ -1154,7 +929,7 @@ static desc_status parse_text(const char *text, size_t len, const char *name,
 	st = patterns_init(err);
 	if (st != DESC_OK)
 		return st;
-	st = reader_init(&ps.r, text, len, name, err);
+	st = reader_open(&ps.r, &descriptor_rules, text, len, name, err);
 	if (st != DESC_OK)
 		return st;
 	desc = vk_calloc(1, sizeof(*desc));
@@ -1162,7 +937,7 @@ static desc_status parse_text(const char *text, size_t len, const char *name,
 		st = vk_nomem_at(err, name, 0);
 		goto out;
 	}
-	desc->bom = ps.r.bom;
+	desc->lines.keep_missing_newline = true;
 	if (name != NULL && (desc->name = vk_strdup(name)) == NULL) {
 		st = vk_nomem_at(err, name, 0);
 		goto out;
@@ -1177,8 +952,11 @@ static desc_status parse_text(const char *text, size_t len, const char *name,
 	ps.err = err;
 	ps.section = SEC_HEADER;
 	st = parse_all(&ps, complete);
+	if (st == DESC_OK)
+		lines_keep(&desc->lines, &ps.r);
 out:
 	pcre2_match_data_free(ps.md);
+	reader_close(&ps.r);
 	if (st != DESC_OK) {
 		desc_free(desc);
 		/* A failed parse leaves the caller's warning list as it was. */
@@ -1200,12 +978,37 @@ desc_status desc_parse(const char *text, size_t len, const char *name,
 	return parse_text(text, len, name, true, out, warnings, err);
 }
 
+ptrdiff_t vk_find_section_comment(const desc_descriptor *desc,
+				  enum section section)
+{
+	enum pattern_id id = section == SEC_EXTENT ? P_SEC_EXTENT :
+			     section == SEC_CTK ? P_SEC_CTK : P_SEC_DDB;
+	pcre2_match_data *md = match_data_new();
+	ptrdiff_t found = -1;
+
+	if (md == NULL)
+		return -2;
+	for (size_t i = 0; i < desc->lines.count && found < 0; i++) {
+		const struct line *line = &desc->lines.at[i];
+		int m;
+
+		if (line->kind != LINE_COMMENT)
+			continue;
+		m = pattern_match(id, line->text, line->len, md);
+		if (m < 0)
+			found = -2;
+		else if (m == 1)
+			found = (ptrdiff_t)i;
+	}
+	pcre2_match_data_free(md);
+	return found;
+}
+
 /* ------------------------------------------------------------------ */
 /* Construction, copy, write                                           */
 /* ------------------------------------------------------------------ */
 
-/* Values that cannot be written between quotes on one line. */
-static bool value_writable(const char *value)
+bool vk_value_writable(const char *value)
 {
 	for (const char *p = value; *p != '\0'; p++)
 		if (*p == '"' || *p == '\n' || *p == '\r')
@@ -1222,7 +1025,7 @@ desc_status desc_new(const char *create_type, uint32_t cid, uint32_t parent_cid,
 	if (out != NULL)
 		*out = NULL;
 	if (create_type == NULL || create_type[0] == '\0' ||
-	    !value_writable(create_type))
+	    !vk_value_writable(create_type))
 		return desc_error_set(err, DESC_E_ARG, NULL, 0,
 				      "invalid createType '%s' (expected a name such as monolithicSparse)",
 				      create_type ? create_type : "(null)");
@@ -1261,18 +1064,10 @@ desc_status desc_clone(const desc_descriptor *desc, desc_descriptor **out,
 	copy = vk_calloc(1, sizeof(*copy));
 	if (copy == NULL)
 		goto nomem;
-	copy->bom = desc->bom;
 	if (desc->name != NULL && (copy->name = vk_strdup(desc->name)) == NULL)
 		goto nomem;
-	if (!lines_reserve(copy, desc->count))
+	if (!lines_copy(&copy->lines, &desc->lines))
 		goto nomem;
-	for (size_t i = 0; i < desc->count; i++) {
-		struct dline *line = line_copy(desc->lines[i]);
-
-		if (line == NULL)
-			goto nomem;
-		copy->lines[copy->count++] = line;
-	}
 	*out = copy;
 	return DESC_OK;
 nomem:
@@ -1284,9 +1079,7 @@ void desc_free(desc_descriptor *desc)
 {
 	if (desc == NULL)
 		return;
-	for (size_t i = 0; i < desc->count; i++)
-		line_free(desc->lines[i]);
-	vk_free(desc->lines);
+	lines_free(&desc->lines);
 	vk_free(desc->name);
 	vk_free(desc);
 }
@@ -1296,48 +1089,20 @@ const char *desc_name(const desc_descriptor *desc)
 	return desc ? desc->name : NULL;
 }
 
-static size_t eol_len(enum line_end eol)
-{
-	return eol == EOL_CRLF ? 2 : eol == EOL_LF ? 1 : 0;
-}
-
 desc_status desc_write(const desc_descriptor *desc, char **out, size_t *len,
 		       desc_error *err)
 {
-	size_t total = 0, pos = 0;
-	char *buf;
+	desc_status st;
 
 	if (out == NULL || desc == NULL)
 		return desc_error_set(err, DESC_E_ARG, NULL, 0,
 				      "no descriptor to write");
-	*out = NULL;
-	if (len != NULL)
-		*len = 0;
-	if (desc->bom)
-		total += 3;
-	for (size_t i = 0; i < desc->count; i++)
-		total += desc->lines[i]->len + eol_len(desc->lines[i]->eol);
-	buf = vk_malloc(total + 1);
-	if (buf == NULL)
+	st = lines_write(&desc->lines, out, len);
+	if (st == DESC_E_NOMEM)
 		return vk_nomem_at(err, desc->name, 0);
-	if (desc->bom) {
-		memcpy(buf, "\xef\xbb\xbf", 3);
-		pos = 3;
-	}
-	for (size_t i = 0; i < desc->count; i++) {
-		const struct dline *line = desc->lines[i];
-
-		memcpy(buf + pos, line->text, line->len);
-		pos += line->len;
-		if (line->eol == EOL_CRLF)
-			buf[pos++] = '\r';
-		if (line->eol != EOL_NONE)
-			buf[pos++] = '\n';
-	}
-	buf[pos] = '\0';
-	*out = buf;
-	if (len != NULL)
-		*len = pos;
+	if (st != DESC_OK)
+		return desc_error_set(err, st, desc->name, 0,
+				      "descriptor too large to write");
 	return DESC_OK;
 }
 
@@ -1345,14 +1110,12 @@ desc_status desc_write(const desc_descriptor *desc, char **out, size_t *len,
 /* Finding lines                                                       */
 /* ------------------------------------------------------------------ */
 
-/* The header line for key: an exact match first, else the first
- * case-insensitive one.  -1 when absent. */
-static ptrdiff_t find_header(const desc_descriptor *desc, const char *key)
+ptrdiff_t vk_find_header(const desc_descriptor *desc, const char *key)
 {
 	ptrdiff_t fallback = -1;
 
-	for (size_t i = 0; i < desc->count; i++) {
-		const struct dline *line = desc->lines[i];
+	for (size_t i = 0; i < desc->lines.count; i++) {
+		const struct line *line = &desc->lines.at[i];
 
 		if (line->kind != LINE_HEADER)
 			continue;
@@ -1364,25 +1127,16 @@ static ptrdiff_t find_header(const desc_descriptor *desc, const char *key)
 	return fallback;
 }
 
-/* The DDB line for key (case-insensitive; the last one wins, as in
- * VMware's own dictionary files).  -1 when absent. */
-static ptrdiff_t find_ddb(const desc_descriptor *desc, const char *key)
+ptrdiff_t vk_find_ddb(const desc_descriptor *desc, const char *key)
 {
-	ptrdiff_t found = -1;
-
-	for (size_t i = 0; i < desc->count; i++) {
-		const struct dline *line = desc->lines[i];
-
-		if (line->kind == LINE_DDB && strcasecmp(line->key, key) == 0)
-			found = (ptrdiff_t)i;
-	}
-	return found;
+	return lines_find_last(&desc->lines, LINE_DDB, key);
 }
 
+/* The line of extent number `index`, or -1. */
 static ptrdiff_t find_extent(const desc_descriptor *desc, size_t index)
 {
-	for (size_t i = 0; i < desc->count; i++) {
-		if (desc->lines[i]->kind != LINE_EXTENT)
+	for (size_t i = 0; i < desc->lines.count; i++) {
+		if (desc->lines.at[i].kind != LINE_EXTENT)
 			continue;
 		if (index-- == 0)
 			return (ptrdiff_t)i;
@@ -1392,35 +1146,10 @@ static ptrdiff_t find_extent(const desc_descriptor *desc, size_t index)
 
 static ptrdiff_t last_of_kind(const desc_descriptor *desc, enum line_kind kind)
 {
-	for (size_t i = desc->count; i > 0; i--)
-		if (desc->lines[i - 1]->kind == kind)
+	for (size_t i = desc->lines.count; i > 0; i--)
+		if (desc->lines.at[i - 1].kind == kind)
 			return (ptrdiff_t)(i - 1);
 	return -1;
-}
-
-/* The first comment line matching a section pattern; -1 when there is
- * none, -2 when matching failed (out of memory). */
-static ptrdiff_t find_comment(const desc_descriptor *desc, enum pattern_id id)
-{
-	pcre2_match_data *md = match_data_new();
-	ptrdiff_t found = -1;
-
-	if (md == NULL)
-		return -2;
-	for (size_t i = 0; i < desc->count && found < 0; i++) {
-		const struct dline *line = desc->lines[i];
-		int m;
-
-		if (line->kind != LINE_COMMENT)
-			continue;
-		m = pattern_match(id, line->text, line->len, md);
-		if (m < 0)
-			found = -2;
-		else if (m == 1)
-			found = (ptrdiff_t)i;
-	}
-	pcre2_match_data_free(md);
-	return found;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1460,18 +1189,22 @@ static bool needs_quotes(const char *value)
 	return false;
 }
 
-/* Builds the replacement for an existing key-value line: the old bytes
- * with only the value swapped.  Returns a new line, or NULL. */
-static struct dline *rewrite_value(const struct dline *old, const char *value,
-				   bool quote)
+/* The replacement for an existing key-value line, into *line: the old
+ * bytes with only the value swapped.  False on allocation failure. */
+static bool rewrite_value(const struct line *old, const char *value,
+			  bool quote, struct line *line)
 {
 	size_t vlen = strlen(value), q = quote ? 2 : 0;
 	size_t len = old->value_off + vlen + q + (old->len - old->value_end);
-	struct dline *line;
 	char *text = vk_malloc(len + 1), *p = text;
+	char *key = vk_strdup(old->key), *copy = vk_strdup(value);
 
-	if (text == NULL)
-		return NULL;
+	if (text == NULL || key == NULL || copy == NULL) {
+		vk_free(text);
+		vk_free(key);
+		vk_free(copy);
+		return false;
+	}
 	memcpy(p, old->text, old->value_off);
 	p += old->value_off;
 	if (quote)
@@ -1482,54 +1215,41 @@ static struct dline *rewrite_value(const struct dline *old, const char *value,
 		*p++ = '"';
 	memcpy(p, old->text + old->value_end, old->len - old->value_end);
 	text[len] = '\0';
-	line = line_copy(old);
-	if (line == NULL) {
-		vk_free(text);
-		return NULL;
-	}
-	vk_free(line->text);
-	line->text = text;
-	line->len = len;
-	vk_free(line->value);
-	line->value = vk_strdup(value);
-	if (line->value == NULL) {
-		line_free(line);
-		return NULL;
-	}
+	line_init_edited(line, old->kind, text, len);
+	line->key = key;
+	line->key_off = old->key_off;
+	line->key_end = old->key_end;
+	line->value = copy;
 	line->quoted = quote;
+	line->value_off = old->value_off;
 	line->value_end = old->value_off + vlen + q;
-	line->number = 0;
-	return line;
+	return true;
 }
 
-/* A brand-new key-value line in canonical form.  `sep` is "=" for the
- * header and " = " for the DDB. */
-static struct dline *new_key_value(enum line_kind kind, const char *key,
-				   const char *value, const char *sep,
-				   bool quote)
+/* A brand-new key-value line in canonical form, into *line.  `sep` is
+ * "=" for the header and " = " for the DDB. */
+static bool new_key_value(enum line_kind kind, const char *key,
+			  const char *value, const char *sep, bool quote,
+			  struct line *line)
 {
 	char *text = vk_asprintf("%s%s%s%s%s", key, sep, quote ? "\"" : "",
 				 value, quote ? "\"" : "");
-	struct dline *line;
 	size_t klen = strlen(key), slen = strlen(sep);
 
 	if (text == NULL)
-		return NULL;
-	line = line_new(text, strlen(text), EOL_LF, 0);
-	vk_free(text);
-	if (line == NULL)
-		return NULL;
-	line->kind = kind;
+		return false;
+	line_init_edited(line, kind, text, strlen(text));
 	line->quoted = quote;
+	line->key_end = klen;
 	line->value_off = klen + slen;
 	line->value_end = line->len;
 	line->key = vk_strdup(key);
 	line->value = vk_strdup(value);
 	if (line->key == NULL || line->value == NULL) {
-		line_free(line);
-		return NULL;
+		line_clear(line);
+		return false;
 	}
-	return line;
+	return true;
 }
 
 static desc_status check_value(const desc_descriptor *desc, const char *key,
@@ -1539,7 +1259,7 @@ static desc_status check_value(const desc_descriptor *desc, const char *key,
 		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
 				      "invalid key '%s' (expected letters, digits, '_', '.', ':' or '-')",
 				      key ? key : "(null)");
-	if (value == NULL || !value_writable(value))
+	if (value == NULL || !vk_value_writable(value))
 		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
 				      "value for '%s' cannot contain a double quote or a line break",
 				      key);
@@ -1554,7 +1274,7 @@ static size_t header_insert_pos(const desc_descriptor *desc)
 
 	if (last >= 0)
 		return (size_t)last + 1;
-	if (desc->count > 0 && desc->lines[0]->kind == LINE_COMMENT)
+	if (desc->lines.count > 0 && desc->lines.at[0].kind == LINE_COMMENT)
 		return 1;
 	return 0;
 }
@@ -1565,8 +1285,8 @@ const char *desc_header_get(const desc_descriptor *desc, const char *key)
 
 	if (desc == NULL || key == NULL)
 		return NULL;
-	i = find_header(desc, key);
-	return i < 0 ? NULL : desc->lines[i]->value;
+	i = vk_find_header(desc, key);
+	return i < 0 ? NULL : desc->lines.at[i].value;
 }
 
 desc_status desc_header_set(desc_descriptor *desc, const char *key,
@@ -1574,73 +1294,49 @@ desc_status desc_header_set(desc_descriptor *desc, const char *key,
 {
 	desc_status st;
 	ptrdiff_t i;
-	struct dline *line;
+	struct line line;
 	const char *canon;
-	bool quote;
 
 	if (desc == NULL)
 		return desc_error_set(err, DESC_E_ARG, NULL, 0, "no descriptor");
 	st = check_value(desc, key, value, err);
 	if (st != DESC_OK)
 		return st;
-	if (is_ddb_key(key))
+	if (vk_is_ddb_key(key))
 		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
 				      "'%s' is a disk database key, not a header key",
 				      key);
-	canon = canonical_header_key(key, strlen(key));
+	canon = vk_canonical_header_key(key, strlen(key));
 	if (canon != NULL && (strcmp(canon, "CID") == 0 ||
 			      strcmp(canon, "parentCID") == 0) &&
 	    !vk_all_hex_digits(value, strlen(value)))
 		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
 				      "%s '%s' is not hexadecimal (expected 8 hex digits such as 8c808111)",
 				      canon, value);
-	i = find_header(desc, key);
+	i = vk_find_header(desc, key);
 	if (i >= 0) {
-		const struct dline *old = desc->lines[i];
+		const struct line *old = &desc->lines.at[i];
+		bool quote = !bare_header_key(key) &&
+			     (old->quoted || needs_quotes(value));
 
-		quote = !bare_header_key(key) &&
-			(old->quoted || needs_quotes(value));
-		line = rewrite_value(old, value, quote);
-		if (line == NULL)
-			goto nomem;
-		line_free(desc->lines[i]);
-		desc->lines[i] = line;
+		if (!rewrite_value(old, value, quote, &line))
+			return vk_nomem_at(err, desc->name, 0);
+		lines_replace(&desc->lines, (size_t)i, &line);
 		return DESC_OK;
 	}
-	if (!lines_reserve(desc, 1))
-		goto nomem;
-	line = new_key_value(LINE_HEADER, key, value, "=",
-			     !bare_header_key(key));
-	if (line == NULL)
-		goto nomem;
-	lines_insert(desc, header_insert_pos(desc), line);
+	if (!lines_reserve(&desc->lines, 1) ||
+	    !new_key_value(LINE_HEADER, key, value, "=", !bare_header_key(key),
+			   &line))
+		return vk_nomem_at(err, desc->name, 0);
+	lines_insert(&desc->lines, header_insert_pos(desc), &line);
 	return DESC_OK;
-nomem:
-	return vk_nomem_at(err, desc->name, 0);
-}
-
-/* Removes every line of `kind` whose key is `key`; returns how many. */
-static size_t unset_lines(desc_descriptor *desc, enum line_kind kind,
-			  const char *key)
-{
-	size_t removed = 0;
-
-	if (desc == NULL || key == NULL)
-		return 0;
-	for (size_t i = desc->count; i > 0; i--) {
-		const struct dline *line = desc->lines[i - 1];
-
-		if (line->kind == kind && strcasecmp(line->key, key) == 0) {
-			lines_remove(desc, i - 1);
-			removed++;
-		}
-	}
-	return removed;
 }
 
 size_t desc_header_unset(desc_descriptor *desc, const char *key)
 {
-	return unset_lines(desc, LINE_HEADER, key);
+	if (desc == NULL || key == NULL)
+		return 0;
+	return lines_remove_key(&desc->lines, LINE_HEADER, key);
 }
 
 /* 1 to 8 hex digits: qemu writes CIDs with %x, without leading zeros,
@@ -1719,8 +1415,8 @@ size_t desc_extent_count(const desc_descriptor *desc)
 
 	if (desc == NULL)
 		return 0;
-	for (size_t i = 0; i < desc->count; i++)
-		if (desc->lines[i]->kind == LINE_EXTENT)
+	for (size_t i = 0; i < desc->lines.count; i++)
+		if (desc->lines.at[i].kind == LINE_EXTENT)
 			n++;
 	return n;
 }
@@ -1732,7 +1428,7 @@ const desc_extent *desc_extent_at(const desc_descriptor *desc, size_t index)
 	if (desc == NULL)
 		return NULL;
 	i = find_extent(desc, index);
-	return i < 0 ? NULL : &desc->lines[i]->extent;
+	return i < 0 ? NULL : &desc->lines.at[i].extent->fields;
 }
 
 bool desc_capacity(const desc_descriptor *desc, uint64_t *sectors)
@@ -1741,10 +1437,13 @@ bool desc_capacity(const desc_descriptor *desc, uint64_t *sectors)
 
 	if (desc == NULL)
 		return false;
-	for (size_t i = 0; i < desc->count; i++)
-		if (desc->lines[i]->kind == LINE_EXTENT &&
-		    !vk_add_u64(sum, desc->lines[i]->extent.sectors, &sum))
+	for (size_t i = 0; i < desc->lines.count; i++) {
+		const struct line *line = &desc->lines.at[i];
+
+		if (line->kind == LINE_EXTENT &&
+		    !vk_add_u64(sum, line->extent->fields.sectors, &sum))
 			return false;
+	}
 	if (sectors != NULL)
 		*sectors = sum;
 	return true;
@@ -1753,15 +1452,15 @@ bool desc_capacity(const desc_descriptor *desc, uint64_t *sectors)
 static desc_status check_extent(const desc_descriptor *desc,
 				const desc_extent *e, desc_error *err)
 {
-	if ((size_t)e->access >= ARRAY_SIZE(access_names) ||
-	    (size_t)e->type >= ARRAY_SIZE(extent_type_names))
+	if ((unsigned)e->access > DESC_ACCESS_NOACCESS ||
+	    (unsigned)e->type > DESC_EXTENT_SESPARSE)
 		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
 				      "invalid extent access or type");
 	if (e->path == NULL && e->type != DESC_EXTENT_ZERO)
 		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
 				      "%s extent needs a file name",
-				      extent_type_names[e->type]);
-	if (e->path != NULL && (e->path[0] == '\0' || !value_writable(e->path)))
+				      desc_extent_type_name(e->type));
+	if (e->path != NULL && (e->path[0] == '\0' || !vk_value_writable(e->path)))
 		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
 				      "extent file name '%s' is empty or contains a double quote or a line break",
 				      e->path);
@@ -1774,20 +1473,20 @@ static desc_status check_extent(const desc_descriptor *desc,
 	return DESC_OK;
 }
 
-/* Fills the parsed fields of a line we generated by reading it back the
- * way a parse would.  Only memory can fail: the callers checked the
- * extent first. */
-static desc_status reparse_extent(struct dline *line, const char *name,
-				  desc_error *err)
+/* Takes over text[0..len) as the extent line *line (kind, fields) by
+ * reading it back the way a parse would.  Only memory can fail: the
+ * callers checked the extent first.  On failure nothing is left. */
+static desc_status extent_line_from_text(struct line *line, char *text,
+					 size_t len, const char *name,
+					 desc_error *err)
 {
 	desc_status st;
 
-	line->kind = LINE_EXTENT;
-	st = parse_extent(line, NULL, 0, NULL);
-	line->extent.line = 0;
-	line->number = 0;
+	line_init_edited(line, LINE_EXTENT, text, len);
+	st = vk_parse_extent_line(line, NULL, 0, NULL);
 	if (st == DESC_OK)
 		return DESC_OK;
+	line_clear(line);
 	if (st == DESC_E_NOMEM)
 		return vk_nomem_at(err, name, 0);
 	return desc_error_set(err, DESC_E_ARG, name, 0,
@@ -1796,81 +1495,55 @@ static desc_status reparse_extent(struct dline *line, const char *name,
 
 /* A canonical extent line: single spaces, double-quoted name. */
 static desc_status new_extent_line(const desc_descriptor *desc,
-				   const desc_extent *e, struct dline **out,
+				   const desc_extent *e, struct line *line,
 				   desc_error *err)
 {
 	char offset[32] = "";
-	struct dline *line;
 	char *text;
 
-	*out = NULL;
 	if (e->has_offset)
 		snprintf(offset, sizeof(offset), " %llu",
 			 (unsigned long long)e->offset);
 	if (e->path != NULL)
-		text = vk_asprintf("%s %llu %s \"%s\"%s", access_names[e->access],
+		text = vk_asprintf("%s %llu %s \"%s\"%s",
+				   desc_access_name(e->access),
 				   (unsigned long long)e->sectors,
-				   extent_type_names[e->type], e->path, offset);
+				   desc_extent_type_name(e->type), e->path,
+				   offset);
 	else
-		text = vk_asprintf("%s %llu %s", access_names[e->access],
+		text = vk_asprintf("%s %llu %s", desc_access_name(e->access),
 				   (unsigned long long)e->sectors,
-				   extent_type_names[e->type]);
+				   desc_extent_type_name(e->type));
 	if (text == NULL)
-		goto nomem;
-	line = line_new(text, strlen(text), EOL_LF, 0);
-	vk_free(text);
-	if (line == NULL)
-		goto nomem;
-	if (reparse_extent(line, desc->name, err) != DESC_OK) {
-		desc_status st = err ? err->code : DESC_E_NOMEM;
-
-		line_free(line);
-		return st;
-	}
-	*out = line;
-	return DESC_OK;
-nomem:
-	return vk_nomem_at(err, desc->name, 0);
+		return vk_nomem_at(err, desc->name, 0);
+	return extent_line_from_text(line, text, strlen(text), desc->name, err);
 }
 
 /* The old line with only the name between its quotes replaced. */
 static desc_status splice_path(const desc_descriptor *desc,
-			       const struct dline *old, const char *path,
-			       struct dline **out, desc_error *err)
+			       const struct line *old, const char *path,
+			       struct line *line, desc_error *err)
 {
+	const struct extent_line *x = old->extent;
 	size_t plen = strlen(path);
-	size_t len = old->path_off + plen + (old->len - old->path_end);
+	size_t len = x->path_off + plen + (old->len - x->path_end);
 	char *text = vk_malloc(len + 1);
-	struct dline *line;
 
-	*out = NULL;
 	if (text == NULL)
-		goto nomem;
-	memcpy(text, old->text, old->path_off);
-	memcpy(text + old->path_off, path, plen);
-	memcpy(text + old->path_off + plen, old->text + old->path_end,
-	       old->len - old->path_end);
-	line = line_new(text, len, old->eol, 0);
-	vk_free(text);
-	if (line == NULL)
-		goto nomem;
-	if (reparse_extent(line, desc->name, err) != DESC_OK) {
-		desc_status st = err ? err->code : DESC_E_NOMEM;
-
-		line_free(line);
-		return st;
-	}
-	*out = line;
-	return DESC_OK;
-nomem:
-	return vk_nomem_at(err, desc->name, 0);
+		return vk_nomem_at(err, desc->name, 0);
+	memcpy(text, old->text, x->path_off);
+	memcpy(text + x->path_off, path, plen);
+	memcpy(text + x->path_off + plen, old->text + x->path_end,
+	       old->len - x->path_end);
+	text[len] = '\0';
+	return extent_line_from_text(line, text, len, desc->name, err);
 }
 
 desc_status desc_extent_set_path(desc_descriptor *desc, size_t index,
 				 const char *path, desc_error *err)
 {
-	const struct dline *old;
-	struct dline *line;
+	const struct line *old;
+	struct line line;
 	desc_extent e;
 	desc_status st;
 	ptrdiff_t i;
@@ -1882,8 +1555,8 @@ desc_status desc_extent_set_path(desc_descriptor *desc, size_t index,
 		return desc_error_set(err, DESC_E_NOT_FOUND, desc->name, 0,
 				      "no extent %zu (the descriptor has %zu)",
 				      index, desc_extent_count(desc));
-	old = desc->lines[i];
-	e = old->extent;
+	old = &desc->lines.at[i];
+	e = old->extent->fields;
 	e.path = path;
 	if (path == NULL)
 		e.has_offset = false;
@@ -1892,16 +1565,14 @@ desc_status desc_extent_set_path(desc_descriptor *desc, size_t index,
 		return st;
 	/* Keep every other byte of the line when the new name fits
 	 * between the old quotes; otherwise write the canonical form. */
-	if (old->path != NULL && path != NULL &&
-	    strchr(path, old->text[old->path_off - 1]) == NULL)
+	if (old->extent->path != NULL && path != NULL &&
+	    strchr(path, old->text[old->extent->path_off - 1]) == NULL)
 		st = splice_path(desc, old, path, &line, err);
 	else
 		st = new_extent_line(desc, &e, &line, err);
 	if (st != DESC_OK)
 		return st;
-	line->eol = old->eol;
-	line_free(desc->lines[i]);
-	desc->lines[i] = line;
+	lines_replace(&desc->lines, (size_t)i, &line);
 	return DESC_OK;
 }
 
@@ -1909,7 +1580,7 @@ desc_status desc_extent_add(desc_descriptor *desc, const desc_extent *extent,
 			    desc_error *err)
 {
 	desc_status st;
-	struct dline *line;
+	struct line line;
 	ptrdiff_t last;
 	size_t pos;
 
@@ -1919,16 +1590,16 @@ desc_status desc_extent_add(desc_descriptor *desc, const desc_extent *extent,
 	st = check_extent(desc, extent, err);
 	if (st != DESC_OK)
 		return st;
-	if (!lines_reserve(desc, 1))
-		goto nomem;
+	if (!lines_reserve(&desc->lines, 1))
+		return vk_nomem_at(err, desc->name, 0);
 	last = last_of_kind(desc, LINE_EXTENT);
 	if (last >= 0) {
 		pos = (size_t)last + 1;
 	} else {
-		ptrdiff_t section = find_comment(desc, P_SEC_EXTENT);
+		ptrdiff_t section = vk_find_section_comment(desc, SEC_EXTENT);
 
 		if (section == -2)
-			goto nomem;
+			return vk_nomem_at(err, desc->name, 0);
 		pos = section >= 0 ? (size_t)section + 1 : header_insert_pos(desc);
 	}
 	st = new_extent_line(desc, extent, &line, err);
@@ -1936,12 +1607,10 @@ desc_status desc_extent_add(desc_descriptor *desc, const desc_extent *extent,
 		return st;
 	/* Never leave a blank line right before an extent: qemu would
 	 * count that extent twice. */
-	while (pos > 0 && desc->lines[pos - 1]->kind == LINE_BLANK)
+	while (pos > 0 && desc->lines.at[pos - 1].kind == LINE_BLANK)
 		pos--;
-	lines_insert(desc, pos, line);
+	lines_insert(&desc->lines, pos, &line);
 	return DESC_OK;
-nomem:
-	return vk_nomem_at(err, desc->name, 0);
 }
 
 desc_status desc_extent_remove(desc_descriptor *desc, size_t index,
@@ -1956,7 +1625,7 @@ desc_status desc_extent_remove(desc_descriptor *desc, size_t index,
 		return desc_error_set(err, DESC_E_NOT_FOUND, desc->name, 0,
 				      "no extent %zu (the descriptor has %zu)",
 				      index, desc_extent_count(desc));
-	lines_remove(desc, (size_t)i);
+	lines_remove(&desc->lines, (size_t)i);
 	return DESC_OK;
 }
 
@@ -1970,17 +1639,18 @@ const char *desc_ddb_get(const desc_descriptor *desc, const char *key)
 
 	if (desc == NULL || key == NULL)
 		return NULL;
-	i = find_ddb(desc, key);
-	return i < 0 ? NULL : desc->lines[i]->value;
+	i = vk_find_ddb(desc, key);
+	return i < 0 ? NULL : desc->lines.at[i].value;
 }
 
-/* Where a new DDB key goes, appending the section comments when the
- * descriptor has none.  Returns the number of lines to insert before the
- * key (0..3), through *section_lines. */
+/* Where a new DDB key goes; *add_section says whether the section
+ * comments must be added first (the descriptor has none, or they are
+ * not where a DDB line can go). */
 static size_t ddb_insert_pos(const desc_descriptor *desc, ptrdiff_t marker,
 			     bool *add_section)
 {
 	ptrdiff_t last = last_of_kind(desc, LINE_DDB);
+	size_t count = desc->lines.count;
 
 	*add_section = false;
 	if (last >= 0)
@@ -1990,9 +1660,9 @@ static size_t ddb_insert_pos(const desc_descriptor *desc, ptrdiff_t marker,
 
 		/* "#DDB" usually follows "# The Disk Data Base", and a
 		 * blank line follows "#DDB". */
-		while (pos < desc->count && desc->lines[pos]->kind == LINE_COMMENT)
+		while (pos < count && desc->lines.at[pos].kind == LINE_COMMENT)
 			pos++;
-		if (pos < desc->count && desc->lines[pos]->kind == LINE_BLANK)
+		if (pos < count && desc->lines.at[pos].kind == LINE_BLANK)
 			pos++;
 		/* Header or extent lines after the marker would be read
 		 * back as disk database lines once a ddb line precedes
@@ -2001,23 +1671,44 @@ static size_t ddb_insert_pos(const desc_descriptor *desc, ptrdiff_t marker,
 		    last_of_kind(desc, LINE_EXTENT) >= (ptrdiff_t)pos ||
 		    last_of_kind(desc, LINE_CTK) >= (ptrdiff_t)pos) {
 			*add_section = true;
-			return desc->count;
+			return count;
 		}
 		return pos;
 	}
 	*add_section = true;
-	return desc->count;
+	return count;
+}
+
+#define DDB_SECTION_LINES 4
+
+/* The blank line and comments that open a disk database, into added[]. */
+static bool new_ddb_section(struct line added[DDB_SECTION_LINES])
+{
+	static const char *const section[DDB_SECTION_LINES] = {
+		"", "# The Disk Data Base", "#DDB", "",
+	};
+
+	for (size_t k = 0; k < DDB_SECTION_LINES; k++) {
+		char *text = vk_strdup(section[k]);
+
+		if (text == NULL) {
+			for (size_t j = 0; j < k; j++)
+				line_clear(&added[j]);
+			return false;
+		}
+		line_init_edited(&added[k],
+				 section[k][0] ? LINE_COMMENT : LINE_BLANK,
+				 text, strlen(text));
+	}
+	return true;
 }
 
 desc_status desc_ddb_set(desc_descriptor *desc, const char *key,
 			 const char *value, desc_error *err)
 {
+	struct line added[DDB_SECTION_LINES];
+	struct line line;
 	desc_status st;
-	static const char *const section[] = {
-		"", "# The Disk Data Base", "#DDB", "",
-	};
-	struct dline *added[ARRAY_SIZE(section)] = { NULL };
-	struct dline *line;
 	ptrdiff_t i, marker;
 	size_t pos;
 	bool add_section;
@@ -2027,61 +1718,52 @@ desc_status desc_ddb_set(desc_descriptor *desc, const char *key,
 	st = check_value(desc, key, value, err);
 	if (st != DESC_OK)
 		return st;
-	i = find_ddb(desc, key);
+	i = vk_find_ddb(desc, key);
 	if (i >= 0) {
-		const struct dline *old = desc->lines[i];
+		const struct line *old = &desc->lines.at[i];
 
-		line = rewrite_value(old, value, old->quoted || needs_quotes(value));
-		if (line == NULL)
-			goto nomem;
-		line_free(desc->lines[i]);
-		desc->lines[i] = line;
+		if (!rewrite_value(old, value, old->quoted || needs_quotes(value),
+				   &line))
+			return vk_nomem_at(err, desc->name, 0);
+		lines_replace(&desc->lines, (size_t)i, &line);
 		return DESC_OK;
 	}
-	marker = find_comment(desc, P_SEC_DDB);
+	marker = vk_find_section_comment(desc, SEC_DDB);
 	if (marker == -2)
-		goto nomem;
+		return vk_nomem_at(err, desc->name, 0);
 	pos = ddb_insert_pos(desc, marker, &add_section);
-	if (!lines_reserve(desc, 1 + (add_section ? ARRAY_SIZE(section) : 0)))
-		goto nomem;
-	line = new_key_value(LINE_DDB, key, value, " = ", true);
-	if (line == NULL)
-		goto nomem;
+	if (!lines_reserve(&desc->lines,
+			   1 + (add_section ? DDB_SECTION_LINES : 0)) ||
+	    !new_key_value(LINE_DDB, key, value, " = ", true, &line))
+		return vk_nomem_at(err, desc->name, 0);
 	if (add_section) {
-		for (size_t k = 0; k < ARRAY_SIZE(section); k++) {
-			added[k] = line_new(section[k], strlen(section[k]),
-					    EOL_LF, 0);
-			if (added[k] == NULL) {
-				for (size_t j = 0; j < k; j++)
-					line_free(added[j]);
-				line_free(line);
-				goto nomem;
-			}
-			added[k]->kind = section[k][0] ? LINE_COMMENT : LINE_BLANK;
+		if (!new_ddb_section(added)) {
+			line_clear(&line);
+			return vk_nomem_at(err, desc->name, 0);
 		}
-		for (size_t k = 0; k < ARRAY_SIZE(section); k++)
-			lines_insert(desc, pos++, added[k]);
+		for (size_t k = 0; k < DDB_SECTION_LINES; k++)
+			lines_insert(&desc->lines, pos++, &added[k]);
 	}
-	lines_insert(desc, pos, line);
+	lines_insert(&desc->lines, pos, &line);
 	return DESC_OK;
-nomem:
-	return vk_nomem_at(err, desc->name, 0);
 }
 
 size_t desc_ddb_unset(desc_descriptor *desc, const char *key)
 {
-	return unset_lines(desc, LINE_DDB, key);
+	if (desc == NULL || key == NULL)
+		return 0;
+	return lines_remove_key(&desc->lines, LINE_DDB, key);
 }
 
-static const struct dline *ddb_at(const desc_descriptor *desc, size_t index)
+static const struct line *ddb_at(const desc_descriptor *desc, size_t index)
 {
 	if (desc == NULL)
 		return NULL;
-	for (size_t i = 0; i < desc->count; i++) {
-		if (desc->lines[i]->kind != LINE_DDB)
+	for (size_t i = 0; i < desc->lines.count; i++) {
+		if (desc->lines.at[i].kind != LINE_DDB)
 			continue;
 		if (index-- == 0)
-			return desc->lines[i];
+			return &desc->lines.at[i];
 	}
 	return NULL;
 }
@@ -2092,22 +1774,22 @@ size_t desc_ddb_count(const desc_descriptor *desc)
 
 	if (desc == NULL)
 		return 0;
-	for (size_t i = 0; i < desc->count; i++)
-		if (desc->lines[i]->kind == LINE_DDB)
+	for (size_t i = 0; i < desc->lines.count; i++)
+		if (desc->lines.at[i].kind == LINE_DDB)
 			n++;
 	return n;
 }
 
 const char *desc_ddb_key_at(const desc_descriptor *desc, size_t index)
 {
-	const struct dline *line = ddb_at(desc, index);
+	const struct line *line = ddb_at(desc, index);
 
 	return line ? line->key : NULL;
 }
 
 const char *desc_ddb_value_at(const desc_descriptor *desc, size_t index)
 {
-	const struct dline *line = ddb_at(desc, index);
+	const struct line *line = ddb_at(desc, index);
 
 	return line ? line->value : NULL;
 }

@@ -7,6 +7,10 @@ libvmdkit_la_SOURCES += \
 	descriptor/number.c \
 	descriptor/private.h \
 	descriptor/banned.h \
+	descriptor/reader.h \
+	descriptor/reader.c \
+	descriptor/lines.h \
+	descriptor/lines.c \
 	descriptor/desc_private.h \
 	descriptor/descriptor.c \
 	descriptor/validate.c \
