@@ -1,7 +1,8 @@
 /*
  * desc_private.h - what the descriptor's files share (never installed):
- * descriptor.c (names, grammar, parse, write, edits) and validate.c
- * (findings).  The lines themselves are the shared line model of lines.h.
+ * descriptor.c (names, grammar, parse, write), edit.c (accessors and
+ * edits) and validate.c (findings).  The lines themselves are the
+ * shared line model of lines.h.
  */
 #ifndef VMDKIT_DESC_PRIVATE_H
 #define VMDKIT_DESC_PRIVATE_H

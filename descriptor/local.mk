@@ -13,6 +13,7 @@ libvmdkit_la_SOURCES += \
 	descriptor/lines.c \
 	descriptor/desc_private.h \
 	descriptor/descriptor.c \
+	descriptor/edit.c \
 	descriptor/validate.c \
 	descriptor/dict.c
 EXTRA_DIST += descriptor/FINDINGS.md
