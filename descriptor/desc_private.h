@@ -1,6 +1,8 @@
 /*
- * desc_private.h - the descriptor's internal line model, shared by
- * descriptor.c (parse, write, edit) and validate.c (findings).
+ * desc_private.h - what the descriptor's files share (never installed):
+ * descriptor.c (names, grammar, parse, write), edit.c (accessors and
+ * edits) and validate.c (findings).  The lines themselves are the
+ * shared line model of lines.h.
  */
 #ifndef VMDKIT_DESC_PRIVATE_H
 #define VMDKIT_DESC_PRIVATE_H
@@ -9,46 +11,13 @@
 #include <stddef.h>
 
 #include "descriptor/descriptor.h"
-
-enum line_kind {
-	LINE_BLANK,
-	LINE_COMMENT,
-	LINE_HEADER,  /* key=value before the disk database */
-	LINE_EXTENT,
-	LINE_CTK,     /* key=value in "# Change Tracking File" */
-	LINE_DDB,     /* ddb.key = "value" */
-};
-
-enum line_end { EOL_NONE, EOL_LF, EOL_CRLF };
+#include "descriptor/lines.h"
 
 enum section { SEC_HEADER, SEC_EXTENT, SEC_CTK, SEC_DDB };
 
-/* One line, owning its original bytes (without the line ending). */
-struct dline {
-	enum line_kind kind;
-	char *text;
-	size_t len;
-	enum line_end eol;
-	unsigned number;     /* 1-based line in the parsed text; 0 = edited */
-	/* key-value lines */
-	char *key;
-	char *value;         /* unquoted */
-	bool quoted;
-	size_t value_off;    /* value span in text, quotes included */
-	size_t value_end;
-	/* extent lines */
-	desc_extent extent;  /* extent.path points at path */
-	char *path;
-	size_t path_off;     /* name span in text, quotes excluded */
-	size_t path_end;
-};
-
 struct desc_descriptor {
 	char *name;
-	bool bom;            /* a UTF-8 BOM preceded the text */
-	struct dline **lines;
-	size_t count;
-	size_t capacity;
+	struct lines lines;  /* lines.bom: a UTF-8 BOM preceded the text */
 };
 
 /* What a createType allows: a mask of (1 << desc_extent_type). */
@@ -59,5 +28,36 @@ struct create_type_info {
 };
 
 const struct create_type_info *vk_create_type_info(const char *create_type);
+
+/* The header key key[0..len) spelled as the formats spell it ("CID"),
+ * matched case-insensitively; NULL for a key that is not one of them. */
+const char *vk_canonical_header_key(const char *key, size_t len);
+
+/* "ddb." in any case starts the key. */
+bool vk_is_ddb_key(const char *key);
+
+/* The value can be written between double quotes on one line. */
+bool vk_value_writable(const char *value);
+
+/* Parses the extent line `line` (its text set, kind LINE_EXTENT) into a
+ * new line->extent.  `name` and `lineno` are only for messages; `err`
+ * may be NULL. */
+desc_status vk_parse_extent_line(struct line *line, const char *name,
+				 unsigned lineno, desc_error *err);
+
+/* The first comment line that opens `section` (SEC_EXTENT, SEC_CTK or
+ * SEC_DDB); -1 when there is none, -2 when matching failed (out of
+ * memory). */
+ptrdiff_t vk_find_section_comment(const desc_descriptor *desc,
+				  enum section section);
+
+/* The header line for key: an exact match first, else the first
+ * case-insensitive one (qemu matches exactly, libvmdk does not).  -1
+ * when absent. */
+ptrdiff_t vk_find_header(const desc_descriptor *desc, const char *key);
+
+/* The DDB line for key (case-insensitive; the last one wins, as in
+ * VMware's own dictionary files).  -1 when absent. */
+ptrdiff_t vk_find_ddb(const desc_descriptor *desc, const char *key);
 
 #endif

@@ -1,5 +1,8 @@
 /*
- * descriptor.c - the VMDK text descriptor: parse, lossless write, edit.
+ * descriptor.c - the VMDK text descriptor: names, the grammar and its
+ * parser, construction, copy and write.  The reader under the parser is
+ * reader.c, the line model the descriptor is kept in is lines.c, and the
+ * accessors and edits are edit.c.
  *
  * Grammar (one line at a time, after the reader has normalised the bytes):
  *
@@ -15,10 +18,9 @@
  * Which section a key-value line belongs to (header, change tracking or
  * disk database) follows the section comments and the "ddb." prefix.
  *
- * Every line keeps its original bytes and its own line ending, so an
- * unedited descriptor writes back byte for byte and an edit regenerates
- * only the line it touches.  Value edits splice the new value into the old
- * line, keeping the writer's spacing around '='.
+ * Every line is classified and kept (lines.h) with its original bytes and
+ * its own line ending, so an unedited descriptor writes back byte for
+ * byte and an edit (edit.c) regenerates only the line it touches.
  */
 #include "config.h"
 
@@ -32,6 +34,7 @@
 #include <strings.h>
 
 #include "descriptor/desc_private.h"
+#include "descriptor/reader.h"
 #include "descriptor/private.h"
 
 /* ------------------------------------------------------------------ */
@@ -160,7 +163,7 @@ static const char *const header_keys[] = {
 	"createType", "parentFileNameHint",
 };
 
-static const char *canonical_header_key(const char *key, size_t len)
+const char *vk_canonical_header_key(const char *key, size_t len)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(header_keys); i++)
 		if (strlen(header_keys[i]) == len &&
@@ -253,8 +256,7 @@ static desc_status patterns_init(desc_error *err)
 		match_context = pcre2_general_context_create(pcre_alloc,
 							     pcre_release, NULL);
 		if (match_context == NULL) {
-			status = desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-						"out of memory");
+			status = vk_nomem(err);
 			goto out;
 		}
 	}
@@ -287,8 +289,7 @@ static desc_status match_failed(desc_error *err, const char *name,
 	PCRE2_UCHAR why[128];
 
 	if (rc == PCRE2_ERROR_NOMEMORY)
-		return desc_error_set(err, DESC_E_NOMEM, name, line,
-				      "out of memory");
+		return vk_nomem_at(err, name, line);
 	if (pcre2_get_error_message(rc, why, sizeof(why)) < 0)
 		why[0] = '\0';
 	return desc_error_set(err, DESC_E_INVALID, name, line,
@@ -329,66 +330,32 @@ static bool read_word(const char **p, const char *end, const char **word,
 
 enum number_result { NUM_OK, NUM_NOT_NUMBER, NUM_NEGATIVE, NUM_OVERFLOW };
 
-/* A decimal u64 that must fill the whole word. */
+/* A decimal u64 that must fill the whole word: an optional '+', then
+ * digits.  A '-' before digits is told apart, to say "negative". */
 static enum number_result parse_u64(const char *s, size_t len, uint64_t *out)
 {
-	unsigned long long v = 0;
-	size_t i = 0;
+	const char *p = s, *end = s + len;
+	uint64_t v;
 
-	if (len > 0 && s[0] == '-') {
-		if (len > 1 && s[1] >= '0' && s[1] <= '9')
-			return NUM_NEGATIVE;
+	if (p < end && *p == '-') {
+		p++;
+		return desc_parse_number(&p, end, 10, UINT64_MAX, &v) ==
+			       DESC_NUMBER_NONE ? NUM_NOT_NUMBER : NUM_NEGATIVE;
+	}
+	if (p < end && *p == '+')
+		p++;
+	switch (desc_parse_number(&p, end, 10, UINT64_MAX, &v)) {
+	case DESC_NUMBER_OK:
+		break;
+	case DESC_NUMBER_OVERFLOW:
+		return NUM_OVERFLOW;
+	case DESC_NUMBER_NONE:
 		return NUM_NOT_NUMBER;
 	}
-	if (len > 0 && s[0] == '+')
-		i++;
-	if (i == len)
+	if (p != end)
 		return NUM_NOT_NUMBER;
-	for (; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return NUM_NOT_NUMBER;
-		if (!vk_mul_u64(v, 10, &v) ||
-		    !vk_add_u64(v, (unsigned long long)(s[i] - '0'), &v))
-			return NUM_OVERFLOW;
-	}
 	*out = v;
 	return NUM_OK;
-}
-
-/* 1..8 hex digits.  More digits, or none, is not a CID. */
-static bool parse_hex32(const char *s, size_t len, uint32_t *out)
-{
-	uint32_t v = 0;
-
-	if (len == 0 || len > 8)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		int d;
-
-		if (s[i] >= '0' && s[i] <= '9')
-			d = s[i] - '0';
-		else if (s[i] >= 'a' && s[i] <= 'f')
-			d = s[i] - 'a' + 10;
-		else if (s[i] >= 'A' && s[i] <= 'F')
-			d = s[i] - 'A' + 10;
-		else
-			return false;
-		v = (v << 4) | (uint32_t)d;
-	}
-	*out = v;
-	return true;
-}
-
-static bool all_hex(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-		      (c >= 'A' && c <= 'F')))
-			return false;
-	}
-	return len > 0;
 }
 
 /* Copies a line into buf for a message: at most 72 bytes, control bytes
@@ -417,245 +384,6 @@ static const char *quote_text(char *buf, size_t size, const char *text,
 }
 
 /* ------------------------------------------------------------------ */
-/* Reader: normalises the bytes once, then hands out lines             */
-/* ------------------------------------------------------------------ */
-
-struct reader {
-	const char *name;
-	const char *text; /* after the BOM */
-	size_t len;       /* padding removed */
-	size_t pos;
-	unsigned lineno;
-	bool bom;
-	size_t stale;        /* bytes ignored after the NUL ending the text */
-	unsigned stale_line; /* where that NUL is */
-	/* the current line */
-	const char *line;
-	size_t line_len;
-	enum line_end eol;
-};
-
-/* Longest leftover accepted after a NUL that ends the text. */
-#define MAX_STALE 64
-
-/* qemu rewrites the CID in place as a C string: when the new CID has two
- * or more digits fewer than the old one (it writes %x), the tail of the
- * old text survives after the new NUL terminator ("...\n\0\n\0\0").  Like
- * qemu, end the text at a NUL that starts a line when only such a short
- * leftover follows; any other NUL stays in the text and is an error. */
-static void reader_cut_stale(struct reader *r)
-{
-	const char *nul = memchr(r->text, '\0', r->len);
-	size_t at;
-
-	if (nul == NULL)
-		return;
-	at = (size_t)(nul - r->text);
-	if ((at > 0 && r->text[at - 1] != '\n') || r->len - at - 1 > MAX_STALE)
-		return;
-	r->stale = r->len - at - 1;
-	r->stale_line = 1;
-	for (size_t i = 0; i < at; i++)
-		if (r->text[i] == '\n')
-			r->stale_line++;
-	r->len = at;
-}
-
-static desc_status reader_init(struct reader *r, const char *text, size_t len,
-			       const char *name, desc_error *err)
-{
-	size_t end, trimmed;
-
-	memset(r, 0, sizeof(*r));
-	r->name = name;
-	if (text == NULL && len != 0)
-		return desc_error_set(err, DESC_E_ARG, name, 0,
-				      "no text to parse");
-	if (len > DESC_MAX_INPUT)
-		return desc_error_set(err, DESC_E_TOO_LARGE, name, 0,
-				      "descriptor is larger than %u bytes (%zu bytes)",
-				      DESC_MAX_INPUT, len);
-	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
-		r->bom = true;
-		text += 3;
-		len -= 3;
-	}
-	/* Embedded descriptors and files qemu rewrote in place end in NUL
-	 * padding; a run of spaces/NULs on a last line of its own is
-	 * padding too.  Spaces that end a real line are content. */
-	end = len;
-	while (end > 0 && text[end - 1] == '\0')
-		end--;
-	trimmed = end;
-	while (trimmed > 0 && (text[trimmed - 1] == ' ' || text[trimmed - 1] == '\0'))
-		trimmed--;
-	if (trimmed == 0 || text[trimmed - 1] == '\n')
-		end = trimmed;
-	r->text = text;
-	r->len = end;
-	reader_cut_stale(r);
-	return DESC_OK;
-}
-
-/* Next line; false at the end of the text. */
-static bool reader_next(struct reader *r)
-{
-	const char *start, *nl;
-	size_t rest;
-
-	if (r->pos >= r->len)
-		return false;
-	start = r->text + r->pos;
-	rest = r->len - r->pos;
-	nl = memchr(start, '\n', rest);
-	r->lineno++;
-	r->line = start;
-	if (nl == NULL) {
-		r->line_len = rest;
-		r->eol = EOL_NONE;
-		r->pos = r->len;
-	} else {
-		r->line_len = (size_t)(nl - start);
-		r->eol = EOL_LF;
-		if (r->line_len > 0 && start[r->line_len - 1] == '\r') {
-			r->line_len--;
-			r->eol = EOL_CRLF;
-		}
-		r->pos += (size_t)(nl - start) + 1;
-	}
-	return true;
-}
-
-/* ------------------------------------------------------------------ */
-/* Lines                                                               */
-/* ------------------------------------------------------------------ */
-
-static void line_free(struct dline *line)
-{
-	if (line == NULL)
-		return;
-	vk_free(line->text);
-	vk_free(line->key);
-	vk_free(line->value);
-	vk_free(line->path);
-	vk_free(line);
-}
-
-static struct dline *line_new(const char *text, size_t len, enum line_end eol,
-			      unsigned number)
-{
-	struct dline *line = vk_calloc(1, sizeof(*line));
-
-	if (line == NULL)
-		return NULL;
-	line->text = vk_strndup(text, len);
-	if (line->text == NULL) {
-		vk_free(line);
-		return NULL;
-	}
-	line->len = len;
-	line->eol = eol;
-	line->number = number;
-	line->extent.line = number;
-	return line;
-}
-
-static struct dline *line_copy(const struct dline *src)
-{
-	struct dline *line = line_new(src->text, src->len, src->eol,
-				      src->number);
-
-	if (line == NULL)
-		return NULL;
-	line->kind = src->kind;
-	line->quoted = src->quoted;
-	line->value_off = src->value_off;
-	line->value_end = src->value_end;
-	line->path_off = src->path_off;
-	line->path_end = src->path_end;
-	line->extent = src->extent;
-	if ((src->key != NULL && (line->key = vk_strdup(src->key)) == NULL) ||
-	    (src->value != NULL &&
-	     (line->value = vk_strdup(src->value)) == NULL) ||
-	    (src->path != NULL && (line->path = vk_strdup(src->path)) == NULL)) {
-		line_free(line);
-		return NULL;
-	}
-	line->extent.path = line->path;
-	return line;
-}
-
-/* Room for `extra` more lines, so that an edit can fail before it
- * changes anything. */
-static bool lines_reserve(desc_descriptor *desc, size_t extra)
-{
-	size_t need = desc->count + extra, cap;
-	struct dline **lines;
-
-	if (need <= desc->capacity)
-		return true;
-	cap = desc->capacity ? desc->capacity * 2 : 32;
-	while (cap < need)
-		cap *= 2;
-	lines = vk_reallocarray(desc->lines, cap, sizeof(*lines));
-	if (lines == NULL)
-		return false;
-	desc->lines = lines;
-	desc->capacity = cap;
-	return true;
-}
-
-static enum line_end dominant_eol(const desc_descriptor *desc)
-{
-	size_t lf = 0, crlf = 0;
-
-	for (size_t i = 0; i < desc->count; i++) {
-		if (desc->lines[i]->eol == EOL_LF)
-			lf++;
-		else if (desc->lines[i]->eol == EOL_CRLF)
-			crlf++;
-	}
-	return crlf > lf ? EOL_CRLF : EOL_LF;
-}
-
-/* Inserts at index pos (room must be reserved).  A line appended after a
- * last line that had no line ending takes over that absence. */
-static void lines_insert(desc_descriptor *desc, size_t pos, struct dline *line)
-{
-	enum line_end eol = dominant_eol(desc);
-
-	line->eol = eol;
-	if (pos == desc->count && pos > 0 &&
-	    desc->lines[pos - 1]->eol == EOL_NONE) {
-		struct dline *last = desc->lines[pos - 1];
-
-		/* A stray CR ending that line would pair with an LF and be
-		 * read back as CRLF, shortening its value (found by fuzzing):
-		 * end it with CRLF, which reads back to the same text. */
-		last->eol = last->len > 0 && last->text[last->len - 1] == '\r' ?
-				    EOL_CRLF : eol;
-		line->eol = EOL_NONE;
-	}
-	memmove(&desc->lines[pos + 1], &desc->lines[pos],
-		(desc->count - pos) * sizeof(*desc->lines));
-	desc->lines[pos] = line;
-	desc->count++;
-}
-
-static void lines_remove(desc_descriptor *desc, size_t pos)
-{
-	struct dline *line = desc->lines[pos];
-
-	/* Removing the last line keeps a missing final newline missing. */
-	if (pos + 1 == desc->count && pos > 0 && line->eol == EOL_NONE)
-		desc->lines[pos - 1]->eol = EOL_NONE;
-	line_free(line);
-	memmove(&desc->lines[pos], &desc->lines[pos + 1],
-		(desc->count - pos - 1) * sizeof(*desc->lines));
-	desc->count--;
-}
-
-/* ------------------------------------------------------------------ */
 /* Parsing one line                                                    */
 /* ------------------------------------------------------------------ */
 
@@ -664,6 +392,20 @@ static void lines_remove(desc_descriptor *desc, size_t pos)
  * The cap keeps 4 MiB of newlines from becoming millions of line
  * objects and keeps per-line lookups cheap. */
 #define MAX_LINES 16384u
+
+/* How the descriptor's bytes are normalised (reader.h): embedded
+ * descriptor areas and files qemu rewrote in place end in padding of
+ * NULs and spaces, or in a few stale bytes after a NUL; a lone CR is a
+ * byte of its line, and a BOM inside the text is left to the grammar,
+ * which refuses it as an unrecognised line. */
+static const struct reader_rules descriptor_rules = {
+	.blank_padding = true,
+	.stale_after_nul = true,
+	.max_lines = MAX_LINES,
+	.refuse_lone_cr = false,
+	.refuse_inner_bom = false,
+	.messages = READER_MESSAGES_DESCRIPTOR,
+};
 
 struct parser {
 	struct reader r;
@@ -695,8 +437,7 @@ static desc_status parser_note(struct parser *ps, desc_severity severity,
 	va_end(ap);
 	if (desc_findings_add(ps->warnings, severity, code, ps->r.name, line,
 			      "%s", message) != DESC_OK)
-		return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name, line,
-				      "out of memory");
+		return vk_nomem_at(ps->err, ps->r.name, line);
 	return DESC_OK;
 }
 
@@ -704,7 +445,7 @@ static desc_status parser_note(struct parser *ps, desc_severity severity,
 	desc_error_set((ps)->err, DESC_E_SYNTAX, (ps)->r.name, (line), __VA_ARGS__)
 
 /* Points err at the byte of the line where the problem starts. */
-static desc_status at_column(desc_error *err, const struct dline *line,
+static desc_status at_column(desc_error *err, const struct line *line,
 			     const char *pos, desc_status st)
 {
 	if (err != NULL)
@@ -716,18 +457,23 @@ static desc_status at_column(desc_error *err, const struct dline *line,
 	at_column(err, line, (pos),                                          \
 		  desc_error_set(err, DESC_E_SYNTAX, name, lineno, __VA_ARGS__))
 
-/* Parses an extent line into line->extent.  `name` and `lineno` are only
- * for messages; `err` may be NULL. */
-static desc_status parse_extent(struct dline *line, const char *name,
-				unsigned lineno, desc_error *err)
+desc_status vk_parse_extent_line(struct line *line, const char *name,
+				 unsigned lineno, desc_error *err)
 {
 	const char *p = line->text, *end = line->text + line->len;
 	const char *word, *q;
 	size_t wlen;
 	char shown[96], what[96];
-	desc_extent *e = &line->extent;
+	struct extent_line *x;
+	desc_extent *e;
 	uint64_t number;
 	int v;
+
+	x = line->extent = vk_calloc(1, sizeof(*line->extent));
+	if (x == NULL)
+		return vk_nomem_at(err, name, lineno);
+	e = &x->fields;
+	e->line = line->number;
 
 	quote_text(shown, sizeof(shown), line->text, line->len);
 	skip_blanks(&p, end);
@@ -803,13 +549,12 @@ static desc_status parse_extent(struct dline *line, const char *name,
 		return EXTENT_ERROR(p,
 				    "unterminated quote in extent line '%s' (expected %s)",
 				    shown, EXPECTED_EXTENT);
-	line->path_off = (size_t)(p + 1 - line->text);
-	line->path_end = (size_t)(q - line->text);
-	line->path = vk_strndup(p + 1, (size_t)(q - p - 1));
-	if (line->path == NULL)
-		return desc_error_set(err, DESC_E_NOMEM, name, lineno,
-				    "out of memory");
-	e->path = line->path;
+	x->path_off = (size_t)(p + 1 - line->text);
+	x->path_end = (size_t)(q - line->text);
+	x->path = vk_strndup(p + 1, (size_t)(q - p - 1));
+	if (x->path == NULL)
+		return vk_nomem_at(err, name, lineno);
+	e->path = x->path;
 	p = q + 1;
 	if (p < end && *p != ' ' && *p != '\t')
 		goto trailing;
@@ -853,7 +598,7 @@ trailing:
 
 /* Splits a key-value line (already matched by P_KEY_VALUE) into key and
  * unquoted value. */
-static desc_status parse_key_value(struct parser *ps, struct dline *line)
+static desc_status parse_key_value(struct parser *ps, struct line *line)
 {
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(ps->md);
 	size_t key_off = ov[2], key_end = ov[3];
@@ -864,8 +609,9 @@ static desc_status parse_key_value(struct parser *ps, struct dline *line)
 
 	line->key = vk_strndup(line->text + key_off, key_end - key_off);
 	if (line->key == NULL)
-		return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name,
-				      line->number, "out of memory");
+		return vk_nomem_at(ps->err, ps->r.name, line->number);
+	line->key_off = key_off;
+	line->key_end = key_end;
 	line->value_off = val_off;
 	line->value_end = val_end;
 	if (vlen > 0 && v[0] == '"') {
@@ -886,19 +632,18 @@ static desc_status parse_key_value(struct parser *ps, struct dline *line)
 	}
 	line->value = vk_strndup(v, vlen);
 	if (line->value == NULL)
-		return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name,
-				      line->number, "out of memory");
+		return vk_nomem_at(ps->err, ps->r.name, line->number);
 	return DESC_OK;
 }
 
-static bool is_ddb_key(const char *key)
+bool vk_is_ddb_key(const char *key)
 {
 	return strncasecmp(key, "ddb.", 4) == 0;
 }
 
-static desc_status check_header_value(struct parser *ps, struct dline *line)
+static desc_status check_header_value(struct parser *ps, struct line *line)
 {
-	const char *canon = canonical_header_key(line->key, strlen(line->key));
+	const char *canon = vk_canonical_header_key(line->key, strlen(line->key));
 	char shown[96];
 
 	if (canon == NULL)
@@ -915,7 +660,7 @@ static desc_status check_header_value(struct parser *ps, struct dline *line)
 			return st;
 	}
 	if (strcmp(canon, "CID") == 0 || strcmp(canon, "parentCID") == 0) {
-		if (!all_hex(line->value, strlen(line->value))) {
+		if (!vk_all_hex_digits(line->value, strlen(line->value))) {
 			desc_status st = SYNTAX(ps, line->number,
 				"%s '%s' is not hexadecimal (expected 8 hex digits such as 8c808111)",
 				canon,
@@ -956,9 +701,9 @@ static const char *const ddb_keys[] = {
 
 /* Unknown DDB keys are normal (every product adds its own), so they are
  * only noted. */
-static desc_status check_ddb_key(struct parser *ps, const struct dline *line)
+static desc_status check_ddb_key(struct parser *ps, const struct line *line)
 {
-	if (!is_ddb_key(line->key))
+	if (!vk_is_ddb_key(line->key))
 		return parser_note(ps, DESC_SEV_WARNING, line->number,
 				   "unknown-ddb-key",
 				   "disk database key '%s' has no 'ddb.' prefix (kept as written)",
@@ -972,7 +717,7 @@ static desc_status check_ddb_key(struct parser *ps, const struct dline *line)
 }
 
 /* A comment may open a section. */
-static int classify_comment(struct parser *ps, struct dline *line)
+static int classify_comment(struct parser *ps, struct line *line)
 {
 	static const struct {
 		enum pattern_id id;
@@ -1000,13 +745,13 @@ static int classify_comment(struct parser *ps, struct dline *line)
 /* A key-value line belongs to the DDB by its "ddb." prefix or its place
  * after the DDB comments, to change tracking by its section, else to
  * the header (qemu finds header keys anywhere). */
-static desc_status classify_key_value(struct parser *ps, struct dline *line)
+static desc_status classify_key_value(struct parser *ps, struct line *line)
 {
 	desc_status st = parse_key_value(ps, line);
 
 	if (st != DESC_OK)
 		return st;
-	if (is_ddb_key(line->key)) {
+	if (vk_is_ddb_key(line->key)) {
 		line->kind = LINE_DDB;
 		ps->section = SEC_DDB;
 		return check_ddb_key(ps, line);
@@ -1016,7 +761,7 @@ static desc_status classify_key_value(struct parser *ps, struct dline *line)
 		return DESC_OK;
 	}
 	if (ps->section == SEC_DDB &&
-	    canonical_header_key(line->key, strlen(line->key)) == NULL) {
+	    vk_canonical_header_key(line->key, strlen(line->key)) == NULL) {
 		line->kind = LINE_DDB;
 		return check_ddb_key(ps, line);
 	}
@@ -1024,7 +769,7 @@ static desc_status classify_key_value(struct parser *ps, struct dline *line)
 	return check_header_value(ps, line);
 }
 
-static desc_status classify_line(struct parser *ps, struct dline *line)
+static desc_status classify_line(struct parser *ps, struct line *line)
 {
 	char shown[96];
 	int m;
@@ -1055,7 +800,8 @@ static desc_status classify_line(struct parser *ps, struct dline *line)
 	if (m == 1 || ps->section == SEC_EXTENT) {
 		line->kind = LINE_EXTENT;
 		ps->section = SEC_EXTENT;
-		return parse_extent(line, ps->r.name, line->number, ps->err);
+		return vk_parse_extent_line(line, ps->r.name, line->number,
+					    ps->err);
 	}
 	if (ps->section == SEC_DDB)
 		return SYNTAX(ps, line->number,
@@ -1114,7 +860,7 @@ static desc_status parse_all(struct parser *ps, bool complete)
 	size_t extents = 0;
 
 	while (reader_next(&ps->r)) {
-		struct dline *line;
+		struct line *line;
 		desc_status st;
 
 		if (!ps->seen_content) {
@@ -1131,27 +877,14 @@ static desc_status parse_all(struct parser *ps, bool complete)
 					return st;
 			}
 		}
-		if (ps->r.lineno > MAX_LINES)
-			return desc_error_set(ps->err, DESC_E_TOO_LARGE,
-					      ps->r.name, ps->r.lineno,
-					      "descriptor has more than %u lines",
-					      MAX_LINES);
-		if (ps->r.line_len > DESC_MAX_LINE)
-			return SYNTAX(ps, ps->r.lineno,
-				      "line is longer than %u bytes (%zu bytes)",
-				      DESC_MAX_LINE, ps->r.line_len);
-		if (memchr(ps->r.line, '\0', ps->r.line_len) != NULL)
-			return SYNTAX(ps, ps->r.lineno,
-				      "NUL byte inside the text (expected text lines)");
-		if (!lines_reserve(desc, 1))
-			return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name,
-					      ps->r.lineno, "out of memory");
-		line = line_new(ps->r.line, ps->r.line_len, ps->r.eol,
-				ps->r.lineno);
-		if (line == NULL)
-			return desc_error_set(ps->err, DESC_E_NOMEM, ps->r.name,
-					      ps->r.lineno, "out of memory");
-		desc->lines[desc->count++] = line;
+		/* Binary data is told apart above, before the caps
+		 * would call it a NUL inside the text. */
+		st = reader_check_line(&ps->r);
+		if (st != DESC_OK)
+			return st;
+		if (!lines_reserve(&desc->lines, 1))
+			return vk_nomem_at(ps->err, ps->r.name, ps->r.lineno);
+		line = lines_add_read(&desc->lines, &ps->r);
 		st = classify_line(ps, line);
 		if (st != DESC_OK)
 			return st;
@@ -1196,22 +929,22 @@ static desc_status parse_text(const char *text, size_t len, const char *name,
 	st = patterns_init(err);
 	if (st != DESC_OK)
 		return st;
-	st = reader_init(&ps.r, text, len, name, err);
+	st = reader_open(&ps.r, &descriptor_rules, text, len, name, err);
 	if (st != DESC_OK)
 		return st;
 	desc = vk_calloc(1, sizeof(*desc));
 	if (desc == NULL) {
-		st = desc_error_set(err, DESC_E_NOMEM, name, 0, "out of memory");
+		st = vk_nomem_at(err, name, 0);
 		goto out;
 	}
-	desc->bom = ps.r.bom;
+	desc->lines.keep_missing_newline = true;
 	if (name != NULL && (desc->name = vk_strdup(name)) == NULL) {
-		st = desc_error_set(err, DESC_E_NOMEM, name, 0, "out of memory");
+		st = vk_nomem_at(err, name, 0);
 		goto out;
 	}
 	ps.md = match_data_new();
 	if (ps.md == NULL) {
-		st = desc_error_set(err, DESC_E_NOMEM, name, 0, "out of memory");
+		st = vk_nomem_at(err, name, 0);
 		goto out;
 	}
 	ps.desc = desc;
@@ -1219,8 +952,11 @@ static desc_status parse_text(const char *text, size_t len, const char *name,
 	ps.err = err;
 	ps.section = SEC_HEADER;
 	st = parse_all(&ps, complete);
+	if (st == DESC_OK)
+		lines_keep(&desc->lines, &ps.r);
 out:
 	pcre2_match_data_free(ps.md);
+	reader_close(&ps.r);
 	if (st != DESC_OK) {
 		desc_free(desc);
 		/* A failed parse leaves the caller's warning list as it was. */
@@ -1242,12 +978,37 @@ desc_status desc_parse(const char *text, size_t len, const char *name,
 	return parse_text(text, len, name, true, out, warnings, err);
 }
 
+ptrdiff_t vk_find_section_comment(const desc_descriptor *desc,
+				  enum section section)
+{
+	enum pattern_id id = section == SEC_EXTENT ? P_SEC_EXTENT :
+			     section == SEC_CTK ? P_SEC_CTK : P_SEC_DDB;
+	pcre2_match_data *md = match_data_new();
+	ptrdiff_t found = -1;
+
+	if (md == NULL)
+		return -2;
+	for (size_t i = 0; i < desc->lines.count && found < 0; i++) {
+		const struct line *line = &desc->lines.at[i];
+		int m;
+
+		if (line->kind != LINE_COMMENT)
+			continue;
+		m = pattern_match(id, line->text, line->len, md);
+		if (m < 0)
+			found = -2;
+		else if (m == 1)
+			found = (ptrdiff_t)i;
+	}
+	pcre2_match_data_free(md);
+	return found;
+}
+
 /* ------------------------------------------------------------------ */
 /* Construction, copy, write                                           */
 /* ------------------------------------------------------------------ */
 
-/* Values that cannot be written between quotes on one line. */
-static bool value_writable(const char *value)
+bool vk_value_writable(const char *value)
 {
 	for (const char *p = value; *p != '\0'; p++)
 		if (*p == '"' || *p == '\n' || *p == '\r')
@@ -1264,7 +1025,7 @@ desc_status desc_new(const char *create_type, uint32_t cid, uint32_t parent_cid,
 	if (out != NULL)
 		*out = NULL;
 	if (create_type == NULL || create_type[0] == '\0' ||
-	    !value_writable(create_type))
+	    !vk_value_writable(create_type))
 		return desc_error_set(err, DESC_E_ARG, NULL, 0,
 				      "invalid createType '%s' (expected a name such as monolithicSparse)",
 				      create_type ? create_type : "(null)");
@@ -1282,7 +1043,7 @@ desc_status desc_new(const char *create_type, uint32_t cid, uint32_t parent_cid,
 			   "\n",
 			   (unsigned)cid, (unsigned)parent_cid, create_type);
 	if (text == NULL)
-		return desc_error_set(err, DESC_E_NOMEM, NULL, 0, "out of memory");
+		return vk_nomem(err);
 	st = parse_text(text, strlen(text), NULL, false, out, NULL, err);
 	vk_free(text);
 	return st;
@@ -1303,32 +1064,22 @@ desc_status desc_clone(const desc_descriptor *desc, desc_descriptor **out,
 	copy = vk_calloc(1, sizeof(*copy));
 	if (copy == NULL)
 		goto nomem;
-	copy->bom = desc->bom;
 	if (desc->name != NULL && (copy->name = vk_strdup(desc->name)) == NULL)
 		goto nomem;
-	if (!lines_reserve(copy, desc->count))
+	if (!lines_copy(&copy->lines, &desc->lines))
 		goto nomem;
-	for (size_t i = 0; i < desc->count; i++) {
-		struct dline *line = line_copy(desc->lines[i]);
-
-		if (line == NULL)
-			goto nomem;
-		copy->lines[copy->count++] = line;
-	}
 	*out = copy;
 	return DESC_OK;
 nomem:
 	desc_free(copy);
-	return desc_error_set(err, DESC_E_NOMEM, desc->name, 0, "out of memory");
+	return vk_nomem_at(err, desc->name, 0);
 }
 
 void desc_free(desc_descriptor *desc)
 {
 	if (desc == NULL)
 		return;
-	for (size_t i = 0; i < desc->count; i++)
-		line_free(desc->lines[i]);
-	vk_free(desc->lines);
+	lines_free(&desc->lines);
 	vk_free(desc->name);
 	vk_free(desc);
 }
@@ -1338,817 +1089,19 @@ const char *desc_name(const desc_descriptor *desc)
 	return desc ? desc->name : NULL;
 }
 
-static size_t eol_len(enum line_end eol)
-{
-	return eol == EOL_CRLF ? 2 : eol == EOL_LF ? 1 : 0;
-}
-
 desc_status desc_write(const desc_descriptor *desc, char **out, size_t *len,
 		       desc_error *err)
 {
-	size_t total = 0, pos = 0;
-	char *buf;
+	desc_status st;
 
 	if (out == NULL || desc == NULL)
 		return desc_error_set(err, DESC_E_ARG, NULL, 0,
 				      "no descriptor to write");
-	*out = NULL;
-	if (len != NULL)
-		*len = 0;
-	if (desc->bom)
-		total += 3;
-	for (size_t i = 0; i < desc->count; i++)
-		total += desc->lines[i]->len + eol_len(desc->lines[i]->eol);
-	buf = vk_malloc(total + 1);
-	if (buf == NULL)
-		return desc_error_set(err, DESC_E_NOMEM, desc->name, 0,
-				      "out of memory");
-	if (desc->bom) {
-		memcpy(buf, "\xef\xbb\xbf", 3);
-		pos = 3;
-	}
-	for (size_t i = 0; i < desc->count; i++) {
-		const struct dline *line = desc->lines[i];
-
-		memcpy(buf + pos, line->text, line->len);
-		pos += line->len;
-		if (line->eol == EOL_CRLF)
-			buf[pos++] = '\r';
-		if (line->eol != EOL_NONE)
-			buf[pos++] = '\n';
-	}
-	buf[pos] = '\0';
-	*out = buf;
-	if (len != NULL)
-		*len = pos;
-	return DESC_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* Finding lines                                                       */
-/* ------------------------------------------------------------------ */
-
-/* The header line for key: an exact match first, else the first
- * case-insensitive one.  -1 when absent. */
-static ptrdiff_t find_header(const desc_descriptor *desc, const char *key)
-{
-	ptrdiff_t fallback = -1;
-
-	for (size_t i = 0; i < desc->count; i++) {
-		const struct dline *line = desc->lines[i];
-
-		if (line->kind != LINE_HEADER)
-			continue;
-		if (strcmp(line->key, key) == 0)
-			return (ptrdiff_t)i;
-		if (fallback < 0 && strcasecmp(line->key, key) == 0)
-			fallback = (ptrdiff_t)i;
-	}
-	return fallback;
-}
-
-/* The DDB line for key (case-insensitive; the last one wins, as in
- * VMware's own dictionary files).  -1 when absent. */
-static ptrdiff_t find_ddb(const desc_descriptor *desc, const char *key)
-{
-	ptrdiff_t found = -1;
-
-	for (size_t i = 0; i < desc->count; i++) {
-		const struct dline *line = desc->lines[i];
-
-		if (line->kind == LINE_DDB && strcasecmp(line->key, key) == 0)
-			found = (ptrdiff_t)i;
-	}
-	return found;
-}
-
-static ptrdiff_t find_extent(const desc_descriptor *desc, size_t index)
-{
-	for (size_t i = 0; i < desc->count; i++) {
-		if (desc->lines[i]->kind != LINE_EXTENT)
-			continue;
-		if (index-- == 0)
-			return (ptrdiff_t)i;
-	}
-	return -1;
-}
-
-static ptrdiff_t last_of_kind(const desc_descriptor *desc, enum line_kind kind)
-{
-	for (size_t i = desc->count; i > 0; i--)
-		if (desc->lines[i - 1]->kind == kind)
-			return (ptrdiff_t)(i - 1);
-	return -1;
-}
-
-/* The first comment line matching a section pattern; -1 when there is
- * none, -2 when matching failed (out of memory). */
-static ptrdiff_t find_comment(const desc_descriptor *desc, enum pattern_id id)
-{
-	pcre2_match_data *md = match_data_new();
-	ptrdiff_t found = -1;
-
-	if (md == NULL)
-		return -2;
-	for (size_t i = 0; i < desc->count && found < 0; i++) {
-		const struct dline *line = desc->lines[i];
-		int m;
-
-		if (line->kind != LINE_COMMENT)
-			continue;
-		m = pattern_match(id, line->text, line->len, md);
-		if (m < 0)
-			found = -2;
-		else if (m == 1)
-			found = (ptrdiff_t)i;
-	}
-	pcre2_match_data_free(md);
-	return found;
-}
-
-/* ------------------------------------------------------------------ */
-/* Key-value edits                                                     */
-/* ------------------------------------------------------------------ */
-
-static bool key_valid(const char *key)
-{
-	if (key == NULL || !((key[0] >= 'A' && key[0] <= 'Z') ||
-			     (key[0] >= 'a' && key[0] <= 'z') || key[0] == '_'))
-		return false;
-	for (const char *p = key; *p != '\0'; p++) {
-		char c = *p;
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-		      c == ':' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-static bool bare_header_key(const char *key)
-{
-	return strcasecmp(key, "version") == 0 || strcasecmp(key, "CID") == 0 ||
-	       strcasecmp(key, "parentCID") == 0;
-}
-
-static bool needs_quotes(const char *value)
-{
-	if (value[0] == '\0')
-		return true;
-	for (const char *p = value; *p != '\0'; p++)
-		if (*p == ' ' || *p == '\t' || *p == '#' || *p == '=' ||
-		    *p == '\'')
-			return true;
-	return false;
-}
-
-/* Builds the replacement for an existing key-value line: the old bytes
- * with only the value swapped.  Returns a new line, or NULL. */
-static struct dline *rewrite_value(const struct dline *old, const char *value,
-				   bool quote)
-{
-	size_t vlen = strlen(value), q = quote ? 2 : 0;
-	size_t len = old->value_off + vlen + q + (old->len - old->value_end);
-	struct dline *line;
-	char *text = vk_malloc(len + 1), *p = text;
-
-	if (text == NULL)
-		return NULL;
-	memcpy(p, old->text, old->value_off);
-	p += old->value_off;
-	if (quote)
-		*p++ = '"';
-	memcpy(p, value, vlen);
-	p += vlen;
-	if (quote)
-		*p++ = '"';
-	memcpy(p, old->text + old->value_end, old->len - old->value_end);
-	text[len] = '\0';
-	line = line_copy(old);
-	if (line == NULL) {
-		vk_free(text);
-		return NULL;
-	}
-	vk_free(line->text);
-	line->text = text;
-	line->len = len;
-	vk_free(line->value);
-	line->value = vk_strdup(value);
-	if (line->value == NULL) {
-		line_free(line);
-		return NULL;
-	}
-	line->quoted = quote;
-	line->value_end = old->value_off + vlen + q;
-	line->number = 0;
-	return line;
-}
-
-/* A brand-new key-value line in canonical form.  `sep` is "=" for the
- * header and " = " for the DDB. */
-static struct dline *new_key_value(enum line_kind kind, const char *key,
-				   const char *value, const char *sep,
-				   bool quote)
-{
-	char *text = vk_asprintf("%s%s%s%s%s", key, sep, quote ? "\"" : "",
-				 value, quote ? "\"" : "");
-	struct dline *line;
-	size_t klen = strlen(key), slen = strlen(sep);
-
-	if (text == NULL)
-		return NULL;
-	line = line_new(text, strlen(text), EOL_LF, 0);
-	vk_free(text);
-	if (line == NULL)
-		return NULL;
-	line->kind = kind;
-	line->quoted = quote;
-	line->value_off = klen + slen;
-	line->value_end = line->len;
-	line->key = vk_strdup(key);
-	line->value = vk_strdup(value);
-	if (line->key == NULL || line->value == NULL) {
-		line_free(line);
-		return NULL;
-	}
-	return line;
-}
-
-static desc_status check_value(const desc_descriptor *desc, const char *key,
-			       const char *value, desc_error *err)
-{
-	if (!key_valid(key))
-		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
-				      "invalid key '%s' (expected letters, digits, '_', '.', ':' or '-')",
-				      key ? key : "(null)");
-	if (value == NULL || !value_writable(value))
-		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
-				      "value for '%s' cannot contain a double quote or a line break",
-				      key);
-	return DESC_OK;
-}
-
-/* Where a new header key goes: after the last header line (before the
- * blank line that precedes "# Extent description"). */
-static size_t header_insert_pos(const desc_descriptor *desc)
-{
-	ptrdiff_t last = last_of_kind(desc, LINE_HEADER);
-
-	if (last >= 0)
-		return (size_t)last + 1;
-	if (desc->count > 0 && desc->lines[0]->kind == LINE_COMMENT)
-		return 1;
-	return 0;
-}
-
-const char *desc_header_get(const desc_descriptor *desc, const char *key)
-{
-	ptrdiff_t i;
-
-	if (desc == NULL || key == NULL)
-		return NULL;
-	i = find_header(desc, key);
-	return i < 0 ? NULL : desc->lines[i]->value;
-}
-
-desc_status desc_header_set(desc_descriptor *desc, const char *key,
-			    const char *value, desc_error *err)
-{
-	desc_status st;
-	ptrdiff_t i;
-	struct dline *line;
-	const char *canon;
-	bool quote;
-
-	if (desc == NULL)
-		return desc_error_set(err, DESC_E_ARG, NULL, 0, "no descriptor");
-	st = check_value(desc, key, value, err);
+	st = lines_write(&desc->lines, out, len);
+	if (st == DESC_E_NOMEM)
+		return vk_nomem_at(err, desc->name, 0);
 	if (st != DESC_OK)
-		return st;
-	if (is_ddb_key(key))
-		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
-				      "'%s' is a disk database key, not a header key",
-				      key);
-	canon = canonical_header_key(key, strlen(key));
-	if (canon != NULL && (strcmp(canon, "CID") == 0 ||
-			      strcmp(canon, "parentCID") == 0) &&
-	    !all_hex(value, strlen(value)))
-		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
-				      "%s '%s' is not hexadecimal (expected 8 hex digits such as 8c808111)",
-				      canon, value);
-	i = find_header(desc, key);
-	if (i >= 0) {
-		const struct dline *old = desc->lines[i];
-
-		quote = !bare_header_key(key) &&
-			(old->quoted || needs_quotes(value));
-		line = rewrite_value(old, value, quote);
-		if (line == NULL)
-			goto nomem;
-		line_free(desc->lines[i]);
-		desc->lines[i] = line;
-		return DESC_OK;
-	}
-	if (!lines_reserve(desc, 1))
-		goto nomem;
-	line = new_key_value(LINE_HEADER, key, value, "=",
-			     !bare_header_key(key));
-	if (line == NULL)
-		goto nomem;
-	lines_insert(desc, header_insert_pos(desc), line);
+		return desc_error_set(err, st, desc->name, 0,
+				      "descriptor too large to write");
 	return DESC_OK;
-nomem:
-	return desc_error_set(err, DESC_E_NOMEM, desc->name, 0, "out of memory");
-}
-
-/* Removes every line of `kind` whose key is `key`; returns how many. */
-static size_t unset_lines(desc_descriptor *desc, enum line_kind kind,
-			  const char *key)
-{
-	size_t removed = 0;
-
-	if (desc == NULL || key == NULL)
-		return 0;
-	for (size_t i = desc->count; i > 0; i--) {
-		const struct dline *line = desc->lines[i - 1];
-
-		if (line->kind == kind && strcasecmp(line->key, key) == 0) {
-			lines_remove(desc, i - 1);
-			removed++;
-		}
-	}
-	return removed;
-}
-
-size_t desc_header_unset(desc_descriptor *desc, const char *key)
-{
-	return unset_lines(desc, LINE_HEADER, key);
-}
-
-/* 1 to 8 hex digits: qemu writes CIDs with %x, without leading zeros,
- * so one qemu disk in sixteen has a shorter CID. */
-static bool cid_value(const char *value, uint32_t *out)
-{
-	uint32_t v;
-
-	if (value == NULL || !parse_hex32(value, strlen(value), &v))
-		return false;
-	if (out != NULL)
-		*out = v;
-	return true;
-}
-
-bool desc_cid(const desc_descriptor *desc, uint32_t *out)
-{
-	return cid_value(desc_header_get(desc, "CID"), out);
-}
-
-bool desc_parent_cid(const desc_descriptor *desc, uint32_t *out)
-{
-	return cid_value(desc_header_get(desc, "parentCID"), out);
-}
-
-const char *desc_create_type(const desc_descriptor *desc)
-{
-	return desc_header_get(desc, "createType");
-}
-
-const char *desc_parent_hint(const desc_descriptor *desc)
-{
-	return desc_header_get(desc, "parentFileNameHint");
-}
-
-desc_status desc_set_cid(desc_descriptor *desc, uint32_t cid, desc_error *err)
-{
-	char value[16];
-
-	snprintf(value, sizeof(value), "%08x", (unsigned)cid);
-	return desc_header_set(desc, "CID", value, err);
-}
-
-desc_status desc_set_parent_cid(desc_descriptor *desc, uint32_t cid,
-				desc_error *err)
-{
-	char value[16];
-
-	snprintf(value, sizeof(value), "%08x", (unsigned)cid);
-	return desc_header_set(desc, "parentCID", value, err);
-}
-
-desc_status desc_set_parent_hint(desc_descriptor *desc, const char *hint,
-				 desc_error *err)
-{
-	if (desc == NULL)
-		return desc_error_set(err, DESC_E_ARG, NULL, 0, "no descriptor");
-	if (hint == NULL) {
-		desc_header_unset(desc, "parentFileNameHint");
-		return DESC_OK;
-	}
-	if (hint[0] == '\0')
-		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
-				      "empty parentFileNameHint (expected the parent's path)");
-	return desc_header_set(desc, "parentFileNameHint", hint, err);
-}
-
-/* ------------------------------------------------------------------ */
-/* Extents                                                             */
-/* ------------------------------------------------------------------ */
-
-size_t desc_extent_count(const desc_descriptor *desc)
-{
-	size_t n = 0;
-
-	if (desc == NULL)
-		return 0;
-	for (size_t i = 0; i < desc->count; i++)
-		if (desc->lines[i]->kind == LINE_EXTENT)
-			n++;
-	return n;
-}
-
-const desc_extent *desc_extent_at(const desc_descriptor *desc, size_t index)
-{
-	ptrdiff_t i;
-
-	if (desc == NULL)
-		return NULL;
-	i = find_extent(desc, index);
-	return i < 0 ? NULL : &desc->lines[i]->extent;
-}
-
-bool desc_capacity(const desc_descriptor *desc, uint64_t *sectors)
-{
-	unsigned long long sum = 0;
-
-	if (desc == NULL)
-		return false;
-	for (size_t i = 0; i < desc->count; i++)
-		if (desc->lines[i]->kind == LINE_EXTENT &&
-		    !vk_add_u64(sum, desc->lines[i]->extent.sectors, &sum))
-			return false;
-	if (sectors != NULL)
-		*sectors = sum;
-	return true;
-}
-
-static desc_status check_extent(const desc_descriptor *desc,
-				const desc_extent *e, desc_error *err)
-{
-	if ((size_t)e->access >= ARRAY_SIZE(access_names) ||
-	    (size_t)e->type >= ARRAY_SIZE(extent_type_names))
-		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
-				      "invalid extent access or type");
-	if (e->path == NULL && e->type != DESC_EXTENT_ZERO)
-		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
-				      "%s extent needs a file name",
-				      extent_type_names[e->type]);
-	if (e->path != NULL && (e->path[0] == '\0' || !value_writable(e->path)))
-		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
-				      "extent file name '%s' is empty or contains a double quote or a line break",
-				      e->path);
-	if (e->has_offset && e->type == DESC_EXTENT_VMFS)
-		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
-				      "a VMFS extent takes no offset");
-	if (e->has_offset && e->path == NULL)
-		return desc_error_set(err, DESC_E_ARG, desc->name, 0,
-				      "an extent without a file takes no offset");
-	return DESC_OK;
-}
-
-/* Fills the parsed fields of a line we generated by reading it back the
- * way a parse would.  Only memory can fail: the callers checked the
- * extent first. */
-static desc_status reparse_extent(struct dline *line, const char *name,
-				  desc_error *err)
-{
-	desc_status st;
-
-	line->kind = LINE_EXTENT;
-	st = parse_extent(line, NULL, 0, NULL);
-	line->extent.line = 0;
-	line->number = 0;
-	if (st == DESC_OK)
-		return DESC_OK;
-	return desc_error_set(err, st == DESC_E_NOMEM ? DESC_E_NOMEM : DESC_E_ARG,
-			      name, 0, st == DESC_E_NOMEM ? "out of memory" :
-			      "cannot write this extent as a descriptor line");
-}
-
-/* A canonical extent line: single spaces, double-quoted name. */
-static desc_status new_extent_line(const desc_descriptor *desc,
-				   const desc_extent *e, struct dline **out,
-				   desc_error *err)
-{
-	char offset[32] = "";
-	struct dline *line;
-	char *text;
-
-	*out = NULL;
-	if (e->has_offset)
-		snprintf(offset, sizeof(offset), " %llu",
-			 (unsigned long long)e->offset);
-	if (e->path != NULL)
-		text = vk_asprintf("%s %llu %s \"%s\"%s", access_names[e->access],
-				   (unsigned long long)e->sectors,
-				   extent_type_names[e->type], e->path, offset);
-	else
-		text = vk_asprintf("%s %llu %s", access_names[e->access],
-				   (unsigned long long)e->sectors,
-				   extent_type_names[e->type]);
-	if (text == NULL)
-		goto nomem;
-	line = line_new(text, strlen(text), EOL_LF, 0);
-	vk_free(text);
-	if (line == NULL)
-		goto nomem;
-	if (reparse_extent(line, desc->name, err) != DESC_OK) {
-		desc_status st = err ? err->code : DESC_E_NOMEM;
-
-		line_free(line);
-		return st;
-	}
-	*out = line;
-	return DESC_OK;
-nomem:
-	return desc_error_set(err, DESC_E_NOMEM, desc->name, 0, "out of memory");
-}
-
-/* The old line with only the name between its quotes replaced. */
-static desc_status splice_path(const desc_descriptor *desc,
-			       const struct dline *old, const char *path,
-			       struct dline **out, desc_error *err)
-{
-	size_t plen = strlen(path);
-	size_t len = old->path_off + plen + (old->len - old->path_end);
-	char *text = vk_malloc(len + 1);
-	struct dline *line;
-
-	*out = NULL;
-	if (text == NULL)
-		goto nomem;
-	memcpy(text, old->text, old->path_off);
-	memcpy(text + old->path_off, path, plen);
-	memcpy(text + old->path_off + plen, old->text + old->path_end,
-	       old->len - old->path_end);
-	line = line_new(text, len, old->eol, 0);
-	vk_free(text);
-	if (line == NULL)
-		goto nomem;
-	if (reparse_extent(line, desc->name, err) != DESC_OK) {
-		desc_status st = err ? err->code : DESC_E_NOMEM;
-
-		line_free(line);
-		return st;
-	}
-	*out = line;
-	return DESC_OK;
-nomem:
-	return desc_error_set(err, DESC_E_NOMEM, desc->name, 0, "out of memory");
-}
-
-desc_status desc_extent_set_path(desc_descriptor *desc, size_t index,
-				 const char *path, desc_error *err)
-{
-	const struct dline *old;
-	struct dline *line;
-	desc_extent e;
-	desc_status st;
-	ptrdiff_t i;
-
-	if (desc == NULL)
-		return desc_error_set(err, DESC_E_ARG, NULL, 0, "no descriptor");
-	i = find_extent(desc, index);
-	if (i < 0)
-		return desc_error_set(err, DESC_E_NOT_FOUND, desc->name, 0,
-				      "no extent %zu (the descriptor has %zu)",
-				      index, desc_extent_count(desc));
-	old = desc->lines[i];
-	e = old->extent;
-	e.path = path;
-	if (path == NULL)
-		e.has_offset = false;
-	st = check_extent(desc, &e, err);
-	if (st != DESC_OK)
-		return st;
-	/* Keep every other byte of the line when the new name fits
-	 * between the old quotes; otherwise write the canonical form. */
-	if (old->path != NULL && path != NULL &&
-	    strchr(path, old->text[old->path_off - 1]) == NULL)
-		st = splice_path(desc, old, path, &line, err);
-	else
-		st = new_extent_line(desc, &e, &line, err);
-	if (st != DESC_OK)
-		return st;
-	line->eol = old->eol;
-	line_free(desc->lines[i]);
-	desc->lines[i] = line;
-	return DESC_OK;
-}
-
-desc_status desc_extent_add(desc_descriptor *desc, const desc_extent *extent,
-			    desc_error *err)
-{
-	desc_status st;
-	struct dline *line;
-	ptrdiff_t last;
-	size_t pos;
-
-	if (desc == NULL || extent == NULL)
-		return desc_error_set(err, DESC_E_ARG, NULL, 0,
-				      "no descriptor or extent");
-	st = check_extent(desc, extent, err);
-	if (st != DESC_OK)
-		return st;
-	if (!lines_reserve(desc, 1))
-		goto nomem;
-	last = last_of_kind(desc, LINE_EXTENT);
-	if (last >= 0) {
-		pos = (size_t)last + 1;
-	} else {
-		ptrdiff_t section = find_comment(desc, P_SEC_EXTENT);
-
-		if (section == -2)
-			goto nomem;
-		pos = section >= 0 ? (size_t)section + 1 : header_insert_pos(desc);
-	}
-	st = new_extent_line(desc, extent, &line, err);
-	if (st != DESC_OK)
-		return st;
-	/* Never leave a blank line right before an extent: qemu would
-	 * count that extent twice. */
-	while (pos > 0 && desc->lines[pos - 1]->kind == LINE_BLANK)
-		pos--;
-	lines_insert(desc, pos, line);
-	return DESC_OK;
-nomem:
-	return desc_error_set(err, DESC_E_NOMEM, desc->name, 0, "out of memory");
-}
-
-desc_status desc_extent_remove(desc_descriptor *desc, size_t index,
-			       desc_error *err)
-{
-	ptrdiff_t i;
-
-	if (desc == NULL)
-		return desc_error_set(err, DESC_E_ARG, NULL, 0, "no descriptor");
-	i = find_extent(desc, index);
-	if (i < 0)
-		return desc_error_set(err, DESC_E_NOT_FOUND, desc->name, 0,
-				      "no extent %zu (the descriptor has %zu)",
-				      index, desc_extent_count(desc));
-	lines_remove(desc, (size_t)i);
-	return DESC_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* Disk database                                                       */
-/* ------------------------------------------------------------------ */
-
-const char *desc_ddb_get(const desc_descriptor *desc, const char *key)
-{
-	ptrdiff_t i;
-
-	if (desc == NULL || key == NULL)
-		return NULL;
-	i = find_ddb(desc, key);
-	return i < 0 ? NULL : desc->lines[i]->value;
-}
-
-/* Where a new DDB key goes, appending the section comments when the
- * descriptor has none.  Returns the number of lines to insert before the
- * key (0..3), through *section_lines. */
-static size_t ddb_insert_pos(const desc_descriptor *desc, ptrdiff_t marker,
-			     bool *add_section)
-{
-	ptrdiff_t last = last_of_kind(desc, LINE_DDB);
-
-	*add_section = false;
-	if (last >= 0)
-		return (size_t)last + 1;
-	if (marker >= 0) {
-		size_t pos = (size_t)marker + 1;
-
-		/* "#DDB" usually follows "# The Disk Data Base", and a
-		 * blank line follows "#DDB". */
-		while (pos < desc->count && desc->lines[pos]->kind == LINE_COMMENT)
-			pos++;
-		if (pos < desc->count && desc->lines[pos]->kind == LINE_BLANK)
-			pos++;
-		/* Header or extent lines after the marker would be read
-		 * back as disk database lines once a ddb line precedes
-		 * them (found by fuzz_descriptor): go after them. */
-		if (last_of_kind(desc, LINE_HEADER) >= (ptrdiff_t)pos ||
-		    last_of_kind(desc, LINE_EXTENT) >= (ptrdiff_t)pos ||
-		    last_of_kind(desc, LINE_CTK) >= (ptrdiff_t)pos) {
-			*add_section = true;
-			return desc->count;
-		}
-		return pos;
-	}
-	*add_section = true;
-	return desc->count;
-}
-
-desc_status desc_ddb_set(desc_descriptor *desc, const char *key,
-			 const char *value, desc_error *err)
-{
-	desc_status st;
-	static const char *const section[] = {
-		"", "# The Disk Data Base", "#DDB", "",
-	};
-	struct dline *added[ARRAY_SIZE(section)] = { NULL };
-	struct dline *line;
-	ptrdiff_t i, marker;
-	size_t pos;
-	bool add_section;
-
-	if (desc == NULL)
-		return desc_error_set(err, DESC_E_ARG, NULL, 0, "no descriptor");
-	st = check_value(desc, key, value, err);
-	if (st != DESC_OK)
-		return st;
-	i = find_ddb(desc, key);
-	if (i >= 0) {
-		const struct dline *old = desc->lines[i];
-
-		line = rewrite_value(old, value, old->quoted || needs_quotes(value));
-		if (line == NULL)
-			goto nomem;
-		line_free(desc->lines[i]);
-		desc->lines[i] = line;
-		return DESC_OK;
-	}
-	marker = find_comment(desc, P_SEC_DDB);
-	if (marker == -2)
-		goto nomem;
-	pos = ddb_insert_pos(desc, marker, &add_section);
-	if (!lines_reserve(desc, 1 + (add_section ? ARRAY_SIZE(section) : 0)))
-		goto nomem;
-	line = new_key_value(LINE_DDB, key, value, " = ", true);
-	if (line == NULL)
-		goto nomem;
-	if (add_section) {
-		for (size_t k = 0; k < ARRAY_SIZE(section); k++) {
-			added[k] = line_new(section[k], strlen(section[k]),
-					    EOL_LF, 0);
-			if (added[k] == NULL) {
-				for (size_t j = 0; j < k; j++)
-					line_free(added[j]);
-				line_free(line);
-				goto nomem;
-			}
-			added[k]->kind = section[k][0] ? LINE_COMMENT : LINE_BLANK;
-		}
-		for (size_t k = 0; k < ARRAY_SIZE(section); k++)
-			lines_insert(desc, pos++, added[k]);
-	}
-	lines_insert(desc, pos, line);
-	return DESC_OK;
-nomem:
-	return desc_error_set(err, DESC_E_NOMEM, desc->name, 0, "out of memory");
-}
-
-size_t desc_ddb_unset(desc_descriptor *desc, const char *key)
-{
-	return unset_lines(desc, LINE_DDB, key);
-}
-
-static const struct dline *ddb_at(const desc_descriptor *desc, size_t index)
-{
-	if (desc == NULL)
-		return NULL;
-	for (size_t i = 0; i < desc->count; i++) {
-		if (desc->lines[i]->kind != LINE_DDB)
-			continue;
-		if (index-- == 0)
-			return desc->lines[i];
-	}
-	return NULL;
-}
-
-size_t desc_ddb_count(const desc_descriptor *desc)
-{
-	size_t n = 0;
-
-	if (desc == NULL)
-		return 0;
-	for (size_t i = 0; i < desc->count; i++)
-		if (desc->lines[i]->kind == LINE_DDB)
-			n++;
-	return n;
-}
-
-const char *desc_ddb_key_at(const desc_descriptor *desc, size_t index)
-{
-	const struct dline *line = ddb_at(desc, index);
-
-	return line ? line->key : NULL;
-}
-
-const char *desc_ddb_value_at(const desc_descriptor *desc, size_t index)
-{
-	const struct dline *line = ddb_at(desc, index);
-
-	return line ? line->value : NULL;
 }

@@ -7,8 +7,13 @@ libvmdkit_la_SOURCES += \
 	descriptor/number.c \
 	descriptor/private.h \
 	descriptor/banned.h \
+	descriptor/reader.h \
+	descriptor/reader.c \
+	descriptor/lines.h \
+	descriptor/lines.c \
 	descriptor/desc_private.h \
 	descriptor/descriptor.c \
+	descriptor/edit.c \
 	descriptor/validate.c \
 	descriptor/dict.c
 EXTRA_DIST += descriptor/FINDINGS.md

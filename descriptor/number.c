@@ -66,9 +66,17 @@ bool desc_parse_number_all(const char *s, size_t len, unsigned base,
 	return true;
 }
 
-void vk_hex_encode(const void *in, size_t n, char *out)
+bool vk_all_hex_digits(const char *s, size_t len)
 {
-	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < len; i++)
+		if (vk_hex_digit((unsigned char)s[i]) < 0)
+			return false;
+	return len > 0;
+}
+
+static void hex_encode(const void *in, size_t n, char *out,
+		       const char digits[16])
+{
 	const unsigned char *b = in;
 
 	for (size_t i = 0; i < n; i++) {
@@ -76,6 +84,16 @@ void vk_hex_encode(const void *in, size_t n, char *out)
 		out[2 * i + 1] = digits[b[i] & 0x0f];
 	}
 	out[2 * n] = '\0';
+}
+
+void vk_hex_encode(const void *in, size_t n, char *out)
+{
+	hex_encode(in, n, out, "0123456789abcdef");
+}
+
+void vk_hex_encode_upper(const void *in, size_t n, char *out)
+{
+	hex_encode(in, n, out, "0123456789ABCDEF");
 }
 
 bool vk_hex_decode(const char *hex, size_t hexlen, void *out, size_t n)
@@ -95,7 +113,12 @@ bool vk_hex_decode(const char *hex, size_t hexlen, void *out, size_t n)
 	return true;
 }
 
+desc_status vk_nomem_at(desc_error *err, const char *file, unsigned line)
+{
+	return desc_error_set(err, DESC_E_NOMEM, file, line, "out of memory");
+}
+
 desc_status vk_nomem(desc_error *err)
 {
-	return desc_error_set(err, DESC_E_NOMEM, NULL, 0, "out of memory");
+	return vk_nomem_at(err, NULL, 0);
 }

@@ -39,16 +39,22 @@ static inline int vk_mul_u64(unsigned long long a, unsigned long long b,
 
 /* The value of hex digit c (either case), or -1. */
 int vk_hex_digit(int c);
+/* True when s[0..len) is one or more hex digits (any number of them:
+ * no value is computed). */
+bool vk_all_hex_digits(const char *s, size_t len);
 /* Writes the 2*n lowercase hex digits of in[0..n) and a NUL into out,
- * which holds at least 2*n+1 bytes. */
+ * which holds at least 2*n+1 bytes.  vk_hex_encode_upper: uppercase. */
 void vk_hex_encode(const void *in, size_t n, char *out);
+void vk_hex_encode_upper(const void *in, size_t n, char *out);
 /* Exactly 2*n hex digits at hex[0..hexlen) into out[0..n): false (out
  * unspecified) when hexlen != 2*n or a byte is not a hex digit. */
 bool vk_hex_decode(const char *hex, size_t hexlen, void *out, size_t n);
 
 /* Fills err with DESC_E_NOMEM ("out of memory") and returns it: the one
- * allocation-failure error of the library. */
+ * allocation-failure error of the library.  vk_nomem_at also names the
+ * file and line being read when it failed (file may be NULL). */
 desc_status vk_nomem(desc_error *err);
+desc_status vk_nomem_at(desc_error *err, const char *file, unsigned line);
 
 desc_status desc_error_vset(desc_error *err, desc_status code, const char *file,
 			    unsigned line, const char *fmt, va_list ap)

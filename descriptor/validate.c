@@ -25,70 +25,20 @@
 			return DESC_E_NOMEM;                                  \
 	} while (0)
 
-static const struct dline *header_line(const desc_descriptor *desc,
-				       const char *key)
+static const struct line *header_line(const desc_descriptor *desc,
+				      const char *key)
 {
-	const struct dline *fallback = NULL;
+	ptrdiff_t i = vk_find_header(desc, key);
 
-	for (size_t i = 0; i < desc->count; i++) {
-		const struct dline *line = desc->lines[i];
-
-		if (line->kind != LINE_HEADER)
-			continue;
-		if (strcmp(line->key, key) == 0)
-			return line;
-		if (fallback == NULL && strcasecmp(line->key, key) == 0)
-			fallback = line;
-	}
-	return fallback;
+	return i < 0 ? NULL : &desc->lines.at[i];
 }
 
-static const struct dline *ddb_line(const desc_descriptor *desc,
-				    const char *key)
+static const struct line *ddb_line(const desc_descriptor *desc,
+				   const char *key)
 {
-	const struct dline *found = NULL;
+	ptrdiff_t i = vk_find_ddb(desc, key);
 
-	for (size_t i = 0; i < desc->count; i++)
-		if (desc->lines[i]->kind == LINE_DDB &&
-		    strcasecmp(desc->lines[i]->key, key) == 0)
-			found = desc->lines[i];
-	return found;
-}
-
-static bool is_hex(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'f') ||
-		      (s[i] >= 'A' && s[i] <= 'F')))
-			return false;
-	return true;
-}
-
-/* A decimal number without sign or junk. */
-static bool decimal_number(const char *s, unsigned long long *out)
-{
-	unsigned long long v = 0;
-
-	if (s == NULL || *s == '\0')
-		return false;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || !vk_mul_u64(v, 10, &v) ||
-		    !vk_add_u64(v, (unsigned long long)(*s - '0'), &v))
-			return false;
-	}
-	*out = v;
-	return true;
-}
-
-static unsigned long long hex_value(const char *s)
-{
-	unsigned long long v = 0;
-
-	for (; *s != '\0'; s++)
-		v = (v << 4) | (unsigned long long)(*s <= '9' ? *s - '0' :
-						    (*s | 0x20) - 'a' + 10);
-	return v;
+	return i < 0 ? NULL : &desc->lines.at[i];
 }
 
 static desc_status check_cid(const desc_descriptor *desc, desc_findings *out,
@@ -96,8 +46,9 @@ static desc_status check_cid(const desc_descriptor *desc, desc_findings *out,
 			     const char *format_code, bool *valid,
 			     unsigned long long *value)
 {
-	const struct dline *line = header_line(desc, key);
+	const struct line *line = header_line(desc, key);
 	size_t len;
+	uint64_t v;
 
 	*valid = false;
 	if (line == NULL) {
@@ -106,7 +57,8 @@ static desc_status check_cid(const desc_descriptor *desc, desc_findings *out,
 		return DESC_OK;
 	}
 	len = strlen(line->value);
-	if (len == 0 || len > 8 || !is_hex(line->value, len)) {
+	if (len > 8 ||
+	    !desc_parse_number_all(line->value, len, 16, UINT32_MAX, &v)) {
 		ADD(out, DESC_SEV_ERROR, format_code, line->number,
 		    "%s '%s' is not 8 hex digits (expected e.g. 8c808111)", key,
 		    line->value);
@@ -117,18 +69,26 @@ static desc_status check_cid(const desc_descriptor *desc, desc_findings *out,
 	if (len < 8)
 		ADD(out, DESC_SEV_INFO, "cid-unpadded", line->number,
 		    "%s '%s' has fewer than 8 digits (qemu drops leading zeros; VMware writes %08llx)",
-		    key, line->value, hex_value(line->value));
+		    key, line->value, (unsigned long long)v);
 	*valid = true;
-	*value = hex_value(line->value);
+	*value = v;
 	return DESC_OK;
+}
+
+/* The last four bytes of a big-endian 128-bit id. */
+static unsigned long long low_32_bits(const unsigned char id[16])
+{
+	return (unsigned long long)id[12] << 24 | (unsigned long long)id[13] << 16 |
+	       (unsigned long long)id[14] << 8 | id[15];
 }
 
 static desc_status check_ids(const desc_descriptor *desc, desc_findings *out)
 {
-	const struct dline *cid_line = header_line(desc, "CID");
-	const struct dline *hint = header_line(desc, "parentFileNameHint");
-	const struct dline *lcid = ddb_line(desc, "ddb.longContentID");
+	const struct line *cid_line = header_line(desc, "CID");
+	const struct line *hint = header_line(desc, "parentFileNameHint");
+	const struct line *lcid = ddb_line(desc, "ddb.longContentID");
 	unsigned long long cid = 0, parent = 0;
+	unsigned char long_id[16];
 	bool cid_ok, parent_ok;
 	desc_status st;
 
@@ -157,8 +117,10 @@ static desc_status check_ids(const desc_descriptor *desc, desc_findings *out)
 		    "empty parentFileNameHint (expected the parent's path)");
 	/* The low 32 bits of longContentID follow the CID in every
 	 * writer; a mismatch means one was edited without the other. */
-	if (cid_ok && lcid != NULL && strlen(lcid->value) == 32 &&
-	    is_hex(lcid->value, 32) && hex_value(lcid->value + 24) != cid)
+	if (cid_ok && lcid != NULL &&
+	    vk_hex_decode(lcid->value, strlen(lcid->value), long_id,
+			  sizeof(long_id)) &&
+	    low_32_bits(long_id) != cid)
 		ADD(out, DESC_SEV_WARNING, "long-content-id-mismatch",
 		    lcid->number,
 		    "ddb.longContentID '%s' does not end in the CID %08llx",
@@ -186,7 +148,7 @@ static unsigned type_bits_to_text(unsigned bits, char *buf, size_t size)
 static desc_status check_extents(const desc_descriptor *desc,
 				 desc_findings *out)
 {
-	const struct dline *ct = header_line(desc, "createType");
+	const struct line *ct = header_line(desc, "createType");
 	const struct create_type_info *info = NULL;
 	unsigned long long sum = 0;
 	bool overflow = false;
@@ -202,12 +164,13 @@ static desc_status check_extents(const desc_descriptor *desc,
 		    ct->value);
 	if (info != NULL)
 		type_bits_to_text(info->extent_types, allowed, sizeof(allowed));
-	for (size_t i = 0; i < desc->count; i++) {
-		const struct dline *line = desc->lines[i];
-		const desc_extent *e = &line->extent;
+	for (size_t i = 0; i < desc->lines.count; i++) {
+		const struct line *line = &desc->lines.at[i];
+		const desc_extent *e;
 
 		if (line->kind != LINE_EXTENT)
 			continue;
+		e = &line->extent->fields;
 		count++;
 		if (!overflow && !vk_add_u64(sum, e->sectors, &sum)) {
 			overflow = true;
@@ -247,10 +210,10 @@ static desc_status check_geometry(const desc_descriptor *desc,
 		"ddb.geometry.cylinders", "ddb.geometry.heads",
 		"ddb.geometry.sectors",
 	};
-	const struct dline *lines[3];
+	const struct line *lines[3];
 	unsigned long long v[3], hs, chs, expected, capacity;
-	uint64_t sectors = 0;
-	const struct dline *adapter = ddb_line(desc, "ddb.adapterType");
+	uint64_t number, sectors = 0;
+	const struct line *adapter = ddb_line(desc, "ddb.adapterType");
 	size_t present = 0;
 	bool ok = true;
 
@@ -261,14 +224,18 @@ static desc_status check_geometry(const desc_descriptor *desc,
 		present++;
 		/* qemu writes cylinders "0" for a disk smaller than one
 		 * cylinder (capacity / (heads x sectors) rounds to 0). */
-		if (!decimal_number(lines[i]->value, &v[i]) ||
-		    (v[i] == 0 && i != 0)) {
+		if (!desc_parse_number_all(lines[i]->value,
+					   strlen(lines[i]->value), 10,
+					   UINT64_MAX, &number) ||
+		    (number == 0 && i != 0)) {
 			ok = false;
 			ADD(out, DESC_SEV_WARNING, "geometry-not-number",
 			    lines[i]->number,
 			    "%s '%s' is not a positive number", keys[i],
 			    lines[i]->value);
+			continue;
 		}
+		v[i] = number;
 	}
 	if (present == 0)
 		return DESC_OK;
@@ -303,7 +270,7 @@ static desc_status check_geometry(const desc_descriptor *desc,
 }
 
 struct key_ref {
-	const struct dline *line;
+	const struct line *line;
 	size_t index;
 };
 
@@ -326,26 +293,26 @@ static int key_ref_compare(const void *pa, const void *pb)
 static desc_status check_duplicates(const desc_descriptor *desc,
 				    desc_findings *out)
 {
-	const struct dline **first_of = NULL;
+	const struct line **first_of = NULL;
 	struct key_ref *refs = NULL;
 	desc_status st = DESC_E_NOMEM;
 	size_t n = 0, group = 0;
 
-	for (size_t i = 0; i < desc->count; i++)
-		if (desc->lines[i]->kind == LINE_HEADER ||
-		    desc->lines[i]->kind == LINE_DDB)
+	for (size_t i = 0; i < desc->lines.count; i++)
+		if (desc->lines.at[i].kind == LINE_HEADER ||
+		    desc->lines.at[i].kind == LINE_DDB)
 			n++;
 	if (n < 2)
 		return DESC_OK;
 	refs = vk_calloc(n, sizeof(*refs));
-	first_of = vk_calloc(desc->count, sizeof(*first_of));
+	first_of = vk_calloc(desc->lines.count, sizeof(*first_of));
 	if (refs == NULL || first_of == NULL)
 		goto out;
 	n = 0;
-	for (size_t i = 0; i < desc->count; i++)
-		if (desc->lines[i]->kind == LINE_HEADER ||
-		    desc->lines[i]->kind == LINE_DDB)
-			refs[n++] = (struct key_ref){ desc->lines[i], i };
+	for (size_t i = 0; i < desc->lines.count; i++)
+		if (desc->lines.at[i].kind == LINE_HEADER ||
+		    desc->lines.at[i].kind == LINE_DDB)
+			refs[n++] = (struct key_ref){ &desc->lines.at[i], i };
 	qsort(refs, n, sizeof(*refs), key_ref_compare);
 	for (size_t k = 1; k < n; k++) {
 		if (refs[k].line->kind != refs[group].line->kind ||
@@ -355,8 +322,8 @@ static desc_status check_duplicates(const desc_descriptor *desc,
 			first_of[refs[k].index] = refs[group].line;
 	}
 	/* Report in file order. */
-	for (size_t i = 0; i < desc->count; i++) {
-		const struct dline *a = desc->lines[i], *b = first_of[i];
+	for (size_t i = 0; i < desc->lines.count; i++) {
+		const struct line *a = &desc->lines.at[i], *b = first_of[i];
 
 		if (b == NULL)
 			continue;
@@ -388,7 +355,7 @@ static desc_status check_keys(const desc_descriptor *desc, desc_findings *out)
 		"ide", "buslogic", "lsilogic", "legacyESX", "pvscsi",
 		"lsisas1068", "sata", "nvme",
 	};
-	const struct dline *adapter = ddb_line(desc, "ddb.adapterType");
+	const struct line *adapter = ddb_line(desc, "ddb.adapterType");
 	desc_status st = check_duplicates(desc, out);
 
 	if (st != DESC_OK)
@@ -439,7 +406,7 @@ static bool contains(const char *text, size_t len, const char *needle)
 
 /* Compares a comment line with a section comment the way libvmdk does:
  * case-insensitive, surrounding whitespace ignored. */
-static bool comment_is(const struct dline *line, const char *want)
+static bool comment_is(const struct line *line, const char *want)
 {
 	size_t start = 0, end = line->len, n = strlen(want);
 
@@ -451,7 +418,7 @@ static bool comment_is(const struct dline *line, const char *want)
 }
 
 /* VMware itself writes "# The Disk Data Base " with a trailing space. */
-static bool same_ignoring_trailing_blanks(const struct dline *line,
+static bool same_ignoring_trailing_blanks(const struct line *line,
 					  const char *want)
 {
 	size_t end = line->len;
@@ -461,10 +428,13 @@ static bool same_ignoring_trailing_blanks(const struct dline *line,
 	return end == strlen(want) && memcmp(line->text, want, end) == 0;
 }
 
-static bool single_quoted(const struct dline *line)
+/* For extent lines, as are the helpers below. */
+static bool single_quoted(const struct line *line)
 {
-	return line->path != NULL && line->path_off > 0 &&
-	       line->text[line->path_off - 1] == '\'';
+	const struct extent_line *x = line->extent;
+
+	return x->path != NULL && x->path_off > 0 &&
+	       line->text[x->path_off - 1] == '\'';
 }
 
 static bool device_path(const char *path)
@@ -473,8 +443,10 @@ static bool device_path(const char *path)
 }
 
 /* The extent types qemu reads; every other line it skips silently. */
-static bool qemu_reads(const desc_extent *e, const struct dline *line)
+static bool qemu_reads(const struct line *line)
 {
+	const desc_extent *e = &line->extent->fields;
+
 	if (e->access != DESC_ACCESS_RW || single_quoted(line))
 		return false;
 	return e->type == DESC_EXTENT_FLAT || e->type == DESC_EXTENT_SPARSE ||
@@ -484,10 +456,11 @@ static bool qemu_reads(const desc_extent *e, const struct dline *line)
 
 /* Single spaces between fields and no blanks around the line outside
  * the quoted name: what libvmdk and VirtualBox split on. */
-static bool extent_spacing_ok(const struct dline *line)
+static bool extent_spacing_ok(const struct line *line)
 {
-	size_t name_start = line->path ? line->path_off - 1 : line->len;
-	size_t name_end = line->path ? line->path_end + 1 : line->len;
+	const struct extent_line *x = line->extent;
+	size_t name_start = x->path ? x->path_off - 1 : line->len;
+	size_t name_end = x->path ? x->path_end + 1 : line->len;
 
 	if (line->len == 0 || line->text[0] == ' ' || line->text[0] == '\t' ||
 	    line->text[line->len - 1] == ' ' || line->text[line->len - 1] == '\t')
@@ -515,7 +488,7 @@ static bool has_non_ascii(const char *s)
 static desc_status check_extent_portability(const desc_descriptor *desc,
 					    desc_findings *out)
 {
-	const struct dline *enc = header_line(desc, "encoding");
+	const struct line *enc = header_line(desc, "encoding");
 	bool legacy_encoding = enc != NULL && strcasecmp(enc->value, "UTF-8") != 0;
 	unsigned long long total = 0, qemu_total = 0;
 	unsigned blanks = 0;
@@ -523,8 +496,8 @@ static desc_status check_extent_portability(const desc_descriptor *desc,
 
 	/* First pass: the capacity qemu would see, so every finding can
 	 * say it. */
-	for (size_t i = 0; i < desc->count; i++) {
-		const struct dline *line = desc->lines[i];
+	for (size_t i = 0; i < desc->lines.count; i++) {
+		const struct line *line = &desc->lines.at[i];
 		unsigned long long times;
 
 		if (line->kind == LINE_BLANK) {
@@ -532,18 +505,19 @@ static desc_status check_extent_portability(const desc_descriptor *desc,
 			continue;
 		}
 		if (line->kind == LINE_EXTENT) {
-			(void)vk_add_u64(total, line->extent.sectors, &total);
-			times = qemu_reads(&line->extent, line) ? 1 + blanks : 0;
+			uint64_t sectors = line->extent->fields.sectors;
+
+			(void)vk_add_u64(total, sectors, &total);
+			times = qemu_reads(line) ? 1 + blanks : 0;
 			for (unsigned long long t = 0; t < times; t++)
-				(void)vk_add_u64(qemu_total, line->extent.sectors,
-						 &qemu_total);
+				(void)vk_add_u64(qemu_total, sectors, &qemu_total);
 		}
 		blanks = 0;
 	}
 	blanks = 0;
-	for (size_t i = 0; i < desc->count; i++) {
-		const struct dline *line = desc->lines[i];
-		const desc_extent *e = &line->extent;
+	for (size_t i = 0; i < desc->lines.count; i++) {
+		const struct line *line = &desc->lines.at[i];
+		const desc_extent *e;
 
 		if (line->kind == LINE_BLANK) {
 			blanks++;
@@ -553,8 +527,9 @@ static desc_status check_extent_portability(const desc_descriptor *desc,
 			blanks = 0;
 			continue;
 		}
+		e = &line->extent->fields;
 		index++;
-		if (blanks > 0 && qemu_reads(e, line))
+		if (blanks > 0 && qemu_reads(line))
 			ADD(out, DESC_SEV_WARNING, "portability-blank-before-extent",
 			    line->number,
 			    "blank line right before extent %zu: qemu reads that extent %u times and sees %llu sectors instead of %llu (expected no blank line between '# Extent description' and the extents)",
@@ -601,17 +576,17 @@ static desc_status check_extent_portability(const desc_descriptor *desc,
 static desc_status check_header_portability(const desc_descriptor *desc,
 					    desc_findings *out)
 {
-	const struct dline *cid = header_line(desc, "CID");
-	const struct dline *version = header_line(desc, "version");
-	const struct dline *enc = header_line(desc, "encoding");
-	const struct dline *hint = header_line(desc, "parentFileNameHint");
+	const struct line *cid = header_line(desc, "CID");
+	const struct line *version = header_line(desc, "version");
+	const struct line *enc = header_line(desc, "encoding");
+	const struct line *hint = header_line(desc, "parentFileNameHint");
 	bool before_cid = cid != NULL;
 
-	if (desc->bom)
+	if (desc->lines.bom)
 		ADD(out, DESC_SEV_WARNING, "portability-bom", 1,
 		    "the text starts with a UTF-8 byte order mark: qemu, libvmdk and VirtualBox do not recognise the descriptor");
-	if (desc->count == 0 || desc->lines[0]->len != 21 ||
-	    memcmp(desc->lines[0]->text, "# Disk DescriptorFile", 21) != 0)
+	if (desc->lines.count == 0 || desc->lines.at[0].len != 21 ||
+	    memcmp(desc->lines.at[0].text, "# Disk DescriptorFile", 21) != 0)
 		ADD(out, DESC_SEV_WARNING, "portability-first-line", 1,
 		    "first line is not exactly '# Disk DescriptorFile': VirtualBox rejects the file, and so does libvmdk unless that comment comes before the first key");
 	if (version != NULL && strcmp(version->value, "1") != 0)
@@ -619,8 +594,8 @@ static desc_status check_header_portability(const desc_descriptor *desc,
 		    "version %s: VirtualBox accepts only version=1", version->value);
 	/* qemu's format probe: after comment lines, the very next line must
 	 * be exactly version=1, 2 or 3. */
-	for (size_t i = 0; i < desc->count; i++) {
-		const struct dline *line = desc->lines[i];
+	for (size_t i = 0; i < desc->lines.count; i++) {
+		const struct line *line = &desc->lines.at[i];
 
 		/* qemu skips '#' lines and lines of spaces, but not an
 		 * empty line. */
@@ -634,8 +609,8 @@ static desc_status check_header_portability(const desc_descriptor *desc,
 			    "qemu-img does not detect the file as VMDK without -f vmdk: the first line after the comments must be exactly version=1");
 		break;
 	}
-	for (size_t i = 0; i < desc->count; i++) {
-		const struct dline *line = desc->lines[i];
+	for (size_t i = 0; i < desc->lines.count; i++) {
+		const struct line *line = &desc->lines.at[i];
 
 		if (line == cid) {
 			before_cid = false;
@@ -681,12 +656,12 @@ static desc_status check_section_portability(const desc_descriptor *desc,
 	bool in_extents = false;
 
 	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
-		const struct dline *found = NULL;
+		const struct line *found = NULL;
 
-		for (size_t i = 0; i < desc->count && found == NULL; i++)
-			if (desc->lines[i]->kind == LINE_COMMENT &&
-			    comment_is(desc->lines[i], sections[s]))
-				found = desc->lines[i];
+		for (size_t i = 0; i < desc->lines.count && found == NULL; i++)
+			if (desc->lines.at[i].kind == LINE_COMMENT &&
+			    comment_is(&desc->lines.at[i], sections[s]))
+				found = &desc->lines.at[i];
 		if (found == NULL)
 			ADD(out, DESC_SEV_WARNING, "portability-section-comment", 0,
 			    "missing section comment '%s': libvmdk needs it",
@@ -699,8 +674,8 @@ static desc_status check_section_portability(const desc_descriptor *desc,
 	}
 	/* libvmdk parses every non-empty line after "# Extent description"
 	 * as an extent until the next section comment. */
-	for (size_t i = 0; i < desc->count; i++) {
-		const struct dline *line = desc->lines[i];
+	for (size_t i = 0; i < desc->lines.count; i++) {
+		const struct line *line = &desc->lines.at[i];
 
 		if (line->kind == LINE_COMMENT) {
 			if (comment_is(line, "# Extent description")) {

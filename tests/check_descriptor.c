@@ -408,6 +408,22 @@ static const struct bad_case bad_cases[] = {
 	{ "unterminated-ddb-quote", HDR "RW 100 SPARSE \"d.vmdk\"\n" DDB "ddb.uuid = \"60 00\n", 0,
 	  DESC_E_SYNTAX, 14,
 	  "unterminated quote in the value of 'ddb.uuid' (expected ddb.uuid=\"VALUE\")", 0 },
+	/* The shared reader (reader.c) with the descriptor's rules; the
+	 * dictionary words these differently or accepts them
+	 * (check_dict.c, bad_cases). */
+	{ "reader-no-text", NULL, 5, DESC_E_ARG, 0, "no text to parse", 0 },
+	{ "reader-nul-then-too-much", HDR "RW 100 SPARSE \"d.vmdk\"\n\0"
+	  "1234567890123456789012345678901234567890123456789012345678901234\n",
+	  sizeof(HDR "RW 100 SPARSE \"d.vmdk\"\n\0"
+		 "1234567890123456789012345678901234567890123456789012345678901234\n") - 1,
+	  DESC_E_SYNTAX, 9, "NUL byte inside the text (expected text lines)", 0 },
+	/* A BOM inside the text is left to the grammar. */
+	{ "reader-bom-in-header", "# Disk DescriptorFile\n\xef\xbb\xbfversion=1\n", 0,
+	  DESC_E_SYNTAX, 2,
+	  "unrecognised line '\xef\xbb\xbfversion=1' (expected KEY=VALUE, a comment or ACCESS SECTORS TYPE \"FILE\" [OFFSET])", 0 },
+	{ "reader-bom-in-extents", HDR "RW 100 SPARSE \"d.vmdk\"\n\xef\xbb\xbf# c\n", 0,
+	  DESC_E_SYNTAX, 9,
+	  "unknown access mode '\xef\xbb\xbf#' (expected RW, RDONLY, NOACCESS)", 1 },
 };
 
 START_TEST(test_bad_input)
@@ -598,6 +614,23 @@ static const struct lossless_case lossless_cases[] = {
 	{ "change-tracking", HDR "RW 100 SPARSE \"d.vmdk\"\n\n# Change Tracking File\n"
 	  "changeTrackPath=\"d-ctk.vmdk\"\n" DDB, 0, NULL },
 	{ "bare-ddb-values", HDR "RW 100 SPARSE \"d.vmdk\"\n" DDB "ddb.geometry.biosHeads=16\n", 0, NULL },
+	/* The shared reader (reader.c) with the descriptor's rules. */
+	{ "reader-lone-cr-is-a-byte", HDR "RW 100 SPARSE \"d.vmdk\"\n# a\rb\n" DDB, 0, NULL },
+	{ "reader-all-at-once",
+	  "\xef\xbb\xbf# Disk DescriptorFile\r\nversion=1\r\nCID=12345678\r\n"
+	  "parentCID=ffffffff\r\ncreateType=\"monolithicSparse\"\r\n"
+	  "RW 100 SPARSE \"d.vmdk\" \0\0",
+	  sizeof("\xef\xbb\xbf# Disk DescriptorFile\r\nversion=1\r\nCID=12345678\r\n"
+		 "parentCID=ffffffff\r\ncreateType=\"monolithicSparse\"\r\n"
+		 "RW 100 SPARSE \"d.vmdk\" \0\0") - 1,
+	  "\xef\xbb\xbf# Disk DescriptorFile\r\nversion=1\r\nCID=12345678\r\n"
+	  "parentCID=ffffffff\r\ncreateType=\"monolithicSparse\"\r\n"
+	  "RW 100 SPARSE \"d.vmdk\" " },
+	{ "reader-stale-at-the-limit", HDR "RW 100 SPARSE \"d.vmdk\"\n\0"
+	  "1234567890123456789012345678901234567890123456789012345678901234",
+	  sizeof(HDR "RW 100 SPARSE \"d.vmdk\"\n\0"
+		 "1234567890123456789012345678901234567890123456789012345678901234") - 1,
+	  HDR "RW 100 SPARSE \"d.vmdk\"\n" },
 };
 
 START_TEST(test_lossless)

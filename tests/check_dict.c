@@ -236,6 +236,11 @@ static const struct pad_case {
 	{ "\xef\xbb\xbf" "a = \"1\"\r\n\0", 13, "\xef\xbb\xbf" "a = \"1\"\r\n", 12, 1 },
 	{ "\xef\xbb\xbf", 3, "\xef\xbb\xbf", 3, 0 },
 	{ "\n\n", 2, "\n\n", 2, 0 },
+	/* The shared reader (reader.c) with the dictionary's rules: a last
+	 * line of spaces is content here (a descriptor drops it). */
+	{ "a = \"1\"\n   ", 11, "a = \"1\"\n   ", 11, 1 },
+	{ "a = \"1\"\n \0\0", 11, "a = \"1\"\n ", 9, 1 },
+	{ "\xef\xbb\xbf" "a = 1\r\nb = 2\0", 16, "\xef\xbb\xbf" "a = 1\r\nb = 2", 15, 2 },
 };
 
 START_TEST(padding)
@@ -283,6 +288,13 @@ static const struct bad_case {
 	 * line 1 was unset, and was read back as the file's BOM */
 	{ "displayName =\n\xef\xbb\xbfi0 = \"t\"\n", 0, DESC_E_SYNTAX, 2, 1,
 	  "t.vmx:2: byte order mark at the start of a line in '\xef\xbb\xbfi0 = \"t\"' (expected a BOM only at the start of the file)" },
+	/* The shared reader with the dictionary's rules: no text words
+	 * itself differently from a descriptor's, and a NUL starting a line
+	 * is refused even when few bytes follow (a descriptor ends its text
+	 * there, as qemu does) */
+	{ NULL, 5, DESC_E_ARG, 0, 0, "t.vmx: missing text (expected a buffer)" },
+	{ "a = 1\n\0b = 2\n", 13, DESC_E_SYNTAX, 2, 1,
+	  "t.vmx:2: nul byte inside the line in '' (expected text; NUL only as padding at the end)" },
 	{ "a = \"1\"\nb = \"this line is quoted back only up to sixty bytes, then dots\n",
 	  0, DESC_E_SYNTAX, 2, 5,
 	  "t.vmx:2: unterminated quoted value in 'b = \"this line is quoted back only up to sixty bytes, then d...' " EXPECTED },
@@ -335,6 +347,24 @@ START_TEST(line_too_long)
 	memcpy(text + DESC_MAX_LINE - 1, "\"\n", 2);
 	dict = parse_ok(text, DESC_MAX_LINE + 1, NULL);
 	ck_assert_uint_eq(strlen(desc_dict_get(dict, "k")), DESC_MAX_LINE - 6);
+	desc_dict_free(dict);
+	free(text);
+}
+END_TEST
+
+/* The descriptor's line cap (16384) is not the dictionary's. */
+START_TEST(no_line_cap)
+{
+	size_t blank = 20000;
+	char *text = malloc(blank + 8);
+	desc_dict *dict;
+
+	ck_assert_ptr_nonnull(text);
+	memset(text, '\n', blank);
+	memcpy(text + blank, "a = 1\n", 6);
+	dict = parse_ok(text, blank + 6, NULL);
+	ck_assert_uint_eq(desc_dict_line_at(dict, 0), blank + 1);
+	assert_written(dict, text, blank + 6);
 	desc_dict_free(dict);
 	free(text);
 }
@@ -698,6 +728,7 @@ static Suite *dict_suite(void)
 	tcase_add_loop_test(tc, padding, 0, (int)LEN(pad_cases));
 	tcase_add_loop_test(tc, bad_input, 0, (int)LEN(bad_cases));
 	tcase_add_test(tc, line_too_long);
+	tcase_add_test(tc, no_line_cap);
 	tcase_add_test(tc, input_too_large);
 	tcase_add_test(tc, no_name_in_messages);
 	tcase_add_test(tc, duplicate_keys);
