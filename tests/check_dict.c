@@ -716,6 +716,35 @@ START_TEST(allocation_failure)
 }
 END_TEST
 
+/* fuzz_dict: set() on a key that starts with a UTF-8 BOM, on the first
+ * line, wrote a file whose BOM was then taken for the file's own and the
+ * key lost; such a key is refused. */
+START_TEST(dict_bom_key)
+{
+	static const char text[] = "\t\xef\xbb\xbf\t= x\n";
+	desc_dict *d = NULL, *again = NULL, *empty = NULL;
+	desc_error err;
+	char *out = NULL;
+	size_t len = 0;
+
+	ck_assert_int_eq(desc_dict_parse(text, sizeof(text) - 1, "t", &d, NULL,
+					 &err), DESC_OK);
+	ck_assert_int_eq(desc_dict_set(d, desc_dict_key_at(d, 0), "v", &err),
+			 DESC_E_ARG);
+	/* Whatever set() accepts reads back. */
+	ck_assert_int_eq(desc_dict_write(d, &out, &len, &err), DESC_OK);
+	ck_assert_int_eq(desc_dict_parse(out, len, "t2", &again, NULL, &err),
+			 DESC_OK);
+	ck_assert_int_eq(desc_dict_new(&empty, &err), DESC_OK);
+	ck_assert_int_eq(desc_dict_set(empty, "\xef\xbb\xbfk", "v", &err),
+			 DESC_E_ARG);
+	free(out);
+	desc_dict_free(d);
+	desc_dict_free(again);
+	desc_dict_free(empty);
+}
+END_TEST
+
 static Suite *dict_suite(void)
 {
 	Suite *s = suite_create("dict");
@@ -739,6 +768,7 @@ static Suite *dict_suite(void)
 	tcase_add_test(tc, new_dict);
 	tcase_add_loop_test(tc, set_rejects_bad_keys, 0, (int)LEN(bad_keys));
 	tcase_add_test(tc, allocation_failure);
+	tcase_add_test(tc, dict_bom_key);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -35,11 +35,23 @@ tests_check_number_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_number_LDADD = $(CHECK_TEST_LIBS)
 # vk_hex_* and vk_nomem are internal: the static archive.
 tests_check_number_LDFLAGS = -static
+# The descriptor suites share their helpers.
+TEXT_FIXTURE = tests/text_fixture.c tests/text_fixture.h
 check_PROGRAMS += tests/check_descriptor
 TESTS += tests/check_descriptor
-tests_check_descriptor_SOURCES = tests/check_descriptor.c
+tests_check_descriptor_SOURCES = tests/check_descriptor.c $(TEXT_FIXTURE)
 tests_check_descriptor_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_descriptor_LDADD = $(CHECK_TEST_LIBS)
+check_PROGRAMS += tests/check_edit
+TESTS += tests/check_edit
+tests_check_edit_SOURCES = tests/check_edit.c $(TEXT_FIXTURE)
+tests_check_edit_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_edit_LDADD = $(CHECK_TEST_LIBS)
+check_PROGRAMS += tests/check_validate
+TESTS += tests/check_validate
+tests_check_validate_SOURCES = tests/check_validate.c $(TEXT_FIXTURE)
+tests_check_validate_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_validate_LDADD = $(CHECK_TEST_LIBS)
 EXTRA_DIST += \
 	tests/data/descriptor/.gitattributes \
 	tests/data/descriptor/README \
@@ -58,11 +70,6 @@ TESTS += tests/check_dict
 tests_check_dict_SOURCES = tests/check_dict.c
 tests_check_dict_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_dict_LDADD = $(CHECK_TEST_LIBS)
-check_PROGRAMS += tests/check_text
-TESTS += tests/check_text
-tests_check_text_SOURCES = tests/check_text.c
-tests_check_text_CFLAGS = $(CHECK_TEST_CFLAGS)
-tests_check_text_LDADD = $(CHECK_TEST_LIBS)
 # check_fs and check_disk link the static archive: they reach internal
 # fs_* helpers that the shared library does not export.
 check_PROGRAMS += tests/check_fs

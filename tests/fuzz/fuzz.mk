@@ -80,8 +80,8 @@ fuzz-coverage: $(FUZZ_HARNESSES)
 	  llvm-profdata merge -sparse -o tests/fuzz/cov/$$t.profdata \
 	    tests/fuzz/cov/$$t.profraw || exit 1; \
 	  case $$t in \
-	  fuzz_descriptor) f="descriptor/descriptor.c descriptor/validate.c descriptor/portability.c" ;; \
-	  fuzz_dict) f="descriptor/dict.c vmdk/vm/vmx.c" ;; \
+	  fuzz_descriptor) f="descriptor/descriptor.c descriptor/edit.c descriptor/reader.c descriptor/lines.c descriptor/validate.c" ;; \
+	  fuzz_dict) f="descriptor/dict.c descriptor/reader.c descriptor/lines.c vmdk/vm/vmx.c" ;; \
 	  fuzz_sparse) f="vmdk/disk/sparse.c vmdk/disk/stream.c" ;; \
 	  fuzz_plan) f="vmdk/vm/plan.c" ;; \
 	  esac; \
