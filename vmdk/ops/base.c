@@ -112,11 +112,6 @@ struct base_job {
 	char *undo_final;        /* the undo record's path after the commit */
 };
 
-static desc_status nomem(desc_error *err)
-{
-	return desc_error_set(err, DESC_E_NOMEM, NULL, 0, "out of memory");
-}
-
 static void report(const struct base_job *job, const char *action,
 		   const char *path)
 {
@@ -223,7 +218,7 @@ static desc_status check_vmsd(struct base_job *job, const char *vmx_path)
 	vmsd_path = vk_asprintf("%.*s.vmsd", (int)(strlen(vmx_path) - 4),
 				vmx_path);
 	if (vmsd_path == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	if (!fs_exists(vmsd_path))
 		goto out;
 	st = fs_read_file(vmsd_path, DESC_MAX_INPUT, &text, &len, job->err);
@@ -279,7 +274,7 @@ static desc_status add_file(struct base_job *job, const char *src,
 				      "extent is not a regular file (expected a file, not a symlink or device)");
 	grown = vk_reallocarray(job->files, job->nfiles + 1, sizeof(*grown));
 	if (grown == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	job->files = grown;
 	f = &job->files[job->nfiles];
 	memset(f, 0, sizeof(*f));
@@ -290,7 +285,7 @@ static desc_status add_file(struct base_job *job, const char *src,
 	f->ino = sb.st_ino;
 	job->nfiles++;
 	if (f->src == NULL || f->name == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	if (index != NULL)
 		*index = job->nfiles - 1;
 	return DESC_OK;
@@ -308,7 +303,7 @@ static desc_status add_disk(struct base_job *job, const char *path)
 
 	grown = vk_reallocarray(job->disks, job->ndisks + 1, sizeof(*grown));
 	if (grown == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	job->disks = grown;
 	d = &job->disks[job->ndisks++];
 	memset(d, 0, sizeof(*d));
@@ -317,7 +312,7 @@ static desc_status add_disk(struct base_job *job, const char *path)
 	dir = fs_dirname(d->path ? d->path : path);
 	d->dir = dir ? vk_strdup(dir) : NULL;
 	if (d->path == NULL || d->name == NULL || d->dir == NULL) {
-		st = nomem(job->err);
+		st = vk_nomem(job->err);
 		goto out;
 	}
 	for (i = 0; i + 1 < job->ndisks; i++)
@@ -340,7 +335,7 @@ static desc_status add_disk(struct base_job *job, const char *path)
 			/* Say why it is missing: a base took it. */
 			moved = vk_asprintf("%s%s", d->path, MOVED_SUFFIX);
 			if (moved == NULL) {
-				st = nomem(job->err);
+				st = vk_nomem(job->err);
 				goto out;
 			}
 			if (lstat(moved, &sb) == 0)
@@ -409,7 +404,7 @@ static desc_status add_disk(struct base_job *job, const char *path)
 		src = fs_join(dir, e->path);
 		name = fs_basename(e->path);
 		if (src == NULL || name == NULL)
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 		else if (strcmp(name, d->name) == 0)
 			st = desc_error_set(job->err, DESC_E_INVALID, path,
 					    e->line,
@@ -446,7 +441,7 @@ static desc_status collect_vmx(struct base_job *job, const char *vmx_path)
 
 	dir = fs_dirname(vmx_path);
 	if (dir == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	st = check_folder(job, dir, true);
 	if (st != DESC_OK)
 		goto out;
@@ -471,7 +466,7 @@ static desc_status collect_vmx(struct base_job *job, const char *vmx_path)
 		char *p = fs_join(dir, disks[i].file_name);
 
 		if (p == NULL) {
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 			break;
 		}
 		st = add_disk(job, p);
@@ -489,10 +484,10 @@ static desc_status set_basedir(struct base_job *job, const char *basedir)
 {
 	job->basedir = fs_absolute(basedir);
 	if (job->basedir == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	job->parent = fs_dirname(job->basedir);
 	if (job->parent == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	return DESC_OK;
 }
 
@@ -548,7 +543,7 @@ static desc_status place_files(struct base_job *job)
 		char *dst = staged(job, f->name), *shown = final(job, f->name);
 
 		if (dst == NULL || shown == NULL) {
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 		} else if (!job->opt->copy && fp_link(f->src, dst) == 0) {
 			/* A second name, not a rename: killed before the
 			 * commit, the master still has all its extents (a
@@ -637,7 +632,7 @@ static desc_status write_text_descriptor(struct base_job *job,
 		name = fs_basename(e->path);
 		path = name && job->opt->absolute ? final(job, name) : NULL;
 		if (name == NULL || (job->opt->absolute && path == NULL))
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 		else if (path != NULL && strchr(path, '"') != NULL)
 			st = desc_error_set(job->err, DESC_E_REFUSED, path, 0,
 					    "path holds '\"' and cannot be written in a descriptor");
@@ -658,7 +653,7 @@ static desc_status write_text_descriptor(struct base_job *job,
 	dst = staged(job, d->name);
 	shown = final(job, d->name);
 	if (dst == NULL || shown == NULL) {
-		st = nomem(job->err);
+		st = vk_nomem(job->err);
 		goto out;
 	}
 	st = fs_write_new(dst, text, len, 0444, true, job->err);
@@ -697,7 +692,7 @@ static desc_status prepare_embedded(struct base_job *job, struct base_disk *d)
 		goto out; /* nothing to change: leave the bytes alone */
 	path = staged(job, d->name);
 	if (path == NULL) {
-		st = nomem(job->err);
+		st = vk_nomem(job->err);
 		goto out;
 	}
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -734,7 +729,7 @@ static desc_status prepare_embedded(struct base_job *job, struct base_disk *d)
 	area = vk_calloc(1, (size_t)size);
 	d->area_orig = vk_malloc((size_t)size);
 	if (area == NULL || d->area_orig == NULL) {
-		st = nomem(job->err);
+		st = vk_nomem(job->err);
 		goto out;
 	}
 	if (pread(fd, d->area_orig, (size_t)size, (off_t)off) != (ssize_t)size) {
@@ -769,7 +764,7 @@ static desc_status apply_embedded(struct base_job *job, struct base_disk *d)
 		return DESC_OK;
 	path = staged(job, d->name);
 	if (path == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		st = fs_error(job->err, errno, path, "cannot open");
@@ -819,7 +814,7 @@ static desc_status write_manifest(struct base_job *job)
 	path = staged(job, VMDK_MANIFEST_NAME);
 	shown = final(job, VMDK_MANIFEST_NAME);
 	if (path == NULL || shown == NULL) {
-		st = nomem(job->err);
+		st = vk_nomem(job->err);
 		goto out;
 	}
 	st = fs_write_new(path, text, len, 0444, true, job->err);
@@ -841,7 +836,7 @@ static desc_status protect(struct base_job *job, const char *name)
 	int fd;
 
 	if (path == NULL || shown == NULL) {
-		st = nomem(job->err);
+		st = vk_nomem(job->err);
 		goto out;
 	}
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -891,7 +886,7 @@ static desc_status rename_master_descriptors(struct base_job *job)
 			continue;
 		d->moved_path = vk_asprintf("%s%s", d->path, MOVED_SUFFIX);
 		if (d->moved_path == NULL)
-			return nomem(job->err);
+			return vk_nomem(job->err);
 		st = fs_rename_noreplace(d->path, d->moved_path, job->err);
 		if (st == DESC_OK) {
 			d->desc_renamed = true;
@@ -1148,7 +1143,7 @@ static desc_status write_undo(struct base_job *job)
 		ok = text_add(&text, &len, "end\n");
 	path = staged(job, UNDO_NAME);
 	if (!ok || path == NULL) {
-		st = nomem(job->err);
+		st = vk_nomem(job->err);
 		goto out;
 	}
 	st = fs_write_new(path, text, len, 0400, true, job->err);
@@ -1363,7 +1358,7 @@ out:
 	return st;
 nomem:
 	undo_clear(u);
-	return nomem(err);
+	return vk_nomem(err);
 bad:
 	undo_clear(u);
 	return desc_error_set(err, DESC_E_FORMAT, path, (unsigned)lineno,
@@ -1432,7 +1427,7 @@ static desc_status area_state(struct base_job *job, const char *where,
 	int fd;
 
 	if (buf == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	fd = open(f->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		st = fs_error(job->err, errno, f->path, "cannot open");
@@ -1527,7 +1522,7 @@ static desc_status undo_staging(struct base_job *job, const char *where)
 	size_t i;
 
 	if (rec == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	/* Only our own folder and record are trusted to say which files
 	 * to chmod and rename (the parent folder may be shared). */
 	if (lstat(where, &sb) != 0 || sb.st_uid != geteuid()) {
@@ -1562,7 +1557,7 @@ static desc_status undo_staging(struct base_job *job, const char *where)
 	areas = vk_calloc(u.nareas + 1, sizeof(*areas));
 	renamed = vk_calloc(u.ndescs + 1, sizeof(*renamed));
 	if (areas == NULL || renamed == NULL) {
-		st = nomem(job->err);
+		st = vk_nomem(job->err);
 		goto out;
 	}
 	/* Check everything first: change nothing unless all is as the
@@ -1588,7 +1583,7 @@ static desc_status undo_staging(struct base_job *job, const char *where)
 		vk_free(moved);
 		moved = vk_asprintf("%s%s", d->path, MOVED_SUFFIX);
 		if (moved == NULL) {
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 			goto out;
 		}
 		gone = lstat(moved, &ms) != 0;
@@ -1630,7 +1625,7 @@ static desc_status undo_staging(struct base_job *job, const char *where)
 		vk_free(moved);
 		moved = vk_asprintf("%s%s", u.descs[i].path, MOVED_SUFFIX);
 		if (moved == NULL) {
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 			break;
 		}
 		st = fs_rename_noreplace(moved, u.descs[i].path, job->err);
@@ -1639,7 +1634,7 @@ static desc_status undo_staging(struct base_job *job, const char *where)
 		report2(job, "rename", moved, u.descs[i].path);
 		dir = fs_dirname(u.descs[i].path);
 		if (dir == NULL) {
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 			break;
 		}
 		st = fs_sync_dir(dir, job->err);
@@ -1696,7 +1691,7 @@ static desc_status finish_file(struct base_job *job, const manifest *m,
 		dir = fs_dirname(f->path);
 		name = fs_basename(f->path);
 		if (dir == NULL || name == NULL) {
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 			goto out;
 		}
 		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1738,7 +1733,7 @@ static desc_status finish_committed(struct base_job *job, const char *rec)
 		goto out;
 	mpath = fs_join(job->basedir, VMDK_MANIFEST_NAME);
 	if (mpath == NULL) {
-		st = nomem(job->err);
+		st = vk_nomem(job->err);
 		goto out;
 	}
 	st = fs_read_file(mpath, DESC_MAX_INPUT, &text, &len, job->err);
@@ -1757,7 +1752,7 @@ static desc_status finish_committed(struct base_job *job, const char *rec)
 		char *dir = fs_dirname(u.files[i].path);
 
 		if (dir == NULL)
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 		else
 			st = fs_sync_dir(dir, job->err);
 		vk_free(dir);
@@ -1792,7 +1787,7 @@ static desc_status recover(struct base_job *job)
 
 	rec = fs_join(job->basedir, UNDO_NAME);
 	if (rec == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	if (lstat(rec, &sb) == 0 && S_ISREG(sb.st_mode))
 		st = finish_committed(job, rec);
 	vk_free(rec);
@@ -1800,7 +1795,7 @@ static desc_status recover(struct base_job *job)
 		return st;
 	base = fs_basename(job->basedir);
 	if (base == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	d = opendir(job->parent);
 	if (d == NULL) {
 		vk_free(base);
@@ -1816,7 +1811,7 @@ static desc_status recover(struct base_job *job)
 			continue;
 		path = fs_join(job->parent, de->d_name);
 		if (path == NULL) {
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 			break;
 		}
 		if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
@@ -1947,7 +1942,7 @@ static desc_status disk_in_base(struct base_job *job, const char *disk,
 	name = fs_basename(disk);
 	in_base = name ? final(job, name) : NULL;
 	if (moved == NULL || in_base == NULL)
-		st = nomem(job->err);
+		st = vk_nomem(job->err);
 	else if (lstat(in_base, &sb) == 0 && S_ISREG(sb.st_mode) &&
 		 ((lstat(moved, &sb) == 0 && S_ISREG(sb.st_mode)) ||
 		  is_sparse_file(in_base)))
@@ -1977,7 +1972,7 @@ static desc_status already_made(struct base_job *job, const char *source,
 	*made = false;
 	desc_error_clear(&e);
 	if (mpath == NULL) {
-		st = nomem(job->err);
+		st = vk_nomem(job->err);
 		goto out;
 	}
 	if (lstat(mpath, &sb) != 0 || !S_ISREG(sb.st_mode))
@@ -1988,14 +1983,14 @@ static desc_status already_made(struct base_job *job, const char *source,
 	}
 	dir = fs_dirname(source);
 	if (dir == NULL) {
-		st = nomem(job->err);
+		st = vk_nomem(job->err);
 		goto out;
 	}
 	if (fs_read_file(source, DESC_MAX_INPUT, &text, &len, &e) != DESC_OK ||
 	    desc_dict_parse(text, len, source, &vmx, NULL, &e) != DESC_OK ||
 	    vmdk_vmx_disks(vmx, &disks, &n, &e) != DESC_OK) {
 		if (e.code == DESC_E_NOMEM)
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 		goto out;
 	}
 	*made = n > 0;
@@ -2003,7 +1998,7 @@ static desc_status already_made(struct base_job *job, const char *source,
 		char *p = fs_join(dir, disks[i].file_name);
 
 		if (p == NULL)
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 		else
 			st = disk_in_base(job, p, made);
 		vk_free(p);
@@ -2084,7 +2079,7 @@ desc_status vmdk_base_make(const char *source, const char *basedir,
 		st = write_undo(&job);
 	/* Allocated now: after the commit nothing may fail for memory. */
 	if (st == DESC_OK && (job.undo_final = final(&job, UNDO_NAME)) == NULL)
-		st = nomem(err);
+		st = vk_nomem(err);
 	for (i = 0; i < job.ndisks && st == DESC_OK; i++)
 		st = job.disks[i].embedded ? apply_embedded(&job, &job.disks[i]) :
 					     write_text_descriptor(&job, &job.disks[i]);
@@ -2164,11 +2159,11 @@ static desc_status finding(desc_findings *out, desc_severity sev,
 	msg = vk_vasprintf(fmt, ap);
 	va_end(ap);
 	if (msg == NULL)
-		return nomem(err);
+		return vk_nomem(err);
 	st = desc_findings_add(out, sev, code, file, 0, "%s", msg);
 	vk_free(msg);
 	if (st != DESC_OK)
-		return nomem(err);
+		return vk_nomem(err);
 	return DESC_OK;
 }
 
@@ -2184,7 +2179,7 @@ static desc_status verify_entry(int dfd, const char *basedir,
 	struct stat sb;
 
 	if (path == NULL)
-		return nomem(err);
+		return vk_nomem(err);
 	if (fstatat(dfd, e->name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
 		st = finding(out, DESC_SEV_ERROR, "base-missing", path, err,
 			     "base file '%s' is missing", e->name);
@@ -2212,7 +2207,7 @@ static desc_status verify_entry(int dfd, const char *basedir,
 	}
 	if (manifest_hash_file(dfd, basedir, e->name, &size, sum, &herr) != DESC_OK) {
 		if (herr.code == DESC_E_NOMEM) {
-			st = nomem(err);
+			st = vk_nomem(err);
 			goto out;
 		}
 		st = finding(out, DESC_SEV_ERROR, "base-unreadable", path, err,
@@ -2249,7 +2244,7 @@ desc_status vmdk_base_verify(const char *basedir, desc_findings *out,
 		return fs_error(err, errno, basedir, "cannot open base folder");
 	mpath = fs_join(basedir, VMDK_MANIFEST_NAME);
 	if (mpath == NULL) {
-		st = nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	if (fstatat(dfd, VMDK_MANIFEST_NAME, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -2289,7 +2284,7 @@ desc_status vmdk_base_verify(const char *basedir, desc_findings *out,
 			continue;
 		p = fs_join(basedir, de->d_name);
 		if (p == NULL) {
-			st = nomem(err);
+			st = vk_nomem(err);
 			break;
 		}
 		st = finding(out, DESC_SEV_INFO, "base-extra-file", p, err,

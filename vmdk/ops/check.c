@@ -245,11 +245,6 @@ struct check_job {
 	bool oom;
 };
 
-static desc_status nomem(desc_error *err)
-{
-	return desc_error_set(err, DESC_E_NOMEM, NULL, 0, "out of memory");
-}
-
 static desc_status add(struct check_job *job, desc_severity sev,
 		       const char *code, const char *file, unsigned line,
 		       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
@@ -266,10 +261,10 @@ static desc_status add(struct check_job *job, desc_severity sev,
 	msg = vk_vasprintf(fmt, ap);
 	va_end(ap);
 	if (msg == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	st = desc_findings_add(job->out, sev, code, file, line, "%s", msg);
 	vk_free(msg);
-	return st == DESC_OK ? DESC_OK : nomem(job->err);
+	return st == DESC_OK ? DESC_OK : vk_nomem(job->err);
 }
 
 /* Stable codes for a file that could not be read or parsed (the same the
@@ -292,7 +287,7 @@ static desc_status add_error(struct check_job *job, const char *path,
 			     const desc_error *e)
 {
 	if (e->code == DESC_E_NOMEM)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	return add(job, DESC_SEV_ERROR, status_code(e->code),
 		   e->file[0] ? e->file : path, e->line, "%s",
 		   e->message[0] ? e->message : desc_status_name(e->code));
@@ -361,7 +356,7 @@ static desc_status deep_walk(struct check_job *job, struct sparse_extent *sp,
 	raw = vk_malloc((size_t)h->num_gtes_per_gt * 4);
 	gt = vk_calloc(h->num_gtes_per_gt, sizeof(*gt));
 	if (grains == NULL || raw == NULL || gt == NULL) {
-		st = nomem(job->err);
+		st = vk_nomem(job->err);
 		goto out;
 	}
 	for (gi = 0; gi < sp->gd_entries && st == DESC_OK; gi++) {
@@ -447,7 +442,7 @@ static desc_status check_base_folder(struct check_job *job, const char *dir)
 	char **bases;
 
 	if (abs == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	for (size_t i = 0; i < job->nbases; i++)
 		if (strcmp(job->bases[i], abs) == 0) {
 			vk_free(abs);
@@ -456,7 +451,7 @@ static desc_status check_base_folder(struct check_job *job, const char *dir)
 	bases = vk_reallocarray(job->bases, job->nbases + 1, sizeof(*bases));
 	if (bases == NULL) {
 		vk_free(abs);
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	}
 	job->bases = bases;
 	job->bases[job->nbases++] = abs;
@@ -509,7 +504,7 @@ static desc_status check_extent(struct check_job *job, const char *path,
 	(void)embedded;
 	file = cm_resolve(path, x->path);
 	if (file == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	if (escapes(job, file)) {
 		st = add(job, DESC_SEV_ERROR, "path-escapes-confine", path,
 			 x->line, "extent '%s' resolves to '%s', outside the confined folders (not followed)",
@@ -523,7 +518,7 @@ static desc_status check_extent(struct check_job *job, const char *path,
 	}
 	dir = fs_dirname(file);
 	if (dir == NULL) {
-		st = nomem(job->err);
+		st = vk_nomem(job->err);
 		goto out;
 	}
 	if (folder_is_base(job, dir)) {
@@ -588,7 +583,7 @@ static desc_status check_extent(struct check_job *job, const char *path,
 	desc_error_clear(&e);
 	if (sparse_open(&sp, fd, file, &e) != DESC_OK) {
 		if (e.code == DESC_E_NOMEM)
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 		else
 			st = add(job, DESC_SEV_ERROR, "grain-table-outside", file,
 				 0, "%s", e.message);
@@ -619,7 +614,7 @@ static desc_status check_parent_link(struct check_job *job, const char *path,
 	desc_error_clear(&e);
 	if (disk_load_descriptor(parent, &pd, &emb, &e) != DESC_OK) {
 		if (e.code == DESC_E_NOMEM)
-			return nomem(job->err);
+			return vk_nomem(job->err);
 		return add(job, DESC_SEV_ERROR, "chain-broken", path, 0,
 			   "parent '%s' is not a disk: %s", parent, e.message);
 	}
@@ -647,7 +642,7 @@ static desc_status check_chain(struct check_job *job, const char *path)
 
 	desc_error_clear(&e);
 	if (vmdk_chain_walk(path, &chain, &e) != DESC_OK)
-		return e.code == DESC_E_NOMEM ? nomem(job->err) : DESC_OK;
+		return e.code == DESC_E_NOMEM ? vk_nomem(job->err) : DESC_OK;
 	if (chain.status == DESC_OK)
 		goto out;
 	code = "chain-broken";
@@ -679,14 +674,14 @@ static desc_status check_parent(struct check_job *job, const char *path,
 		return DESC_OK;
 	parent = cm_resolve(path, hint);
 	if (parent == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	if (hint[0] == '/') {
 		pdir = fs_dirname(parent);
 		cdir = fs_dirname(path);
 		a = pdir ? fs_absolute(pdir) : NULL;
 		b = cdir ? fs_absolute(cdir) : NULL;
 		if (a == NULL || b == NULL) {
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 			goto out;
 		}
 		if (strcmp(a, b) != 0)
@@ -837,7 +832,7 @@ static desc_status load_checked(struct check_job *job, const char *path,
 	}
 	if (desc_validate(*desc, &one) != DESC_OK ||
 	    desc_check_portability(*desc, &one) != DESC_OK) {
-		st = nomem(job->err);
+		st = vk_nomem(job->err);
 		goto out;
 	}
 	sort_by_line(one.items, one.count);
@@ -871,7 +866,7 @@ static desc_status first_visit(struct check_job *job, const char *path,
 {
 	*first = !cm_fileset_has_path(&job->checked, path);
 	if (*first && !cm_fileset_add_path(&job->checked, path))
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	return DESC_OK;
 }
 
@@ -882,7 +877,7 @@ static desc_status check_lock(struct check_job *job, const char *path)
 	desc_status st = DESC_OK;
 
 	if (lck == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	if (lstat(lck, &sb) == 0 && S_ISDIR(sb.st_mode))
 		st = add(job, DESC_SEV_WARNING, "stale-lock", lck, 0,
 			 "lock folder exists: the VM is running, or a stale lock is left from a crash (remove it only when the VM is off)");
@@ -964,7 +959,7 @@ static desc_status record_vmx(struct check_job *job, const char *path,
 
 	v = vk_reallocarray(job->vmx, job->nvmx + 1, sizeof(*v));
 	if (v == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	job->vmx = v;
 	v = &job->vmx[job->nvmx];
 	memset(v, 0, sizeof(*v));
@@ -972,7 +967,7 @@ static desc_status record_vmx(struct check_job *job, const char *path,
 	v->uuid_bios = uuid && uuid[0] ? vk_strdup(uuid) : NULL;
 	job->nvmx++;
 	if (v->path == NULL || (uuid && uuid[0] && v->uuid_bios == NULL))
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	for (size_t i = 0; i < desc_dict_count(vmx); i++) {
 		const char *key = desc_dict_key_at(vmx, i);
 		const char *val = desc_dict_value_at(vmx, i);
@@ -984,7 +979,7 @@ static desc_status record_vmx(struct check_job *job, const char *path,
 			continue;
 		m = vk_reallocarray(job->macs, job->nmacs + 1, sizeof(*m));
 		if (m == NULL)
-			return nomem(job->err);
+			return vk_nomem(job->err);
 		job->macs = m;
 		m = &job->macs[job->nmacs];
 		m->mac = vk_strdup(val);
@@ -993,7 +988,7 @@ static desc_status record_vmx(struct check_job *job, const char *path,
 		m->line = desc_dict_line_at(vmx, i);
 		job->nmacs++;
 		if (m->mac == NULL || m->path == NULL || m->key == NULL)
-			return nomem(job->err);
+			return vk_nomem(job->err);
 		for (char *c = m->mac; *c; c++)
 			if (*c >= 'A' && *c <= 'Z')
 				*c = (char)(*c - 'A' + 'a');
@@ -1012,7 +1007,7 @@ static desc_status push_node(struct check_job *job, const char *vmx,
 		return DESC_OK;
 	n = vk_reallocarray(job->nodes, job->nnodes + 1, sizeof(*n));
 	if (n == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	job->nodes = n;
 	n = &job->nodes[job->nnodes];
 	n->dev = sb.st_dev;
@@ -1023,7 +1018,7 @@ static desc_status push_node(struct check_job *job, const char *vmx,
 	n->node = vk_strdup(d->node);
 	n->line = d->line;
 	job->nnodes++;
-	return n->vmx && n->node && n->file ? DESC_OK : nomem(job->err);
+	return n->vmx && n->node && n->file ? DESC_OK : vk_nomem(job->err);
 }
 
 /* The node's disk and, unless confined (a walk would follow paths before
@@ -1040,7 +1035,7 @@ static desc_status record_node(struct check_job *job, const char *vmx,
 		return st;
 	desc_error_clear(&e);
 	if (vmdk_chain_walk(file, &chain, &e) != DESC_OK)
-		return e.code == DESC_E_NOMEM ? nomem(job->err) : DESC_OK;
+		return e.code == DESC_E_NOMEM ? vk_nomem(job->err) : DESC_OK;
 	for (size_t i = 1; i < chain.count && st == DESC_OK; i++)
 		st = push_node(job, vmx, d, chain.links[i].path, i);
 	vmdk_chain_clear(&chain);
@@ -1059,7 +1054,7 @@ static desc_status note_moved(struct check_job *job, const char *vmx,
 
 	*moved = false;
 	if (path == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 		vk_free(path);
 		return DESC_OK;
@@ -1067,7 +1062,7 @@ static desc_status note_moved(struct check_job *job, const char *vmx,
 	m = vk_reallocarray(job->moved, job->nmoved + 1, sizeof(*m));
 	if (m == NULL) {
 		vk_free(path);
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	}
 	job->moved = m;
 	m = &job->moved[job->nmoved++];
@@ -1079,7 +1074,7 @@ static desc_status note_moved(struct check_job *job, const char *vmx,
 	m->dev = sb.st_dev;
 	m->ino = sb.st_ino;
 	*moved = true;
-	return m->vmx && m->file_name && m->node ? DESC_OK : nomem(job->err);
+	return m->vmx && m->file_name && m->node ? DESC_OK : vk_nomem(job->err);
 }
 
 static desc_status check_vmx(struct check_job *job, const char *path,
@@ -1110,7 +1105,7 @@ static desc_status check_vmx(struct check_job *job, const char *path,
 		char *file = cm_resolve(path, disks[i].file_name);
 
 		if (file == NULL) {
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 			break;
 		}
 		if (escapes(job, file))
@@ -1171,7 +1166,7 @@ static desc_status check_vmsd(struct check_job *job, const char *path)
 			continue;
 		file = cm_resolve(path, disks[i].file_name);
 		if (file == NULL) {
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 			break;
 		}
 		if (escapes(job, file))
@@ -1348,7 +1343,7 @@ static desc_status read_undo(struct check_job *job, const char *dir,
 
 	*master = NULL;
 	if (text == NULL)
-		return job->oom ? nomem(job->err) : DESC_OK;
+		return job->oom ? vk_nomem(job->err) : DESC_OK;
 	while (*p != '\0' && st == DESC_OK) {
 		const char *c = p, *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
@@ -1364,7 +1359,7 @@ static desc_status read_undo(struct check_job *job, const char *dir,
 			struct undo_rec *u;
 
 			if (path == NULL) {
-				st = nomem(job->err);
+				st = vk_nomem(job->err);
 				break;
 			}
 			if (file && file_path == NULL)
@@ -1374,7 +1369,7 @@ static desc_status read_undo(struct check_job *job, const char *dir,
 						    sizeof(*u));
 				if (u == NULL) {
 					vk_free(path);
-					st = nomem(job->err);
+					st = vk_nomem(job->err);
 					break;
 				}
 				job->undos = u;
@@ -1387,7 +1382,7 @@ static desc_status read_undo(struct check_job *job, const char *dir,
 				u->committed = committed;
 				u->alive = alive;
 				if (u->basedir == NULL)
-					st = nomem(job->err);
+					st = vk_nomem(job->err);
 				if (*master == NULL && st == DESC_OK)
 					*master = vk_strdup(path);
 			}
@@ -1405,7 +1400,7 @@ static desc_status read_undo(struct check_job *job, const char *dir,
 	vk_free(file_path);
 	vk_free(text);
 	if (st == DESC_OK && job->oom)
-		st = nomem(job->err);
+		st = vk_nomem(job->err);
 	return st;
 }
 
@@ -1430,7 +1425,7 @@ static desc_status leftover_base(struct check_job *job, const char *where,
 				    master)
 		      : vk_strdup(" (MASTER: the .vmx or disk it was given)");
 	if (hint == NULL) {
-		st = nomem(job->err);
+		st = vk_nomem(job->err);
 		goto out;
 	}
 	if (committed)
@@ -1461,7 +1456,7 @@ static desc_status leftover_relocate(struct check_job *job, const char *dir,
 	desc_status st;
 
 	if (text == NULL && job->oom)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	if (text != NULL && strncmp(text, "from /", 6) == 0 &&
 	    (nl = strchr(text, '\n')) != NULL &&
 	    strncmp(nl + 1, "to /", 4) == 0 &&
@@ -1469,7 +1464,7 @@ static desc_status leftover_relocate(struct check_job *job, const char *dir,
 		from = vk_strndup(text + 5, (size_t)(nl - text - 5));
 		to = vk_strndup(nl + 4, (size_t)(end - nl - 4));
 		if (from == NULL || to == NULL) {
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 			goto out;
 		}
 	}
@@ -1509,7 +1504,7 @@ static desc_status leftover_staging(struct check_job *job, const char *dir,
 	stem = vk_strndup(name + prefix, head - prefix);
 	target = stem ? fs_join(dir, stem) : NULL;
 	if (target == NULL) {
-		st = nomem(job->err);
+		st = vk_nomem(job->err);
 		goto out;
 	}
 	if (S_ISDIR(sb->st_mode) && undo) {
@@ -1615,7 +1610,7 @@ static desc_status check_leftover(struct check_job *job, const char *dir,
 	struct stat sb;
 
 	if (where == NULL)
-		return nomem(job->err);
+		return vk_nomem(job->err);
 	if (lstat(where, &sb) != 0)
 		goto out;
 	if (strcmp(name, UNDO_NAME) == 0) {
@@ -1637,12 +1632,12 @@ static desc_status check_leftover(struct check_job *job, const char *dir,
 		target = base ? fs_join(dir, base) : NULL;
 		vk_free(base);
 		if (target == NULL) {
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 			goto out;
 		}
 		cmd = replace_owner(job, dir, dots, ndots, pid, &vmx);
 		if (job->oom) {
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 			goto out;
 		}
 		if (alive)
@@ -1738,13 +1733,13 @@ static desc_status check_folder(struct check_job *job, const char *path,
 				continue;
 			n = vk_reallocarray(dots, ndots + 1, sizeof(*n));
 			if (n == NULL) {
-				st = nomem(job->err);
+				st = vk_nomem(job->err);
 				break;
 			}
 			dots = n;
 			dots[ndots] = vk_strdup(de->d_name);
 			if (dots[ndots] == NULL) {
-				st = nomem(job->err);
+				st = vk_nomem(job->err);
 				break;
 			}
 			ndots++;
@@ -1754,14 +1749,14 @@ static desc_status check_folder(struct check_job *job, const char *path,
 			cap = cap ? cap * 2 : 16;
 			n = vk_reallocarray(names, cap, sizeof(*n));
 			if (n == NULL) {
-				st = nomem(job->err);
+				st = vk_nomem(job->err);
 				break;
 			}
 			names = n;
 		}
 		names[count] = fs_join(path, de->d_name);
 		if (names[count] == NULL) {
-			st = nomem(job->err);
+			st = vk_nomem(job->err);
 			break;
 		}
 		count++;
@@ -1995,20 +1990,20 @@ desc_status vmdk_check_paths(const char *const *paths, size_t n,
 		job.confine_real = vk_calloc(job.opt->confine_count,
 					     sizeof(char *));
 		if (job.confine == NULL || job.confine_real == NULL) {
-			st = nomem(err);
+			st = vk_nomem(err);
 			goto out;
 		}
 		for (size_t i = 0; i < job.opt->confine_count; i++) {
 			job.confine[i] = fs_absolute(job.opt->confine[i]);
 			job.nconfine++;
 			if (job.confine[i] == NULL) {
-				st = nomem(err);
+				st = vk_nomem(err);
 				goto out;
 			}
 			if (realpath(job.opt->confine[i], real) != NULL) {
 				job.confine_real[i] = vk_strdup(real);
 				if (job.confine_real[i] == NULL) {
-					st = nomem(err);
+					st = vk_nomem(err);
 					goto out;
 				}
 			}
@@ -2035,7 +2030,7 @@ desc_status vmdk_check_paths(const char *const *paths, size_t n,
 	if (st == DESC_OK)
 		st = check_across(&job);
 	if (st == DESC_OK && job.oom)
-		st = nomem(err);
+		st = vk_nomem(err);
 	if (st == DESC_OK)
 		drop_repeats(out, from);
 out:

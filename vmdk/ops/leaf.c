@@ -109,11 +109,6 @@ struct vmdk_leaf_context {
 	pthread_mutex_t lock;
 };
 
-static desc_status nomem(desc_error *err)
-{
-	return desc_error_set(err, DESC_E_NOMEM, NULL, 0, "out of memory");
-}
-
 static void report(const vmdk_leaf_context *ctx, const char *action,
 		   const char *path)
 {
@@ -209,18 +204,18 @@ static desc_status load_disk(struct leaf_disk *d, const char *path,
 	d->copy_name = fs_basename(path);
 	d->node = vk_strdup(node);
 	if (d->base_path == NULL || d->copy_name == NULL || d->node == NULL)
-		return nomem(err);
+		return vk_nomem(err);
 	d->delta_name = delta_name_for(d->copy_name);
 	dir = fs_dirname(d->base_path);
 	if (d->delta_name == NULL || dir == NULL) {
-		st = nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	{
 		char *mpath = fs_join(dir, VMDK_MANIFEST_NAME);
 
 		if (mpath == NULL) {
-			st = nomem(err);
+			st = vk_nomem(err);
 			goto out;
 		}
 		d->in_base_folder = fs_exists(mpath);
@@ -249,7 +244,7 @@ static desc_status load_disk(struct leaf_disk *d, const char *path,
 	d->extent_abs = vk_calloc(n, sizeof(*d->extent_abs));
 	d->extent_absolute = vk_calloc(n, sizeof(*d->extent_absolute));
 	if (d->extent_abs == NULL || d->extent_absolute == NULL) {
-		st = nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -265,7 +260,7 @@ static desc_status load_disk(struct leaf_disk *d, const char *path,
 		vk_free(joined);
 		d->extent_absolute[i] = !d->embedded && e->path[0] == '/';
 		if (d->extent_abs[i] == NULL) {
-			st = nomem(err);
+			st = vk_nomem(err);
 			goto out;
 		}
 		/* A leaf over a base with a missing extent would only fail
@@ -322,7 +317,7 @@ static desc_status map_vmx_disks(vmdk_leaf_context *ctx,
 	base_dir = fs_dirname(base_descriptor);
 	base_name = fs_basename(base_descriptor);
 	if (base_dir == NULL || base_name == NULL) {
-		st = nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	if (n == 0) {
@@ -337,7 +332,7 @@ static desc_status map_vmx_disks(vmdk_leaf_context *ctx,
 
 		if (path == NULL) {
 			vk_free(name);
-			st = nomem(err);
+			st = vk_nomem(err);
 			goto out;
 		}
 		if (n == 1) {
@@ -356,7 +351,7 @@ static desc_status map_vmx_disks(vmdk_leaf_context *ctx,
 			base_used = true;
 		vk_free(name);
 		d = path ? add_disk_slot(ctx) : NULL;
-		st = d ? load_disk(d, path, disks[i].node, err) : nomem(err);
+		st = d ? load_disk(d, path, disks[i].node, err) : vk_nomem(err);
 		vk_free(path);
 		if (st != DESC_OK)
 			goto out;
@@ -388,21 +383,21 @@ desc_status vmdk_leaf_context_new(const char *base_descriptor,
 	*out = NULL;
 	ctx = vk_calloc(1, sizeof(*ctx));
 	if (ctx == NULL)
-		return nomem(err);
+		return vk_nomem(err);
 	pthread_mutex_init(&ctx->lock, NULL);
 	if (opt != NULL)
 		ctx->opt = *opt;
 	if (opt != NULL && opt->master_vmx != NULL) {
 		ctx->vmx_path = vk_strdup(opt->master_vmx);
 		if (ctx->vmx_path == NULL) {
-			st = nomem(err);
+			st = vk_nomem(err);
 			goto out;
 		}
 		st = map_vmx_disks(ctx, base_descriptor, err);
 	} else {
 		d = add_disk_slot(ctx);
 		st = d ? load_disk(d, base_descriptor, DEFAULT_DISK_NODE, err) :
-			 nomem(err);
+			 vk_nomem(err);
 	}
 out:
 	if (st != DESC_OK) {
@@ -437,7 +432,7 @@ static desc_status copy_text(const struct leaf_disk *d, const char *leaf_dir,
 			continue;
 		rel = fs_relative(leaf_dir, d->extent_abs[i]);
 		if (rel == NULL)
-			st = nomem(err);
+			st = vk_nomem(err);
 		else if (strchr(rel, '"') != NULL)
 			st = desc_error_set(err, DESC_E_REFUSED, d->base_path, 0,
 					    "extent path '%s' holds '\"' and cannot be written in a descriptor",
@@ -544,7 +539,7 @@ static desc_status build_vmsd(const vmdk_leaf_context *ctx, desc_dict **out,
 	nodes = vk_calloc(ctx->ndisks, sizeof(*nodes));
 	files = vk_calloc(ctx->ndisks, sizeof(*files));
 	if (nodes == NULL || files == NULL) {
-		st = nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	/* The snapshot's disks are the copies: the delta's parent side. */
@@ -695,11 +690,11 @@ static desc_status stage_leaf(vmdk_leaf_context *ctx,
 	desc_status st = DESC_OK;
 
 	if (folder == NULL)
-		return nomem(err);
+		return vk_nomem(err);
 	pthread_mutex_lock(&ctx->lock);
 	grown = vk_reallocarray(ctx->staged, ctx->nstaged + 1, sizeof(*grown));
 	if (grown == NULL) {
-		st = nomem(err);
+		st = vk_nomem(err);
 		vk_free(folder);
 		goto out;
 	}
@@ -805,7 +800,7 @@ static desc_status create_leaf(vmdk_leaf_context *ctx,
 	parent = leaf_dir ? fs_dirname(leaf_dir) : NULL;
 	shown_parent = fs_dirname(spec->folder);
 	if (parent == NULL || shown_parent == NULL) {
-		st = nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	/* A dry run may precede the folder's creation (the CLI makes it). */
@@ -866,7 +861,7 @@ static desc_status create_leaf(vmdk_leaf_context *ctx,
 			break;
 		path = fs_join(staging, d->copy_name);
 		st = path ? fs_write_new(path, text, len, 0644, false, err) :
-			    nomem(err);
+			    vk_nomem(err);
 		vk_free(text);
 		text = NULL;
 		if (st != DESC_OK) {
@@ -880,7 +875,7 @@ static desc_status create_leaf(vmdk_leaf_context *ctx,
 		fs_sync_defer(true);
 		st = delta ? disk_delta_create_from(delta, copy, path,
 						    d->copy_name, err) :
-			     nomem(err);
+			     vk_nomem(err);
 		fs_sync_defer(false);
 		desc_free(copy);
 		if (st == DESC_OK)
@@ -892,7 +887,7 @@ static desc_status create_leaf(vmdk_leaf_context *ctx,
 	if (st != DESC_OK)
 		goto out;
 	path = file_in(staging, spec->name, ".vmx");
-	st = path ? write_dict(vmx, path, err) : nomem(err);
+	st = path ? write_dict(vmx, path, err) : vk_nomem(err);
 	if (st == DESC_OK)
 		report_file(ctx, spec->folder, spec->name, ".vmx");
 	vk_free(path);
@@ -900,7 +895,7 @@ static desc_status create_leaf(vmdk_leaf_context *ctx,
 	if (st != DESC_OK)
 		goto out;
 	path = file_in(staging, spec->name, ".vmsd");
-	st = path ? write_dict(vmsd, path, err) : nomem(err);
+	st = path ? write_dict(vmsd, path, err) : vk_nomem(err);
 	if (st == DESC_OK)
 		report_file(ctx, spec->folder, spec->name, ".vmsd");
 	vk_free(path);
@@ -1141,7 +1136,7 @@ desc_status vmdk_staging_cleanup(const char *dir, size_t *removed,
 			continue;
 		path = fs_join(dir, de->d_name);
 		if (path == NULL) {
-			st = nomem(err);
+			st = vk_nomem(err);
 			break;
 		}
 		st = fs_remove_tree(path, err);

@@ -84,7 +84,7 @@ desc_status manifest_hash_file(int dir_fd, const char *dir_path,
 	buf = vk_malloc(HASH_CHUNK);
 	ctx = EVP_MD_CTX_new();
 	if (buf == NULL || ctx == NULL) {
-		st = desc_error_set(err, DESC_E_NOMEM, NULL, 0, "out of memory");
+		st = vk_nomem(err);
 		goto out;
 	}
 	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
@@ -137,8 +137,7 @@ desc_status manifest_add_file(manifest *m, int dir_fd, const char *dir_path,
 							sizeof(*grown));
 
 		if (grown == NULL)
-			return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-					      "out of memory");
+			return vk_nomem(err);
 		m->entries = grown;
 		m->capacity = cap;
 	}
@@ -150,8 +149,7 @@ desc_status manifest_add_file(manifest *m, int dir_fd, const char *dir_path,
 		return st;
 	e->name = vk_strdup(name);
 	if (e->name == NULL)
-		return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-				      "out of memory");
+		return vk_nomem(err);
 	m->count++;
 	return DESC_OK;
 }
@@ -169,8 +167,7 @@ desc_status manifest_format(const manifest *m, char **out, size_t *len,
 		total += 7 + 20 + 1 + 64 + 2 + strlen(m->entries[i].name) + 1;
 	buf = vk_malloc(total + 1);
 	if (buf == NULL)
-		return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-				      "out of memory");
+		return vk_nomem(err);
 	pos = (size_t)snprintf(buf, total + 1, "%s\n", MANIFEST_HEADER);
 	for (i = 0; i < m->count; i++) {
 		const manifest_entry *e = &m->entries[i];
@@ -259,16 +256,14 @@ static desc_status parse_line(const char *s, const char *end, const char *path,
 							sizeof(*grown));
 
 		if (grown == NULL)
-			return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-					      "out of memory");
+			return vk_nomem(err);
 		out->entries = grown;
 		out->capacity = cap;
 	}
 	e = &out->entries[out->count];
 	e->name = vk_strndup(s, (size_t)(end - s));
 	if (e->name == NULL)
-		return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-				      "out of memory");
+		return vk_nomem(err);
 	e->size = size;
 	memcpy(e->sha256, digest, sizeof(digest));
 	out->count++;
