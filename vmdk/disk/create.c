@@ -92,11 +92,11 @@ static desc_status created_add(struct created *c, const char *path,
 	char **p = vk_reallocarray(c->paths, c->count + 1, sizeof(*p));
 
 	if (p == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	c->paths = p;
 	c->paths[c->count] = vk_strdup(path);
 	if (c->paths[c->count] == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	c->count++;
 	return DESC_OK;
 }
@@ -275,11 +275,11 @@ static desc_status plan_add(struct plan *p, const char *name, uint64_t sectors,
 
 	e = vk_reallocarray(p->extents, p->count + 1, sizeof(*e));
 	if (e == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	p->extents = e;
 	e[p->count].name = vk_strdup(name);
 	if (e[p->count].name == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	e[p->count].sectors = sectors;
 	p->count++;
 	return add_extent(p->desc, p->sparse ? DESC_EXTENT_SPARSE : DESC_EXTENT_FLAT,
@@ -299,7 +299,7 @@ static desc_status plan_split(struct plan *p, const uint64_t *sizes,
 					 p->sparse ? 's' : 'f', i + 1);
 
 		if (name == NULL)
-			return disk_nomem(err);
+			return vk_nomem(err);
 		rc = plan_add(p, name, sizes[i], err);
 		vk_free(name);
 	}
@@ -319,7 +319,7 @@ static desc_status plan_start(struct plan *p, const char *path,
 	p->dir = fs_dirname(path);
 	p->stem = name_stem(path);
 	if (p->dir == NULL || p->stem == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	return desc_new(create_type, cid, parent_cid, &p->desc, err);
 }
 
@@ -386,7 +386,7 @@ static desc_status plan_write(struct plan *p, const char *path,
 	for (i = 0; i < p->count; i++) {
 		epath = fs_join(p->dir, p->extents[i].name);
 		if (epath == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			goto out;
 		}
 		if (p->sparse) {
@@ -479,7 +479,7 @@ desc_status vmdk_disk_create(const char *path, const vmdk_create_options *opt,
 		char *base = fs_basename(path);
 
 		if (base == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			goto out;
 		}
 		p.monolithic = true;
@@ -491,7 +491,7 @@ desc_status vmdk_disk_create(const char *path, const vmdk_create_options *opt,
 		char *name = vk_asprintf("%s-flat.vmdk", p.stem);
 
 		if (name == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			goto out;
 		}
 		rc = plan_add(&p, name, sectors, err);
@@ -504,7 +504,7 @@ desc_status vmdk_disk_create(const char *path, const vmdk_create_options *opt,
 			     (sectors % SPLIT_EXTENT_SECTORS != 0));
 		sizes = vk_calloc(n, sizeof(*sizes));
 		if (sizes == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			goto out;
 		}
 		for (i = 0, left = sectors; i < n; i++) {
@@ -608,7 +608,7 @@ desc_status disk_delta_create_from(const char *delta_path,
 		hint = dir ? fs_relative(dir, parent_path) : NULL;
 	}
 	if (hint == NULL) {
-		rc = disk_nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	rc = check_name("parent hint", hint, err);
@@ -627,7 +627,7 @@ desc_status disk_delta_create_from(const char *delta_path,
 		p.sparse = true;
 		sizes = vk_calloc(n, sizeof(*sizes));
 		if (sizes == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			goto out;
 		}
 		for (i = 0; i < n; i++)
@@ -639,7 +639,7 @@ desc_status disk_delta_create_from(const char *delta_path,
 		rc = plan_start(&p, delta_path, "monolithicSparse", cid,
 				parent_cid, err);
 		if (rc == DESC_OK && base == NULL)
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 		if (rc == DESC_OK) {
 			p.sparse = true;
 			p.monolithic = true;

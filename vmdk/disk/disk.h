@@ -123,7 +123,4 @@ desc_status disk_delta_create_from(const char *delta_path,
 				   const char *parent_path,
 				   const char *parent_hint, desc_error *err);
 
-/* Sets err to DESC_E_NOMEM. */
-desc_status disk_nomem(desc_error *err);
-
 #endif

@@ -128,7 +128,7 @@ static desc_status open_link(vmdk_disk *disk, struct src_link *l,
 	l->open = SIZE_MAX;
 	l->ext = vk_calloc(n ? n : 1, sizeof(*l->ext));
 	if (l->ext == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	l->count = n;
 	for (i = 0; i < n; i++) {
 		const desc_extent *x = desc_extent_at(d, i);
@@ -154,7 +154,7 @@ static desc_status source_open(vmdk_disk *top, struct source *s,
 		n++;
 	s->links = vk_calloc(n, sizeof(*s->links));
 	if (s->links == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	for (d = top, i = 0; d != NULL && rc == DESC_OK;
 	     d = vmdk_disk_parent(d), i++) {
 		s->count = i + 1;
@@ -196,7 +196,7 @@ static desc_status link_open_extent(struct source *s, struct src_link *l,
 		vk_free(dir);
 	}
 	if (l->path == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	l->fd = open(l->path, O_RDONLY | O_CLOEXEC);
 	if (l->fd < 0)
 		return fs_error(err, errno, l->path, "cannot open extent");
@@ -540,7 +540,7 @@ static desc_status target_open(const char *path, struct target *t,
 	t->ext = vk_calloc(n ? n : 1, sizeof(*t->ext));
 	t->buf = vk_malloc(COPY_BUF);
 	if (t->ext == NULL || t->buf == NULL) {
-		rc = disk_nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	t->count = n;
@@ -554,7 +554,7 @@ static desc_status target_open(const char *path, struct target *t,
 			goto out;
 		d->path = info.path ? vk_strdup(info.path) : NULL;
 		if (d->path == NULL) {
-			rc = info.path ? disk_nomem(err)
+			rc = info.path ? vk_nomem(err)
 				       : desc_error_set(err, DESC_E_FORMAT, path, 0,
 							"new disk's extent %zu has no file",
 							i + 1);
@@ -842,7 +842,7 @@ desc_status flatten_disk(vmdk_disk *top, const char *path,
 	created = true;
 	unit_buf = vk_malloc(UNIT_BYTES);
 	if (unit_buf == NULL) {
-		rc = disk_nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	rc = source_open(top, &src, err);
@@ -918,7 +918,7 @@ static desc_status rewrite_embedded(const char *path, desc_descriptor *desc,
 	}
 	area = vk_calloc(1, cap);
 	if (area == NULL) {
-		rc = disk_nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	memcpy(area, text, len);
@@ -982,7 +982,7 @@ desc_status full_copy_disk(const char *base_path, const char *dir,
 		return rc;
 	dst = fs_join(dir, copy_name);
 	if (dst == NULL) {
-		rc = disk_nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	rc = has_compressed_extent(disk, &compressed, err);
@@ -1009,7 +1009,7 @@ desc_status full_copy_disk(const char *base_path, const char *dir,
 	n = desc_extent_count(copy);
 	made = vk_calloc(n + 1, sizeof(*made));
 	if (made == NULL) {
-		rc = disk_nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	if (vmdk_disk_embedded(disk)) {
@@ -1032,7 +1032,7 @@ desc_status full_copy_disk(const char *base_path, const char *dir,
 		name = fs_basename(info.path);
 		to = name ? fs_join(dir, name) : NULL;
 		if (to == NULL)
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 		else if (strcmp(name, copy_name) == 0)
 			rc = desc_error_set(err, DESC_E_EXISTS, info.path, 0,
 					    "extent has the descriptor's own name '%s'",
@@ -1176,7 +1176,7 @@ static desc_status find_vmx(const char *dir, const char *disk, char **out,
 			continue;
 		p = fs_join(dir, de->d_name);
 		if (p == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			break;
 		}
 		desc_error e;
@@ -1191,7 +1191,7 @@ static desc_status find_vmx(const char *dir, const char *disk, char **out,
 		}
 		if (st == DESC_E_NOMEM) {
 			/* Other problems just mean "not this .vmx". */
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			desc_dict_free(vmx);
 			vk_free(text);
 			vk_free(p);
@@ -1269,7 +1269,7 @@ static desc_status add_disk(struct promote_job *j, const char *node,
 
 	grown = vk_reallocarray(j->disks, j->count + 1, sizeof(*j->disks));
 	if (grown == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	j->disks = grown;
 	p = &j->disks[j->count];
 	memset(p, 0, sizeof(*p));
@@ -1278,7 +1278,7 @@ static desc_status add_disk(struct promote_job *j, const char *node,
 	if (p->old_path == NULL || (node != NULL && p->node == NULL)) {
 		vk_free(p->old_path);
 		vk_free(p->node);
-		return disk_nomem(err);
+		return vk_nomem(err);
 	}
 	j->count++;
 	rc = vmdk_disk_open(path, VMDK_OPEN_CHAIN, &p->disk, err);
@@ -1302,7 +1302,7 @@ static desc_status load_vmx(struct promote_job *j, desc_error *err)
 		char *p = fs_join(j->dir, disks[i].file_name);
 
 		if (p == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			break;
 		}
 		rc = add_disk(j, disks[i].node, p, err);
@@ -1336,7 +1336,7 @@ static desc_status strip_vmsd(desc_dict *vmsd, desc_error *err)
 			    strcasecmp(k, "snapshot.lastUID") != 0) {
 				key = vk_strdup(k);
 				if (key == NULL)
-					return disk_nomem(err);
+					return vk_nomem(err);
 				break;
 			}
 		}
@@ -1381,7 +1381,7 @@ static desc_status each_old(struct promote_job *j, const struct promoted *p,
 
 		if (adir == NULL) {
 			vk_free(ddir);
-			return disk_nomem(err);
+			return vk_nomem(err);
 		}
 		for (i = 0; inside && i < desc_extent_count(desc); i++) {
 			const desc_extent *x = desc_extent_at(desc, i);
@@ -1393,7 +1393,7 @@ static desc_status each_old(struct promote_job *j, const struct promoted *p,
 			edir = ep ? fs_dirname(ep) : NULL;
 			aedir = edir ? fs_absolute(edir) : NULL;
 			if (aedir == NULL)
-				st = disk_nomem(err);
+				st = vk_nomem(err);
 			else if (strcmp(aedir, j->dir) == 0 &&
 				 strcmp(ep, vmdk_disk_path(d)) != 0)
 				st = fn(j, ep, ctx);
@@ -1451,7 +1451,7 @@ static desc_status staged_files(const char *path, char ***names, size_t *n,
 	*names = vk_calloc(count, sizeof(char *));
 	if (*names == NULL) {
 		desc_free(d);
-		return disk_nomem(err);
+		return vk_nomem(err);
 	}
 	for (i = 0; !embedded && i < desc_extent_count(d); i++)
 		if (desc_extent_at(d, i)->path != NULL)
@@ -1460,7 +1460,7 @@ static desc_status staged_files(const char *path, char ***names, size_t *n,
 	*n = k;
 	for (i = 0; i < k; i++)
 		if ((*names)[i] == NULL)
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 	desc_free(d);
 	return rc;
 }
@@ -1490,13 +1490,13 @@ static desc_status move_in(struct promote_job *j, const char *staging,
 		j->moved = rc == DESC_OK ? vk_reallocarray(j->moved,
 					   j->nmoved + n, sizeof(char *)) : j->moved;
 		if (rc == DESC_OK && j->moved == NULL)
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 		for (k = 0; k < n && rc == DESC_OK; k++) {
 			char *from = fs_join(staging, names[k]);
 			char *to = fs_join(j->dir, names[k]);
 
 			if (from == NULL || to == NULL)
-				rc = disk_nomem(err);
+				rc = vk_nomem(err);
 			else
 				rc = fs_rename_noreplace(from, to, err);
 			vk_free(from);
@@ -1560,7 +1560,7 @@ static desc_status journal_add(struct journal *jn, char tag,
 		char *grown = vk_reallocarray(jn->buf, cap, 1);
 
 		if (grown == NULL)
-			return disk_nomem(err);
+			return vk_nomem(err);
 		jn->buf = grown;
 		jn->cap = cap;
 	}
@@ -1613,7 +1613,7 @@ static desc_status journal_write(struct promote_job *j, const char *staging,
 			char *p = fs_join(staging, names[k]);
 
 			rc = p ? journal_add_file(&jn, 'n', p, err)
-			       : disk_nomem(err);
+			       : vk_nomem(err);
 			vk_free(p);
 		}
 		free_names(names, n);
@@ -1625,7 +1625,7 @@ static desc_status journal_write(struct promote_job *j, const char *staging,
 	if (rc == DESC_OK) {
 		path = fs_join(staging, JOURNAL_NAME);
 		rc = path ? fs_write_new(path, jn.buf, jn.len, 0600, true, err)
-			  : disk_nomem(err);
+			  : vk_nomem(err);
 	}
 	vk_free(path);
 	vk_free(jn.buf);
@@ -1642,13 +1642,13 @@ static desc_status vmx_names(const struct promote_job *j,
 
 	*found = false;
 	if (p == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	for (i = 0; i < n && !*found; i++) {
 		char *q = fs_join(j->dir, disks[i].file_name);
 
 		if (q == NULL) {
 			vk_free(p);
-			return disk_nomem(err);
+			return vk_nomem(err);
 		}
 		*found = same_file(p, q);
 		vk_free(q);
@@ -1674,7 +1674,7 @@ static desc_status journal_unlink(struct promote_job *j,
 		return rc;
 	p = fs_join(j->dir, name);
 	if (p == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	if (lstat(p, &st) == 0 && (uint64_t)st.st_ino == ino) {
 		report(j, "remove", p);
 		if (fp_unlink(p) < 0 && errno != ENOENT)
@@ -1694,7 +1694,7 @@ static desc_status finish_vmsd(struct promote_job *j, desc_error *err)
 	desc_status rc = DESC_OK;
 
 	if (path == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	if (!fs_exists(path))
 		goto out;
 	rc = fs_read_file(path, DESC_MAX_INPUT, &text, &len, err);
@@ -1790,7 +1790,7 @@ static desc_status journal_recover(struct promote_job *j, bool *finished,
 
 	*finished = false;
 	if (ours == NULL) {
-		rc = disk_nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	dh = opendir(j->dir);
@@ -1810,7 +1810,7 @@ static desc_status journal_recover(struct promote_job *j, bool *finished,
 		sdir = fs_join(j->dir, de->d_name);
 		jpath = sdir ? fs_join(sdir, JOURNAL_NAME) : NULL;
 		if (jpath == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 		} else if (lstat(sdir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
 			/* not a folder: not ours */
 		} else if (lstat(jpath, &sb) == 0 && S_ISREG(sb.st_mode)) {
@@ -1853,19 +1853,19 @@ static desc_status promote_in_place(struct promote_job *j,
 
 	stem = fs_basename(j->vmx_path);
 	if (stem == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	stem[strlen(stem) - 4] = '\0'; /* ".vmx": has_suffix checked */
 	for (i = 0; i < j->count; i++) {
 		j->disks[i].new_name = free_name(j, stem);
 		if (j->disks[i].new_name == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			goto out;
 		}
 	}
 	vmsd_path = vk_asprintf("%.*s.vmsd", (int)(strlen(j->vmx_path) - 4),
 				j->vmx_path);
 	if (vmsd_path == NULL) {
-		rc = disk_nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	if (fs_exists(vmsd_path)) {
@@ -1883,7 +1883,7 @@ static desc_status promote_in_place(struct promote_job *j,
 		char *key = vk_asprintf("%s.fileName", j->disks[i].node);
 
 		rc = key ? desc_dict_set(j->vmx, key, j->disks[i].new_name, err)
-			 : disk_nomem(err);
+			 : vk_nomem(err);
 		vk_free(key);
 		if (rc != DESC_OK)
 			goto out;
@@ -1915,7 +1915,7 @@ static desc_status promote_in_place(struct promote_job *j,
 					    opt->type_set ? opt->type
 							  : flatten_default_type(j->disks[i].disk),
 					    prog, err)
-			     : disk_nomem(err);
+			     : vk_nomem(err);
 	}
 	if (rc == DESC_OK)
 		rc = journal_write(j, staging, err);
@@ -2009,7 +2009,7 @@ static desc_status promote_to_dir(struct promote_job *j,
 		j->disks[i].staged = name ? fs_join(opt->output_dir, name) : NULL;
 		vk_free(name);
 		if (j->disks[i].staged == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			break;
 		}
 		report(j, "write", j->disks[i].staged);
@@ -2047,7 +2047,7 @@ static desc_status recover_unless_running(struct promote_job *j,
 
 	*finished = false;
 	if (lck == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	if (!fs_exists(lck))
 		rc = journal_recover(j, finished, err);
 	vk_free(lck);
@@ -2067,7 +2067,7 @@ static desc_status check_not_running(const struct promote_job *j,
 		bool busy;
 
 		if (lck == NULL)
-			return disk_nomem(err);
+			return vk_nomem(err);
 		busy = fs_exists(lck);
 		vk_free(lck);
 		if (busy)
@@ -2113,7 +2113,7 @@ desc_status vmdk_promote(const char *leaf, const vmdk_promote_options *opt,
 	abs = fs_absolute(leaf);
 	j.shown = S_ISDIR(st.st_mode) ? vk_strdup(leaf) : fs_dirname(leaf);
 	if (abs == NULL || j.shown == NULL) {
-		rc = disk_nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
@@ -2124,10 +2124,10 @@ desc_status vmdk_promote(const char *leaf, const vmdk_promote_options *opt,
 		j.vmx_path = abs;
 		abs = NULL;
 		j.dir = fs_dirname(j.vmx_path);
-		rc = j.dir ? DESC_OK : disk_nomem(err);
+		rc = j.dir ? DESC_OK : vk_nomem(err);
 	} else {
 		j.dir = fs_dirname(abs);
-		rc = j.dir ? DESC_OK : disk_nomem(err);
+		rc = j.dir ? DESC_OK : vk_nomem(err);
 		if (rc == DESC_OK && opt->output_dir == NULL)
 			rc = find_vmx(j.dir, abs, &j.vmx_path, err);
 		else if (rc == DESC_OK)
