@@ -179,8 +179,7 @@ static desc_status long_content_id(uint32_t cid, char out[33], desc_error *err)
 	return rc;
 }
 
-/* VMware's disk UUID form: "60 00 C2 9x xx xx xx xx-xx xx xx xx xx xx xx xx". */
-static desc_status disk_uuid(char out[48], desc_error *err)
+desc_status disk_new_uuid(char out[48], desc_error *err)
 {
 	unsigned char b[16];
 	desc_status rc = fs_random(b + 3, 13, err);
@@ -526,7 +525,7 @@ desc_status vmdk_disk_create(const char *path, const vmdk_create_options *opt,
 	if (rc == DESC_OK)
 		rc = desc_ddb_set(p.desc, "ddb.longContentID", lcid, err);
 	if (rc == DESC_OK)
-		rc = disk_uuid(uuid, err);
+		rc = disk_new_uuid(uuid, err);
 	if (rc == DESC_OK)
 		rc = desc_ddb_set(p.desc, "ddb.uuid", uuid, err);
 	if (rc == DESC_OK)

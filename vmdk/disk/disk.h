@@ -114,6 +114,10 @@ desc_status disk_load_descriptor(const char *path, desc_descriptor **out,
 bool disk_cid(const desc_descriptor *desc, uint32_t *out);
 bool disk_parent_cid(const desc_descriptor *desc, uint32_t *out);
 
+/* A new random ddb.uuid in VMware's form, "60 00 C2 9x xx xx xx xx-xx xx
+ * xx xx xx xx xx xx" (47 characters and a NUL in out). */
+desc_status disk_new_uuid(char out[48], desc_error *err);
+
 /* vmdk_delta_create over a parent descriptor already in memory (a leaf
  * stamper has just written it: reading it back costs a leaf ten system
  * calls).  parent_path names the parent in messages and, when

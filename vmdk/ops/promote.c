@@ -869,22 +869,6 @@ out:
 /* Full clones                                                         */
 /* ------------------------------------------------------------------ */
 
-/* VMware's disk UUID form (as create.c writes it). */
-static desc_status new_uuid(char out[48], desc_error *err)
-{
-	unsigned char b[16];
-	desc_status rc = fs_random(b + 3, 13, err);
-
-	if (rc != DESC_OK)
-		return rc;
-	b[3] = (unsigned char)(0x90 | (b[3] & 0x0f));
-	snprintf(out, 48,
-		 "60 00 C2 %02x %02x %02x %02x %02x-%02x %02x %02x %02x %02x %02x %02x %02x",
-		 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
-	return DESC_OK;
-}
-
 /* Writes desc (with a new ddb.uuid) over the embedded descriptor area of
  * the monolithic sparse file `path`, NUL-padded, when it fits. */
 static desc_status rewrite_embedded(const char *path, desc_descriptor *desc,
@@ -1001,7 +985,7 @@ desc_status full_copy_disk(const char *base_path, const char *dir,
 	}
 	rc = desc_clone(vmdk_disk_descriptor(disk), &copy, err);
 	if (rc == DESC_OK)
-		rc = new_uuid(uuid, err);
+		rc = disk_new_uuid(uuid, err);
 	if (rc == DESC_OK)
 		rc = desc_ddb_set(copy, "ddb.uuid", uuid, err);
 	if (rc != DESC_OK)
