@@ -939,14 +939,15 @@ static desc_status load_dict(struct check_job *job, const char *path,
 static bool is_mac_key(const char *key)
 {
 	const char *p = key;
+	size_t digits;
 
 	if (strncasecmp(p, "ethernet", 8) != 0)
 		return false;
 	p += 8;
-	if (*p < '0' || *p > '9')
+	digits = strspn(p, "0123456789");
+	if (digits == 0)
 		return false;
-	while (*p >= '0' && *p <= '9')
-		p++;
+	p += digits;
 	return strcasecmp(p, ".address") == 0 ||
 	       strcasecmp(p, ".generatedAddress") == 0;
 }
@@ -1311,16 +1312,10 @@ static bool has_file(const char *dir, const char *name)
 static bool parse_u64(const char **p, uint64_t *v)
 {
 	const char *c = *p;
-	uint64_t x = 0;
+	uint64_t x;
 
-	if (*c < '0' || *c > '9')
-		return false;
-	for (; *c >= '0' && *c <= '9'; c++) {
-		if (x > (UINT64_MAX - (uint64_t)(*c - '0')) / 10)
-			return false;
-		x = x * 10 + (uint64_t)(*c - '0');
-	}
-	if (*c != ' ' && *c != '\n' && *c != '\0')
+	if (desc_parse_number(&c, NULL, 10, UINT64_MAX, &x) != DESC_NUMBER_OK ||
+	    (*c != ' ' && *c != '\n' && *c != '\0'))
 		return false;
 	*v = x;
 	*p = c;
