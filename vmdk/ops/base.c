@@ -65,6 +65,7 @@
 #include "descriptor/private.h"
 
 #define MOVED_SUFFIX ".vmdkit-moved"
+#define DIGITS "0123456789"
 
 /* One file that ends up in the base folder. */
 struct base_file {
@@ -147,23 +148,20 @@ static bool snapshot_delta_name(const char *name)
 {
 	const char *dot = strrchr(name, '.');
 	const char *p;
-	int digits;
 
 	if (dot == NULL || strcasecmp(dot, ".vmdk") != 0)
 		return false;
 	for (p = name; (p = strchr(p, '-')) != NULL; p++) {
 		const char *q = p + 1;
 
-		for (digits = 0; q[digits] >= '0' && q[digits] <= '9'; digits++)
-			;
-		if (digits != 6)
+		if (strspn(q, DIGITS) != 6)
 			continue;
-		q += digits;
+		q += 6;
 		if (q == dot)
 			return true;
 		if (q[0] == '-' && q[1] == 's') {
-			for (q += 2; *q >= '0' && *q <= '9'; q++)
-				;
+			q += 2;
+			q += strspn(q, DIGITS);
 			if (q == dot)
 				return true;
 		}
@@ -1070,9 +1068,8 @@ static bool text_add(char **text, size_t *len, const char *fmt, ...)
 static bool text_add_hex(char **text, size_t *len, const char *key,
 			 const unsigned char *p, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
 	char *grown;
-	size_t k = strlen(key), i;
+	size_t k = strlen(key);
 
 	grown = vk_reallocarray(*text, *len + k + 2 * n + 3, 1);
 	if (grown == NULL)
@@ -1081,10 +1078,8 @@ static bool text_add_hex(char **text, size_t *len, const char *key,
 	memcpy(*text + *len, key, k);
 	*len += k;
 	(*text)[(*len)++] = ' ';
-	for (i = 0; i < n; i++) {
-		(*text)[(*len)++] = digits[p[i] >> 4];
-		(*text)[(*len)++] = digits[p[i] & 15];
-	}
+	vk_hex_encode(p, n, *text + *len);
+	*len += 2 * n;
 	(*text)[(*len)++] = '\n';
 	(*text)[*len] = '\0';
 	return true;
@@ -1156,43 +1151,44 @@ out:
 }
 
 /* Cursor helpers for the record: advance *p only on success. */
-static bool cur_u64(const char **p, unsigned base, uint64_t *out)
-{
-	const char *q = *p;
-	uint64_t v = 0;
 
-	if (*q < '0' || *q > (char)('0' + (base > 10 ? 9 : base - 1)))
-		return false;
-	for (; *q >= '0' && *q <= (char)('0' + (base > 10 ? 9 : base - 1)); q++) {
-		if (v > (UINT64_MAX - (uint64_t)(*q - '0')) / base)
-			return false;
-		v = v * base + (uint64_t)(*q - '0');
-	}
-	*p = q;
-	*out = v;
-	return true;
-}
-
-static bool cur_sp_u64(const char **p, unsigned base, uint64_t *out)
+/* " NUMBER", decimal. */
+static bool cur_sp_u64(const char **p, uint64_t *out)
 {
 	const char *q = *p;
 
 	if (*q != ' ')
 		return false;
 	q++;
-	if (!cur_u64(&q, base, out))
+	if (desc_parse_number(&q, NULL, 10, UINT64_MAX, out) != DESC_NUMBER_OK)
 		return false;
 	*p = q;
 	return true;
 }
 
-static int hex_digit(char c)
+/* " MODE", octal as write_undo prints it, at most 07777.  The mode is the
+ * one octal number vmdkit reads, and desc_parse_number has bases 10 and
+ * 16 only. */
+static bool cur_sp_mode(const char **p, mode_t *out)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	const char *q = *p;
+	unsigned v = 0;
+	size_t n, i;
+
+	if (*q != ' ')
+		return false;
+	q++;
+	n = strspn(q, "01234567");
+	if (n == 0)
+		return false;
+	for (i = 0; i < n; i++) {
+		v = v * 8 + (unsigned)(q[i] - '0');
+		if (v > 07777)
+			return false;
+	}
+	*p = q + n;
+	*out = (mode_t)v;
+	return true;
 }
 
 /* "KEY REST" -> REST, or NULL. */
@@ -1205,24 +1201,19 @@ static const char *line_value(const char *line, const char *key)
 	return line + k + 1;
 }
 
+/* Exactly 2*want lowercase hex digits (text_add_hex's), decoded into a
+ * vk_malloc'ed buffer; NULL for anything else or on allocation failure. */
 static char *hex_decode(const char *hex, size_t want)
 {
+	size_t len = strlen(hex);
 	char *out;
-	size_t i;
 
-	if (strlen(hex) != 2 * want)
+	if (len != 2 * want || strspn(hex, "0123456789abcdef") != len)
 		return NULL;
 	out = vk_malloc(want ? want : 1);
-	if (out == NULL)
-		return NULL;
-	for (i = 0; i < want; i++) {
-		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			vk_free(out);
-			return NULL;
-		}
-		out[i] = (char)(hi << 4 | lo);
+	if (out != NULL && !vk_hex_decode(hex, len, out, want)) {
+		vk_free(out);
+		out = NULL;
 	}
 	return out;
 }
@@ -1246,6 +1237,7 @@ static desc_status undo_parse(char *text, const char *path, struct undo *u,
 	while (*p != '\0') {
 		const char *c;
 		uint64_t a, b, m, l;
+		mode_t mode;
 		size_t need = 0, k;
 
 		nl = strchr(p, '\n');
@@ -1285,9 +1277,9 @@ static desc_status undo_parse(char *text, const char *path, struct undo *u,
 			const char *src = line_value(lines[2], "path");
 
 			c = lines[0] + 4;
-			if (!cur_sp_u64(&c, 10, &l) || l > 2 ||
-			    !cur_sp_u64(&c, 8, &m) || m > 07777 ||
-			    !cur_sp_u64(&c, 10, &a) || !cur_sp_u64(&c, 10, &b) ||
+			if (!cur_sp_u64(&c, &l) || l > 2 ||
+			    !cur_sp_mode(&c, &mode) ||
+			    !cur_sp_u64(&c, &a) || !cur_sp_u64(&c, &b) ||
 			    *c != '\0' || name == NULL || src == NULL)
 				goto bad;
 			grown = vk_reallocarray(u->files, u->nfiles + 1,
@@ -1299,7 +1291,7 @@ static desc_status undo_parse(char *text, const char *path, struct undo *u,
 			memset(f, 0, sizeof(*f));
 			f->linked = l == 1;
 			f->remove = l != 0;
-			f->mode = (mode_t)m;
+			f->mode = mode;
 			f->dev = a;
 			f->ino = b;
 			f->name = vk_strdup(name);
@@ -1311,7 +1303,7 @@ static desc_status undo_parse(char *text, const char *path, struct undo *u,
 			const char *dpath = line_value(lines[1], "path");
 
 			c = lines[0] + 4;
-			if (!cur_sp_u64(&c, 10, &a) || !cur_sp_u64(&c, 10, &b) ||
+			if (!cur_sp_u64(&c, &a) || !cur_sp_u64(&c, &b) ||
 			    *c != '\0' || dpath == NULL)
 				goto bad;
 			grown = vk_reallocarray(u->descs, u->ndescs + 1,
@@ -1331,8 +1323,8 @@ static desc_status undo_parse(char *text, const char *path, struct undo *u,
 			const char *e = line_value(lines[2], "edit");
 
 			c = lines[0] + 4;
-			if (!cur_sp_u64(&c, 10, &a) || !cur_sp_u64(&c, 10, &m) ||
-			    !cur_sp_u64(&c, 10, &l) || *c != '\0' ||
+			if (!cur_sp_u64(&c, &a) || !cur_sp_u64(&c, &m) ||
+			    !cur_sp_u64(&c, &l) || *c != '\0' ||
 			    l > DESC_MAX_INPUT || o == NULL || e == NULL)
 				goto bad;
 			grown = vk_reallocarray(u->areas, u->nareas + 1,
