@@ -730,14 +730,9 @@ static bool adapter_ok(const char *a)
 
 static bool hw_ok(const char *h)
 {
-	size_t i;
+	size_t n = h ? strlen(h) : 0;
 
-	if (h == NULL || h[0] == '\0' || strlen(h) > 4)
-		return false;
-	for (i = 0; h[i] != '\0'; i++)
-		if (h[i] < '0' || h[i] > '9')
-			return false;
-	return true;
+	return n > 0 && n <= 4 && strspn(h, "0123456789") == n;
 }
 
 static void progress_tick(struct flatten_progress *p, uint64_t bytes)
@@ -1737,11 +1732,11 @@ static desc_status journal_replay(struct promote_job *j, const char *text,
 
 		if (text[off] != want)
 			continue;
-		/* "INODE/NAME", a plain name of a file in the leaf folder. */
-		for (; *name >= '0' && *name <= '9' &&
-		       ino <= (UINT64_MAX - 9) / 10; name++)
-			ino = ino * 10 + (uint64_t)(*name - '0');
-		if (*name++ != '/' || name[0] == '\0' ||
+		/* "INODE/NAME", a plain name of a file in the leaf folder
+		 * (no digits: inode 0, which no file has). */
+		if (desc_parse_number(&name, NULL, 10, UINT64_MAX, &ino) ==
+			    DESC_NUMBER_OVERFLOW ||
+		    *name++ != '/' || name[0] == '\0' ||
 		    strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
 		    strcmp(name, "..") == 0)
 			continue;
