@@ -159,13 +159,11 @@ static desc_status hex_random(char *out, size_t bytes, desc_error *err)
 {
 	unsigned char raw[32];
 	desc_status rc;
-	size_t i;
 
 	rc = fs_random(raw, bytes, err);
 	if (rc != DESC_OK)
 		return rc;
-	for (i = 0; i < bytes; i++)
-		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+	vk_hex_encode(raw, bytes, out);
 	return DESC_OK;
 }
 
@@ -428,12 +426,7 @@ static bool adapter_known(const char *adapter)
 
 static bool all_digits(const char *s)
 {
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
+	return *s != '\0' && strspn(s, "0123456789") == strlen(s);
 }
 
 desc_status vmdk_disk_create(const char *path, const vmdk_create_options *opt,
