@@ -2054,7 +2054,7 @@ desc_status vmdk_base_make(const char *source, const char *basedir,
 	}
 	/* Other commands' leftover staging folders (only links and copies,
 	 * never the last copy); a base's own are recover()'s. */
-	st = vmdk_staging_cleanup(job.parent, NULL, err);
+	st = fs_staging_cleanup(job.parent, NULL, err);
 	if (st != DESC_OK)
 		goto out;
 	st = fs_make_staging_undo(job.basedir, &job.staging, err);

@@ -1104,18 +1104,26 @@ desc_status vmdk_leaf_create(const char *base_descriptor,
 desc_status vmdk_staging_cleanup(const char *dir, size_t *removed,
 				 desc_error *err)
 {
-	size_t prefix = strlen(VMDK_STAGING_PREFIX), count = 0;
-	desc_status st = DESC_OK;
-	struct dirent *de;
-	DIR *d;
-	int dfd;
-
 	desc_error_clear(err);
 	if (removed != NULL)
 		*removed = 0;
 	if (dir == NULL)
 		return desc_error_set(err, DESC_E_ARG, NULL, 0,
 				      "vmdk_staging_cleanup: NULL folder");
+	return fs_staging_cleanup(dir, removed, err);
+}
+
+desc_status fs_staging_cleanup(const char *dir, size_t *removed,
+			       desc_error *err)
+{
+	size_t prefix = strlen(FS_STAGING_PREFIX), count = 0;
+	desc_status st = DESC_OK;
+	struct dirent *de;
+	DIR *d;
+	int dfd;
+
+	if (removed != NULL)
+		*removed = 0;
 	st = fs_opendir(dir, &d, err);
 	if (st != DESC_OK)
 		return st;
@@ -1124,7 +1132,7 @@ desc_status vmdk_staging_cleanup(const char *dir, size_t *removed,
 		struct stat sb;
 		char *path;
 
-		if (strncmp(de->d_name, VMDK_STAGING_PREFIX, prefix) != 0)
+		if (strncmp(de->d_name, FS_STAGING_PREFIX, prefix) != 0)
 			continue;
 		/* Only real folders: never follow a symlink someone planted
 		 * with our prefix. */

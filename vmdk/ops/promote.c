@@ -1882,7 +1882,7 @@ static desc_status promote_in_place(struct promote_job *j,
 		goto out;
 	}
 	/* A crashed earlier run may have left a staging folder here. */
-	rc = vmdk_staging_cleanup(j->dir, &cleaned, err);
+	rc = fs_staging_cleanup(j->dir, &cleaned, err);
 	if (rc == DESC_OK)
 		rc = fs_make_staging(j->vmx_path, &staging, err);
 	if (rc != DESC_OK)
