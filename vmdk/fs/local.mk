@@ -3,5 +3,6 @@
 libvmdkit_la_SOURCES += \
 	vmdk/fs/fs.h \
 	vmdk/fs/fs.c \
+	vmdk/fs/staging.c \
 	vmdk/fs/failpoint.h \
 	vmdk/fs/failpoint.c
