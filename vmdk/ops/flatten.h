@@ -19,6 +19,14 @@ struct flatten_progress {
 	uint64_t total;
 };
 
+/* Reports p->done + bytes of p->total to the callback, if any. */
+void flatten_progress_tick(struct flatten_progress *p, uint64_t bytes);
+
+/* Writes len bytes of buf at byte offset off of fd, retrying after EINTR
+ * and short writes; "cannot write '<path>'" on failure. */
+desc_status disk_pwrite_all(int fd, const void *buf, size_t len, uint64_t off,
+			    const char *path, desc_error *err);
+
 /* Writes a new standalone disk `path` (must not exist; its extents are
  * created beside it) of `type` with the virtual content of `top` (opened
  * with VMDK_OPEN_CHAIN).  Only allocated, non-zero data is written: holes

@@ -362,8 +362,8 @@ static void put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
-static desc_status pwrite_all(int fd, const void *buf, size_t len,
-			      uint64_t off, const char *path, desc_error *err)
+desc_status disk_pwrite_all(int fd, const void *buf, size_t len, uint64_t off,
+			    const char *path, desc_error *err)
 {
 	size_t done = 0;
 
@@ -411,7 +411,7 @@ static desc_status copy_range(struct target *t, int sfd, const char *spath,
 
 		rc = fs_pread_zero(sfd, t->buf, chunk, soff, spath, err);
 		if (rc == DESC_OK)
-			rc = pwrite_all(dfd, t->buf, chunk, doff, dpath, err);
+			rc = disk_pwrite_all(dfd, t->buf, chunk, doff, dpath, err);
 		if (rc != DESC_OK)
 			return rc;
 		soff += chunk;
@@ -468,11 +468,11 @@ static desc_status gt_flush(struct target *t, desc_error *err)
 		return DESC_OK;
 	/* The tables follow each directory (sparse_create_file's layout). */
 	gt_sector = t->h.gd_offset + t->gd_sectors + t->gt_index * 4;
-	rc = pwrite_all(t->fd, t->gt, sizeof(t->gt),
+	rc = disk_pwrite_all(t->fd, t->gt, sizeof(t->gt),
 			gt_sector * VMDK_SECTOR_SIZE, d->path, err);
 	if (rc == DESC_OK && (t->h.flags & VMDK_SPARSE_FLAG_REDUNDANT_GT)) {
 		gt_sector = t->h.rgd_offset + t->gd_sectors + t->gt_index * 4;
-		rc = pwrite_all(t->fd, t->gt, sizeof(t->gt),
+		rc = disk_pwrite_all(t->fd, t->gt, sizeof(t->gt),
 				gt_sector * VMDK_SECTOR_SIZE, d->path, err);
 	}
 	t->gt_dirty = false;
@@ -735,7 +735,7 @@ static bool hw_ok(const char *h)
 	return n > 0 && n <= 4 && strspn(h, "0123456789") == n;
 }
 
-static void progress_tick(struct flatten_progress *p, uint64_t bytes)
+void flatten_progress_tick(struct flatten_progress *p, uint64_t bytes)
 {
 	if (p != NULL && p->fn != NULL)
 		p->fn(p->ctx, p->done + bytes, p->total);
@@ -770,7 +770,7 @@ static desc_status flatten_walk(struct source *s, struct target *t,
 			    !all_zero(unit_buf, (size_t)(n * VMDK_SECTOR_SIZE))) {
 				rc = target_place(t, sector, &doff, err);
 				if (rc == DESC_OK)
-					rc = pwrite_all(t->fd, unit_buf,
+					rc = disk_pwrite_all(t->fd, unit_buf,
 							(size_t)(n * VMDK_SECTOR_SIZE),
 							doff, d->path, err);
 			}
@@ -793,7 +793,7 @@ static desc_status flatten_walk(struct source *s, struct target *t,
 		}
 		sector += n;
 		if (sector * VMDK_SECTOR_SIZE >= next_tick) {
-			progress_tick(progress, sector * VMDK_SECTOR_SIZE);
+			flatten_progress_tick(progress, sector * VMDK_SECTOR_SIZE);
 			next_tick = sector * VMDK_SECTOR_SIZE + PROGRESS_STEP;
 		}
 	}
@@ -855,7 +855,7 @@ out:
 		flatten_remove(path);
 	if (rc == DESC_OK && progress != NULL) {
 		progress->done += vmdk_disk_capacity(top) * VMDK_SECTOR_SIZE;
-		progress_tick(progress, 0);
+		flatten_progress_tick(progress, 0);
 	}
 	return rc;
 }
@@ -901,7 +901,7 @@ static desc_status rewrite_embedded(const char *path, desc_descriptor *desc,
 		goto out;
 	}
 	memcpy(area, text, len);
-	rc = pwrite_all(fd, area, cap, h.descriptor_offset * VMDK_SECTOR_SIZE,
+	rc = disk_pwrite_all(fd, area, cap, h.descriptor_offset * VMDK_SECTOR_SIZE,
 			path, err);
 	if (rc == DESC_OK && fp_fsync(fd) < 0)
 		rc = fs_error(err, errno, path, "cannot sync");
@@ -1026,7 +1026,7 @@ desc_status full_copy_disk(const char *base_path, const char *dir,
 			if (progress != NULL) {
 				progress->done += desc_extent_at(copy, i)->sectors *
 						  VMDK_SECTOR_SIZE;
-				progress_tick(progress, 0);
+				flatten_progress_tick(progress, 0);
 			}
 		}
 		vk_free(name);
