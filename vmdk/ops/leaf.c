@@ -62,10 +62,10 @@
 
 #include "vmdk/vmdk.h"
 #include "vmdk/disk/disk.h"
+#include "vmdk/disk/flatten.h"
 #include "vmdk/fs/failpoint.h"
 #include "vmdk/fs/fs.h"
 #include "vmdk/ops/ops.h"
-#include "vmdk/ops/flatten.h"
 #include "vmdk/vm/vm.h"
 #include "descriptor/private.h"
 

@@ -3,7 +3,6 @@
 libvmdkit_la_SOURCES += \
 	vmdk/ops/ops.h \
 	vmdk/ops/scan.h \
-	vmdk/ops/flatten.h \
 	vmdk/ops/manifest.c \
 	vmdk/ops/base.c \
 	vmdk/ops/leaf.c \

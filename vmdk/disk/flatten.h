@@ -1,9 +1,10 @@
 /*
- * flatten.h - flattening a chain into a new standalone disk,
- * shared by promote.c and leaf.c's full clones (private, never installed).
+ * flatten.h - flattening a chain into a new standalone disk (flatten.c)
+ * and a full clone's copy of its base (copy.c): mechanisms of the formats
+ * layer, used by ops/promote.c and ops/leaf.c (private, never installed).
  */
-#ifndef VMDKIT_PROMOTE_PRIVATE_H
-#define VMDKIT_PROMOTE_PRIVATE_H
+#ifndef VMDKIT_DISK_FLATTEN_H
+#define VMDKIT_DISK_FLATTEN_H
 
 #include <stdint.h>
 
