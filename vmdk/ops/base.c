@@ -60,6 +60,7 @@
 #include "vmdk/vmdk.h"
 #include "vmdk/fs/failpoint.h"
 #include "vmdk/fs/fs.h"
+#include "vmdk/ops/base.h"
 #include "vmdk/ops/ops.h"
 #include "vmdk/vm/vm.h"
 #include "descriptor/private.h"
@@ -113,22 +114,22 @@ struct base_job {
 	char *undo_final;        /* the undo record's path after the commit */
 };
 
-static void report(const struct base_job *job, const char *action,
-		   const char *path)
+void base_report(const struct base_job *job, const char *action,
+		 const char *path)
 {
 	if (job->opt->report != NULL)
 		job->opt->report(job->opt->report_ctx, action, path);
 }
 
-static void report2(const struct base_job *job, const char *action,
-		    const char *from, const char *to)
+void base_report2(const struct base_job *job, const char *action,
+		  const char *from, const char *to)
 {
 	char *s;
 
 	if (job->opt->report == NULL)
 		return;
 	s = vk_asprintf("%s -> %s", from, to);
-	report(job, action, s ? s : to);
+	base_report(job, action, s ? s : to);
 	vk_free(s);
 }
 
@@ -521,7 +522,7 @@ static desc_status check_basedir(struct base_job *job, const char *basedir)
 	return DESC_OK;
 }
 
-static char *staged(const struct base_job *job, const char *name)
+char *base_staged(const struct base_job *job, const char *name)
 {
 	return fs_join(job->staging, name);
 }
@@ -538,7 +539,7 @@ static desc_status place_files(struct base_job *job)
 
 	for (i = 0; i < job->nfiles; i++) {
 		struct base_file *f = &job->files[i];
-		char *dst = staged(job, f->name), *shown = final(job, f->name);
+		char *dst = base_staged(job, f->name), *shown = final(job, f->name);
 
 		if (dst == NULL || shown == NULL) {
 			st = vk_nomem(job->err);
@@ -550,7 +551,7 @@ static desc_status place_files(struct base_job *job)
 			 * Rollback's rename onto the same file is a no-op. */
 			f->moved = true;
 			f->copied = true;
-			report2(job, "move", f->src, shown);
+			base_report2(job, "move", f->src, shown);
 		} else if (!job->opt->copy && errno != EXDEV &&
 			   errno != EPERM && errno != EOPNOTSUPP &&
 			   errno != EMLINK) {
@@ -562,7 +563,7 @@ static desc_status place_files(struct base_job *job)
 			st = fs_copy_file(f->src, dst, 0644, job->err);
 			if (st == DESC_OK) {
 				f->copied = !job->opt->copy;
-				report2(job, "copy", f->src, shown);
+				base_report2(job, "copy", f->src, shown);
 			}
 		}
 		vk_free(dst);
@@ -648,7 +649,7 @@ static desc_status write_text_descriptor(struct base_job *job,
 	st = desc_write(copy, &text, &len, job->err);
 	if (st != DESC_OK)
 		goto out;
-	dst = staged(job, d->name);
+	dst = base_staged(job, d->name);
 	shown = final(job, d->name);
 	if (dst == NULL || shown == NULL) {
 		st = vk_nomem(job->err);
@@ -656,7 +657,7 @@ static desc_status write_text_descriptor(struct base_job *job,
 	}
 	st = fs_write_new(dst, text, len, 0444, true, job->err);
 	if (st == DESC_OK)
-		report(job, "write", shown);
+		base_report(job, "write", shown);
 out:
 	vk_free(dst);
 	vk_free(shown);
@@ -688,7 +689,7 @@ static desc_status prepare_embedded(struct base_job *job, struct base_disk *d)
 		goto out;
 	if (removed == 0)
 		goto out; /* nothing to change: leave the bytes alone */
-	path = staged(job, d->name);
+	path = base_staged(job, d->name);
 	if (path == NULL) {
 		st = vk_nomem(job->err);
 		goto out;
@@ -760,7 +761,7 @@ static desc_status apply_embedded(struct base_job *job, struct base_disk *d)
 
 	if (d->area_new == NULL)
 		return DESC_OK;
-	path = staged(job, d->name);
+	path = base_staged(job, d->name);
 	if (path == NULL)
 		return vk_nomem(job->err);
 	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
@@ -777,7 +778,7 @@ static desc_status apply_embedded(struct base_job *job, struct base_disk *d)
 	if (st == DESC_OK && job->opt->report != NULL) {
 		char *shown = final(job, d->name);
 
-		report(job, "write", shown ? shown : d->name);
+		base_report(job, "write", shown ? shown : d->name);
 		vk_free(shown);
 	}
 out:
@@ -809,7 +810,7 @@ static desc_status write_manifest(struct base_job *job)
 	st = manifest_format(&m, &text, &len, job->err);
 	if (st != DESC_OK)
 		goto out;
-	path = staged(job, VMDK_MANIFEST_NAME);
+	path = base_staged(job, VMDK_MANIFEST_NAME);
 	shown = final(job, VMDK_MANIFEST_NAME);
 	if (path == NULL || shown == NULL) {
 		st = vk_nomem(job->err);
@@ -817,7 +818,7 @@ static desc_status write_manifest(struct base_job *job)
 	}
 	st = fs_write_new(path, text, len, 0444, true, job->err);
 	if (st == DESC_OK)
-		report(job, "write", shown);
+		base_report(job, "write", shown);
 out:
 	vk_free(text);
 	vk_free(path);
@@ -829,7 +830,7 @@ out:
 /* chmod 0444 and fsync one staged file. */
 static desc_status protect(struct base_job *job, const char *name)
 {
-	char *path = staged(job, name), *shown = final(job, name);
+	char *path = base_staged(job, name), *shown = final(job, name);
 	desc_status st = DESC_OK;
 	int fd;
 
@@ -846,7 +847,7 @@ static desc_status protect(struct base_job *job, const char *name)
 		st = fs_error(job->err, errno, path, "cannot protect");
 	close(fd);
 	if (st == DESC_OK)
-		report(job, "chmod", shown);
+		base_report(job, "chmod", shown);
 out:
 	vk_free(path);
 	vk_free(shown);
@@ -888,7 +889,7 @@ static desc_status rename_master_descriptors(struct base_job *job)
 		st = fs_rename_noreplace(d->path, d->moved_path, job->err);
 		if (st == DESC_OK) {
 			d->desc_renamed = true;
-			report2(job, "rename", d->path, d->moved_path);
+			base_report2(job, "rename", d->path, d->moved_path);
 		}
 	}
 	return st;
@@ -896,7 +897,7 @@ static desc_status rename_master_descriptors(struct base_job *job)
 
 /* Best effort: puts the master back as it was.  When a step fails, the
  * staging folder stays, with its undo record: the next run retries. */
-static void rollback(struct base_job *job)
+void base_rollback(struct base_job *job)
 {
 	desc_error ignored;
 	bool whole = true;
@@ -909,7 +910,7 @@ static void rollback(struct base_job *job)
 		    fs_rename_noreplace(d->moved_path, d->path, &ignored) != DESC_OK)
 			whole = false;
 		if (d->area_edited && job->files[d->file].moved) {
-			char *p = staged(job, d->name);
+			char *p = base_staged(job, d->name);
 			int fd = -1;
 
 			if (p != NULL && chmod(p, 0600) == 0 &&
@@ -932,7 +933,7 @@ static void rollback(struct base_job *job)
 
 		if (!f->moved)
 			continue;
-		p = staged(job, f->name);
+		p = base_staged(job, f->name);
 		if (p != NULL && chmod(p, f->mode) == 0 &&
 		    fp_rename(p, f->src) == 0)
 			f->moved = false;
@@ -1085,7 +1086,7 @@ static bool text_add_hex(char **text, size_t *len, const char *key,
 	return true;
 }
 
-static desc_status write_undo(struct base_job *job)
+desc_status base_write_undo(struct base_job *job)
 {
 	char *text = NULL, *path = NULL;
 	size_t len = 0, i;
@@ -1136,7 +1137,7 @@ static desc_status write_undo(struct base_job *job)
 		ok = text_add(&text, &len, "emptydir\n");
 	if (ok)
 		ok = text_add(&text, &len, "end\n");
-	path = staged(job, UNDO_NAME);
+	path = base_staged(job, UNDO_NAME);
 	if (!ok || path == NULL) {
 		st = vk_nomem(job->err);
 		goto out;
@@ -1475,7 +1476,7 @@ static desc_status area_restore(struct base_job *job,
 			      "cannot restore the descriptor of");
 	close(fd);
 	if (st == DESC_OK)
-		report(job, "restore", f->path);
+		base_report(job, "restore", f->path);
 	return st;
 }
 
@@ -1496,7 +1497,7 @@ static desc_status restore_mode(struct base_job *job, const struct undo_file *f)
 	else if (fchmod(fd, f->mode) != 0)
 		st = fs_error(job->err, errno, f->path, "cannot chmod");
 	else
-		report(job, "chmod", f->path);
+		base_report(job, "chmod", f->path);
 	close(fd);
 	return st;
 }
@@ -1623,7 +1624,7 @@ static desc_status undo_staging(struct base_job *job, const char *where)
 		st = fs_rename_noreplace(moved, u.descs[i].path, job->err);
 		if (st != DESC_OK)
 			break;
-		report2(job, "rename", moved, u.descs[i].path);
+		base_report2(job, "rename", moved, u.descs[i].path);
 		dir = fs_dirname(u.descs[i].path);
 		if (dir == NULL) {
 			st = vk_nomem(job->err);
@@ -1640,7 +1641,7 @@ static desc_status undo_staging(struct base_job *job, const char *where)
 remove:
 	st = fs_remove_tree(where, job->err);
 	if (st == DESC_OK) {
-		report(job, "remove", where);
+		base_report(job, "remove", where);
 		st = fs_sync_dir(job->parent, job->err);
 	}
 out:
@@ -1700,7 +1701,7 @@ static desc_status finish_file(struct base_job *job, const manifest *m,
 		st = fs_error(job->err, errno, f->path,
 			      "base made, but cannot remove the master's copy of");
 	else
-		report(job, "remove", f->path);
+		base_report(job, "remove", f->path);
 out:
 	if (dfd >= 0)
 		close(dfd);
@@ -1755,7 +1756,7 @@ static desc_status finish_committed(struct base_job *job, const char *rec)
 		st = fs_error(job->err, errno, rec, "cannot remove");
 		goto out;
 	}
-	report(job, "remove", rec);
+	base_report(job, "remove", rec);
 	st = fs_sync_dir(job->basedir, job->err);
 out:
 	if (bfd >= 0)
@@ -1769,7 +1770,7 @@ out:
 
 /* Before anything else: what a killed earlier run into the same BASEDIR
  * left is finished (committed) or undone (not committed). */
-static desc_status recover(struct base_job *job)
+desc_status base_recover(struct base_job *job)
 {
 	desc_status st = DESC_OK;
 	struct dirent *de;
@@ -1824,42 +1825,42 @@ static void dry_run(struct base_job *job)
 	size_t i;
 
 	staging_shown = vk_asprintf("%s/%s*", job->parent, VMDK_STAGING_PREFIX);
-	report(job, "mkdir", staging_shown ? staging_shown : job->parent);
+	base_report(job, "mkdir", staging_shown ? staging_shown : job->parent);
 	vk_free(staging_shown);
 	for (i = 0; i < job->nfiles; i++) {
 		char *dst = final(job, job->files[i].name);
 
 		if (dst != NULL)
-			report2(job, job->opt->copy ? "copy" : "move",
-				job->files[i].src, dst);
+			base_report2(job, job->opt->copy ? "copy" : "move",
+				     job->files[i].src, dst);
 		vk_free(dst);
 	}
 	for (i = 0; i < job->ndisks; i++) {
 		char *dst = final(job, job->disks[i].name);
 
 		if (dst != NULL)
-			report(job, "write", dst);
+			base_report(job, "write", dst);
 		vk_free(dst);
 	}
 	{
 		char *m = final(job, VMDK_MANIFEST_NAME);
 
 		if (m != NULL)
-			report(job, "write", m);
+			base_report(job, "write", m);
 		vk_free(m);
 	}
 	for (i = 0; i < job->ndisks; i++) {
 		char *dst = final(job, job->disks[i].name);
 
 		if (dst != NULL && !job->disks[i].embedded)
-			report(job, "chmod", dst);
+			base_report(job, "chmod", dst);
 		vk_free(dst);
 	}
 	for (i = 0; i < job->nfiles; i++) {
 		char *dst = final(job, job->files[i].name);
 
 		if (dst != NULL)
-			report(job, "chmod", dst);
+			base_report(job, "chmod", dst);
 		vk_free(dst);
 	}
 	if (!job->opt->copy)
@@ -1870,11 +1871,11 @@ static void dry_run(struct base_job *job)
 						      MOVED_SUFFIX);
 
 				if (m != NULL)
-					report2(job, "rename",
-						job->disks[i].path, m);
+					base_report2(job, "rename",
+						     job->disks[i].path, m);
 				vk_free(m);
 			}
-	report(job, "rename", job->basedir);
+	base_report(job, "rename", job->basedir);
 }
 
 static void job_free(struct base_job *job)
@@ -1946,8 +1947,8 @@ static desc_status disk_in_base(struct base_job *job, const char *disk,
 }
 
 /* `vmdkit base SOURCE BASEDIR` again after it completed (perhaps finished
- * by recover()): BASEDIR holds a base with a manifest and every disk of
- * SOURCE is there and gone from the master.  Nothing to do.  Only running
+ * by base_recover()): BASEDIR holds a base with a manifest and every disk
+ * of SOURCE is there and gone from the master.  Nothing to do.  Only running
  * out of memory is an error; a .vmx that cannot be read is "not made"
  * (collecting the master reports it). */
 static desc_status already_made(struct base_job *job, const char *source,
@@ -1999,7 +2000,7 @@ out:
 	if (st != DESC_OK)
 		*made = false;
 	if (*made)
-		report(job, "exists", job->basedir);
+		base_report(job, "exists", job->basedir);
 	vmdk_vmx_disks_free(disks, n);
 	desc_dict_free(vmx);
 	vk_free(text);
@@ -2033,7 +2034,7 @@ desc_status vmdk_base_make(const char *source, const char *basedir,
 	if (!job.opt->dry_run) {
 		bool made = false;
 
-		st = recover(&job);
+		st = base_recover(&job);
 		if (st == DESC_OK)
 			st = already_made(&job, source, &made);
 		if (st != DESC_OK || made)
@@ -2053,14 +2054,14 @@ desc_status vmdk_base_make(const char *source, const char *basedir,
 		goto out;
 	}
 	/* Other commands' leftover staging folders (only links and copies,
-	 * never the last copy); a base's own are recover()'s. */
+	 * never the last copy); a base's own are base_recover()'s. */
 	st = fs_staging_cleanup(job.parent, NULL, err);
 	if (st != DESC_OK)
 		goto out;
 	st = fs_make_staging_undo(job.basedir, &job.staging, err);
 	if (st != DESC_OK)
 		goto out;
-	report(&job, "mkdir", job.staging);
+	base_report(&job, "mkdir", job.staging);
 	st = place_files(&job);
 	for (i = 0; i < job.ndisks && st == DESC_OK; i++)
 		if (job.disks[i].embedded)
@@ -2068,7 +2069,7 @@ desc_status vmdk_base_make(const char *source, const char *basedir,
 	/* From here on the master changes (shared inodes, renames): the
 	 * record that undoes it first. */
 	if (st == DESC_OK)
-		st = write_undo(&job);
+		st = base_write_undo(&job);
 	/* Allocated now: after the commit nothing may fail for memory. */
 	if (st == DESC_OK && (job.undo_final = final(&job, UNDO_NAME)) == NULL)
 		st = vk_nomem(err);
@@ -2090,10 +2091,10 @@ desc_status vmdk_base_make(const char *source, const char *basedir,
 	if (st == DESC_OK)
 		st = fs_rename_noreplace(job.staging, job.basedir, err);
 	if (st != DESC_OK) {
-		rollback(&job);
+		base_rollback(&job);
 		goto out;
 	}
-	report(&job, "rename", job.basedir);
+	base_report(&job, "rename", job.basedir);
 	vk_free(job.staging);
 	job.staging = NULL;
 	/* The base is in place; make the renames durable.  Nothing from here
