@@ -17,7 +17,56 @@
 #include "descriptor/descriptor.h"
 #include "vmdk/vmdk.h"
 
-struct base_job;
+#define MOVED_SUFFIX ".vmdkit-moved"
+/* The undo record, in the staging folder and then in BASEDIR until the
+ * run is done (base_undo.c). */
+#define UNDO_NAME ".vmdkit-undo"
+
+/* One file that ends up in the base folder. */
+struct base_file {
+	char *src;      /* where it is in the master */
+	char *name;     /* its name in the base */
+	mode_t mode;    /* its mode before we touched it */
+	dev_t dev;      /* its identity in the master (the undo record) */
+	ino_t ino;
+	bool moved;     /* renamed into staging: rename back on failure */
+	bool copied;    /* copied while moving (EXDEV): unlink src at the end */
+};
+
+struct base_disk {
+	char *path;              /* master descriptor (or monolithic file) */
+	char *name;              /* its base name, also its name in the base */
+	char *dir;               /* its folder */
+	desc_descriptor *desc;   /* the master's descriptor */
+	bool embedded;
+	size_t file;             /* embedded: index of its file in files[] */
+	/* embedded + moved: the original descriptor area, for rollback */
+	uint64_t area_offset;
+	size_t area_len;
+	char *area_orig;
+	char *area_new;          /* the edited area; NULL: nothing to edit */
+	bool area_edited;
+	bool desc_renamed;       /* master descriptor renamed to .vmdkit-moved */
+	dev_t dev;               /* the descriptor's identity (undo record) */
+	ino_t ino;
+	char *moved_path;
+};
+
+struct base_job {
+	const char *source;
+	const vmdk_base_options *opt;
+	desc_error *err;
+	char *basedir;           /* absolute */
+	char *parent;            /* its folder */
+	bool basedir_empty;      /* exists as an empty folder */
+	bool basedir_removed;    /* we removed that empty folder */
+	struct base_disk *disks;
+	size_t ndisks;
+	struct base_file *files;
+	size_t nfiles;
+	char *staging;
+	char *undo_final;        /* the undo record's path after the commit */
+};
 
 /* The caller's report callback, if any: one step on one path, or on a
  * pair ("move FROM -> TO"). */

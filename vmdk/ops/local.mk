@@ -6,6 +6,8 @@ libvmdkit_la_SOURCES += \
 	vmdk/ops/base.h \
 	vmdk/ops/manifest.c \
 	vmdk/ops/base.c \
+	vmdk/ops/base_undo.c \
+	vmdk/ops/verify.c \
 	vmdk/ops/leaf.c \
 	vmdk/ops/promote.c \
 	vmdk/ops/check.c \
