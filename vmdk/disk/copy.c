@@ -60,7 +60,7 @@ static desc_status rewrite_embedded(const char *path, desc_descriptor *desc,
 	}
 	memcpy(area, text, len);
 	rc = disk_pwrite_all(fd, area, cap, h.descriptor_offset * VMDK_SECTOR_SIZE,
-			path, err);
+			     path, err);
 	if (rc == DESC_OK && fp_fsync(fd) < 0)
 		rc = fs_error(err, errno, path, "cannot sync");
 out:

@@ -466,11 +466,11 @@ static desc_status gt_flush(struct target *t, desc_error *err)
 	/* The tables follow each directory (sparse_create_file's layout). */
 	gt_sector = t->h.gd_offset + t->gd_sectors + t->gt_index * 4;
 	rc = disk_pwrite_all(t->fd, t->gt, sizeof(t->gt),
-			gt_sector * VMDK_SECTOR_SIZE, d->path, err);
+			     gt_sector * VMDK_SECTOR_SIZE, d->path, err);
 	if (rc == DESC_OK && (t->h.flags & VMDK_SPARSE_FLAG_REDUNDANT_GT)) {
 		gt_sector = t->h.rgd_offset + t->gd_sectors + t->gt_index * 4;
 		rc = disk_pwrite_all(t->fd, t->gt, sizeof(t->gt),
-				gt_sector * VMDK_SECTOR_SIZE, d->path, err);
+				     gt_sector * VMDK_SECTOR_SIZE, d->path, err);
 	}
 	t->gt_dirty = false;
 	return rc;
@@ -768,8 +768,8 @@ static desc_status flatten_walk(struct source *s, struct target *t,
 				rc = target_place(t, sector, &doff, err);
 				if (rc == DESC_OK)
 					rc = disk_pwrite_all(t->fd, unit_buf,
-							(size_t)(n * VMDK_SECTOR_SIZE),
-							doff, d->path, err);
+							     (size_t)(n * VMDK_SECTOR_SIZE),
+							     doff, d->path, err);
 			}
 		} else if (u.kind == UNIT_COPY) {
 			rc = target_place(t, sector, &doff, err);
