@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "vmdk/vmdk.h"
+#include "vmdk/ops/check.h"
 #include "vmdk/ops/scan.h"
 #include "vmdk/disk/disk.h"
 #include "vmdk/fs/fs.h"
@@ -245,13 +246,9 @@ struct check_job {
 	bool oom;
 };
 
-static desc_status add(struct check_job *job, desc_severity sev,
-		       const char *code, const char *file, unsigned line,
-		       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
-static desc_status add(struct check_job *job, desc_severity sev,
-		       const char *code, const char *file, unsigned line,
-		       const char *fmt, ...)
+desc_status check_add(struct check_job *job, desc_severity sev,
+		      const char *code, const char *file, unsigned line,
+		      const char *fmt, ...)
 {
 	va_list ap;
 	char *msg;
@@ -283,20 +280,20 @@ static const char *status_code(desc_status st)
 	}
 }
 
-static desc_status add_error(struct check_job *job, const char *path,
-			     const desc_error *e)
+desc_status check_add_error(struct check_job *job, const char *path,
+			    const desc_error *e)
 {
 	if (e->code == DESC_E_NOMEM)
 		return vk_nomem(job->err);
-	return add(job, DESC_SEV_ERROR, status_code(e->code),
-		   e->file[0] ? e->file : path, e->line, "%s",
-		   e->message[0] ? e->message : desc_status_name(e->code));
+	return check_add(job, DESC_SEV_ERROR, status_code(e->code),
+			 e->file[0] ? e->file : path, e->line, "%s",
+			 e->message[0] ? e->message : desc_status_name(e->code));
 }
 
 /* An extent or parent path outside every --confine folder: reported by
  * the caller and never opened.  Symlinks inside a confined folder that
  * point out of it count as escaping too. */
-static bool escapes(struct check_job *job, const char *path)
+bool check_escapes(struct check_job *job, const char *path)
 {
 	char buf[PATH_MAX];
 	char *abs, *real;
@@ -368,9 +365,9 @@ static desc_status deep_walk(struct check_job *job, struct sparse_extent *sp,
 		n = pread(sp->fd, raw, want,
 			  (off_t)((uint64_t)sp->gd[gi] * VMDK_SECTOR_SIZE));
 		if (n < 0 || (size_t)n != want) {
-			st = add(job, DESC_SEV_ERROR, "grain-table-outside", path,
-				 0, "grain table %" PRIu64 " at sector %" PRIu32 " cannot be read whole",
-				 gi, sp->gd[gi]);
+			st = check_add(job, DESC_SEV_ERROR, "grain-table-outside", path,
+				       0, "grain table %" PRIu64 " at sector %" PRIu32 " cannot be read whole",
+				       gi, sp->gd[gi]);
 			continue;
 		}
 		for (ti = 0; ti < h->num_gtes_per_gt && st == DESC_OK; ti++) {
@@ -385,20 +382,20 @@ static desc_status deep_walk(struct check_job *job, struct sparse_extent *sp,
 			end = (uint64_t)e + (compressed ? 1 : h->grain_size);
 			if (end * VMDK_SECTOR_SIZE > sp->file_size) {
 				if (shown++ < DEEP_FINDINGS_MAX)
-					st = add(job, DESC_SEV_ERROR,
-						 "grain-outside-file", path, 0,
-						 "grain %" PRIu64 " at sector %" PRIu32 " lies outside the file (%" PRIu64 " bytes)",
-						 gi * h->num_gtes_per_gt + ti, e,
-						 sp->file_size);
+					st = check_add(job, DESC_SEV_ERROR,
+						       "grain-outside-file", path, 0,
+						       "grain %" PRIu64 " at sector %" PRIu32 " lies outside the file (%" PRIu64 " bytes)",
+						       gi * h->num_gtes_per_gt + ti, e,
+						       sp->file_size);
 				continue;
 			}
 			if (!compressed && e < h->overhead) {
 				if (shown++ < DEEP_FINDINGS_MAX)
-					st = add(job, DESC_SEV_ERROR,
-						 "grain-overlap", path, 0,
-						 "grain %" PRIu64 " at sector %" PRIu32 " lies inside the metadata (overhead %" PRIu64 " sectors)",
-						 gi * h->num_gtes_per_gt + ti, e,
-						 h->overhead);
+					st = check_add(job, DESC_SEV_ERROR,
+						       "grain-overlap", path, 0,
+						       "grain %" PRIu64 " at sector %" PRIu32 " lies inside the metadata (overhead %" PRIu64 " sectors)",
+						       gi * h->num_gtes_per_gt + ti, e,
+						       h->overhead);
 				continue;
 			}
 			grains[ngrains++] = e;
@@ -413,14 +410,14 @@ static desc_status deep_walk(struct check_job *job, struct sparse_extent *sp,
 
 		if ((uint64_t)grains[i - 1] + step > grains[i] &&
 		    shown++ < DEEP_FINDINGS_MAX)
-			st = add(job, DESC_SEV_ERROR, "grain-overlap", path, 0,
-				 "grains at sectors %" PRIu32 " and %" PRIu32 " overlap (grain size %" PRIu64 " sectors)",
-				 grains[i - 1], grains[i], h->grain_size);
+			st = check_add(job, DESC_SEV_ERROR, "grain-overlap", path, 0,
+				       "grains at sectors %" PRIu32 " and %" PRIu32 " overlap (grain size %" PRIu64 " sectors)",
+				       grains[i - 1], grains[i], h->grain_size);
 	}
 	if (st == DESC_OK && shown > DEEP_FINDINGS_MAX)
-		st = add(job, DESC_SEV_ERROR, "grain-overlap", path, 0,
-			 "%zu more damaged grain entries not listed",
-			 shown - DEEP_FINDINGS_MAX);
+		st = check_add(job, DESC_SEV_ERROR, "grain-overlap", path, 0,
+			       "%zu more damaged grain entries not listed",
+			       shown - DEEP_FINDINGS_MAX);
 out:
 	vk_free(grains);
 	vk_free(raw);
@@ -459,7 +456,7 @@ static desc_status check_base_folder(struct check_job *job, const char *dir)
 	desc_error_clear(&e);
 	st = vmdk_base_verify(dir, &found, &e);
 	if (st != DESC_OK) {
-		st = add_error(job, dir, &e);
+		st = check_add_error(job, dir, &e);
 		goto out;
 	}
 	for (size_t i = 0; i < found.count && st == DESC_OK; i++) {
@@ -467,8 +464,8 @@ static desc_status check_base_folder(struct check_job *job, const char *dir)
 
 		if (f->severity == DESC_SEV_INFO)
 			continue; /* extra files: not a defect of the base */
-		st = add(job, f->severity, f->code, f->file, f->line, "%s",
-			 f->message);
+		st = check_add(job, f->severity, f->code, f->file, f->line, "%s",
+			       f->message);
 	}
 out:
 	desc_findings_clear(&found);
@@ -505,15 +502,15 @@ static desc_status check_extent(struct check_job *job, const char *path,
 	file = cm_resolve(path, x->path);
 	if (file == NULL)
 		return vk_nomem(job->err);
-	if (escapes(job, file)) {
-		st = add(job, DESC_SEV_ERROR, "path-escapes-confine", path,
-			 x->line, "extent '%s' resolves to '%s', outside the confined folders (not followed)",
-			 x->path, file);
+	if (check_escapes(job, file)) {
+		st = check_add(job, DESC_SEV_ERROR, "path-escapes-confine", path,
+			       x->line, "extent '%s' resolves to '%s', outside the confined folders (not followed)",
+			       x->path, file);
 		goto out;
 	}
 	if (stat(file, &sb) != 0) {
-		st = add(job, DESC_SEV_WARNING, "extent-missing", path, x->line,
-			 "extent file '%s' not found", x->path);
+		st = check_add(job, DESC_SEV_WARNING, "extent-missing", path, x->line,
+			       "extent file '%s' not found", x->path);
 		goto out;
 	}
 	dir = fs_dirname(file);
@@ -532,8 +529,8 @@ static desc_status check_extent(struct check_job *job, const char *path,
 	if (S_ISBLK(sb.st_mode) || S_ISCHR(sb.st_mode))
 		goto out; /* a raw device (VirtualBox raw disks): not sized here */
 	if (!S_ISREG(sb.st_mode)) {
-		st = add(job, DESC_SEV_ERROR, "extent-not-file", path, x->line,
-			 "extent '%s' is not a regular file", x->path);
+		st = check_add(job, DESC_SEV_ERROR, "extent-not-file", path, x->line,
+			       "extent '%s' is not a regular file", x->path);
 		goto out;
 	}
 	if (x->type != DESC_EXTENT_SPARSE) {
@@ -543,22 +540,22 @@ static desc_status check_extent(struct check_job *job, const char *path,
 		    !vk_mul_u64(need, VMDK_SECTOR_SIZE, &need))
 			goto out; /* the validator reports the overflow */
 		if ((unsigned long long)sb.st_size < need)
-			st = add(job, DESC_SEV_ERROR, "extent-size-mismatch",
-				 path, x->line,
-				 "extent file '%s' is %llu bytes but the descriptor needs %llu (%" PRIu64 " sectors)",
-				 x->path, (unsigned long long)sb.st_size, need,
-				 x->sectors);
+			st = check_add(job, DESC_SEV_ERROR, "extent-size-mismatch",
+				       path, x->line,
+				       "extent file '%s' is %llu bytes but the descriptor needs %llu (%" PRIu64 " sectors)",
+				       x->path, (unsigned long long)sb.st_size, need,
+				       x->sectors);
 		else if ((unsigned long long)sb.st_size > need && !x->has_offset)
-			st = add(job, DESC_SEV_WARNING, "extent-size-mismatch",
-				 path, x->line,
-				 "extent file '%s' is %llu bytes, more than the %llu the descriptor names",
-				 x->path, (unsigned long long)sb.st_size, need);
+			st = check_add(job, DESC_SEV_WARNING, "extent-size-mismatch",
+				       path, x->line,
+				       "extent file '%s' is %llu bytes, more than the %llu the descriptor names",
+				       x->path, (unsigned long long)sb.st_size, need);
 		goto out;
 	}
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		st = add(job, DESC_SEV_ERROR, "io", path, x->line,
-			 "cannot open extent '%s': %s", x->path, strerror(errno));
+		st = check_add(job, DESC_SEV_ERROR, "io", path, x->line,
+			       "cannot open extent '%s': %s", x->path, strerror(errno));
 		goto out;
 	}
 	n = pread(fd, raw, sizeof(raw), 0);
@@ -566,16 +563,16 @@ static desc_status check_extent(struct check_job *job, const char *path,
 	if (n != (ssize_t)sizeof(raw) ||
 	    vmdk_sparse_header_decode(raw, (uint64_t)sb.st_size, x->path,
 				      &sp.header, &e) != DESC_OK) {
-		st = add(job, DESC_SEV_ERROR, "extent-format", path, x->line,
-			 "extent '%s' is not a valid sparse extent: %s", x->path,
-			 n == (ssize_t)sizeof(raw) ? e.message : "shorter than a header");
+		st = check_add(job, DESC_SEV_ERROR, "extent-format", path, x->line,
+			       "extent '%s' is not a valid sparse extent: %s", x->path,
+			       n == (ssize_t)sizeof(raw) ? e.message : "shorter than a header");
 		goto out;
 	}
 	if (sp.header.capacity != x->sectors) {
-		st = add(job, DESC_SEV_ERROR, "extent-size-mismatch", path,
-			 x->line,
-			 "sparse extent '%s' holds %" PRIu64 " sectors (header capacity) but the descriptor says %" PRIu64,
-			 x->path, sp.header.capacity, x->sectors);
+		st = check_add(job, DESC_SEV_ERROR, "extent-size-mismatch", path,
+			       x->line,
+			       "sparse extent '%s' holds %" PRIu64 " sectors (header capacity) but the descriptor says %" PRIu64,
+			       x->path, sp.header.capacity, x->sectors);
 		goto out;
 	}
 	if (!job->opt->deep)
@@ -585,8 +582,8 @@ static desc_status check_extent(struct check_job *job, const char *path,
 		if (e.code == DESC_E_NOMEM)
 			st = vk_nomem(job->err);
 		else
-			st = add(job, DESC_SEV_ERROR, "grain-table-outside", file,
-				 0, "%s", e.message);
+			st = check_add(job, DESC_SEV_ERROR, "grain-table-outside", file,
+				       0, "%s", e.message);
 		goto out;
 	}
 	st = deep_walk(job, &sp, file);
@@ -615,17 +612,17 @@ static desc_status check_parent_link(struct check_job *job, const char *path,
 	if (disk_load_descriptor(parent, &pd, &emb, &e) != DESC_OK) {
 		if (e.code == DESC_E_NOMEM)
 			return vk_nomem(job->err);
-		return add(job, DESC_SEV_ERROR, "chain-broken", path, 0,
-			   "parent '%s' is not a disk: %s", parent, e.message);
+		return check_add(job, DESC_SEV_ERROR, "chain-broken", path, 0,
+				 "parent '%s' is not a disk: %s", parent, e.message);
 	}
 	if (!disk_cid(pd, &cid) || !disk_parent_cid(desc, &pcid))
-		st = add(job, DESC_SEV_ERROR, "chain-broken", path, 0,
-			 "parent '%s' has no CID or this delta has no parentCID",
-			 parent);
+		st = check_add(job, DESC_SEV_ERROR, "chain-broken", path, 0,
+			       "parent '%s' has no CID or this delta has no parentCID",
+			       parent);
 	else if (cid != pcid)
-		st = add(job, DESC_SEV_ERROR, "parent-cid-mismatch", path, 0,
-			 "CID mismatch: parentCID=%08" PRIx32 " in '%s' but CID=%08" PRIx32 " in its parent '%s'",
-			 pcid, path, cid, parent);
+		st = check_add(job, DESC_SEV_ERROR, "parent-cid-mismatch", path, 0,
+			       "CID mismatch: parentCID=%08" PRIx32 " in '%s' but CID=%08" PRIx32 " in its parent '%s'",
+			       pcid, path, cid, parent);
 	desc_free(pd);
 	return st;
 }
@@ -654,10 +651,10 @@ static desc_status check_chain(struct check_job *job, const char *path)
 		if (c->has_parent && p->has_cid && c->parent_cid != p->cid)
 			code = "parent-cid-mismatch";
 	}
-	st = add(job, chain.status == DESC_E_NOT_FOUND ? DESC_SEV_WARNING :
+	st = check_add(job, chain.status == DESC_E_NOT_FOUND ? DESC_SEV_WARNING :
 							 DESC_SEV_ERROR,
-		 code, chain.error.file[0] ? chain.error.file : path,
-		 chain.error.line, "%s", chain.error.message);
+		       code, chain.error.file[0] ? chain.error.file : path,
+		       chain.error.line, "%s", chain.error.message);
 out:
 	vmdk_chain_clear(&chain);
 	return st;
@@ -685,25 +682,25 @@ static desc_status check_parent(struct check_job *job, const char *path,
 			goto out;
 		}
 		if (strcmp(a, b) != 0)
-			st = add(job, DESC_SEV_WARNING, "parent-hint-absolute",
-				 path, 0,
-				 "parentFileNameHint '%s' is an absolute path into another folder (the chain breaks when either folder moves; expected a path relative to the delta)",
-				 hint);
+			st = check_add(job, DESC_SEV_WARNING, "parent-hint-absolute",
+				       path, 0,
+				       "parentFileNameHint '%s' is an absolute path into another folder (the chain breaks when either folder moves; expected a path relative to the delta)",
+				       hint);
 		if (st != DESC_OK)
 			goto out;
 	}
-	if (escapes(job, parent)) {
-		st = add(job, DESC_SEV_ERROR, "path-escapes-confine", path, 0,
-			 "parentFileNameHint '%s' resolves to '%s', outside the confined folders (not followed)",
-			 hint, parent);
+	if (check_escapes(job, parent)) {
+		st = check_add(job, DESC_SEV_ERROR, "path-escapes-confine", path, 0,
+			       "parentFileNameHint '%s' resolves to '%s', outside the confined folders (not followed)",
+			       hint, parent);
 		goto out;
 	}
 	if (job->nconfine == 0) {
 		st = check_chain(job, path);
 	} else if (!fs_exists(parent)) {
-		st = add(job, DESC_SEV_WARNING, "parent-missing", path, 0,
-			 "parent '%s' not found (parentFileNameHint resolved to '%s')",
-			 hint, parent);
+		st = check_add(job, DESC_SEV_WARNING, "parent-missing", path, 0,
+			       "parent '%s' not found (parentFileNameHint resolved to '%s')",
+			       hint, parent);
 	} else {
 		st = check_parent_link(job, path, desc, parent);
 	}
@@ -827,7 +824,7 @@ static desc_status load_checked(struct check_job *job, const char *path,
 			rc = desc_parse(text, len, path, desc, &one, &e);
 	}
 	if (rc != DESC_OK) {
-		st = add_error(job, path, &e);
+		st = check_add_error(job, path, &e);
 		goto out;
 	}
 	if (desc_validate(*desc, &one) != DESC_OK ||
@@ -841,15 +838,15 @@ static desc_status load_checked(struct check_job *job, const char *path,
 
 		if (same_as_next(&one, i) || info_repeat(&rep, f))
 			continue;
-		st = add(job, f->severity, f->code, f->file ? f->file : path,
-			 f->line, "%s", f->message);
+		st = check_add(job, f->severity, f->code, f->file ? f->file : path,
+			       f->line, "%s", f->message);
 	}
 	for (size_t k = 0; k < rep.count && st == DESC_OK; k++)
 		if (rep.kind[k].n > INFO_FINDINGS_MAX)
-			st = add(job, DESC_SEV_INFO, rep.kind[k].code, path,
-				 rep.kind[k].first, "%zu more findings of this kind on lines %u to %u not listed",
-				 rep.kind[k].n - INFO_FINDINGS_MAX,
-				 rep.kind[k].first, rep.kind[k].last);
+			st = check_add(job, DESC_SEV_INFO, rep.kind[k].code, path,
+				       rep.kind[k].first, "%zu more findings of this kind on lines %u to %u not listed",
+				       rep.kind[k].n - INFO_FINDINGS_MAX,
+				       rep.kind[k].first, rep.kind[k].last);
 out:
 	if (st != DESC_OK) {
 		desc_free(*desc);
@@ -861,8 +858,8 @@ out:
 }
 
 /* true (and remembered) the first time a file is seen in this run. */
-static desc_status first_visit(struct check_job *job, const char *path,
-			       bool *first)
+desc_status check_first_visit(struct check_job *job, const char *path,
+			      bool *first)
 {
 	*first = !cm_fileset_has_path(&job->checked, path);
 	if (*first && !cm_fileset_add_path(&job->checked, path))
@@ -870,7 +867,7 @@ static desc_status first_visit(struct check_job *job, const char *path,
 	return DESC_OK;
 }
 
-static desc_status check_lock(struct check_job *job, const char *path)
+desc_status check_lock(struct check_job *job, const char *path)
 {
 	char *lck = vk_asprintf("%s.lck", path);
 	struct stat sb;
@@ -879,20 +876,20 @@ static desc_status check_lock(struct check_job *job, const char *path)
 	if (lck == NULL)
 		return vk_nomem(job->err);
 	if (lstat(lck, &sb) == 0 && S_ISDIR(sb.st_mode))
-		st = add(job, DESC_SEV_WARNING, "stale-lock", lck, 0,
-			 "lock folder exists: the VM is running, or a stale lock is left from a crash (remove it only when the VM is off)");
+		st = check_add(job, DESC_SEV_WARNING, "stale-lock", lck, 0,
+			       "lock folder exists: the VM is running, or a stale lock is left from a crash (remove it only when the VM is off)");
 	vk_free(lck);
 	return st;
 }
 
-static desc_status check_descriptor(struct check_job *job, const char *path,
-				    bool explicit)
+desc_status check_descriptor(struct check_job *job, const char *path,
+			     bool explicit)
 {
 	desc_descriptor *desc = NULL;
 	bool embedded, first;
 	desc_status st;
 
-	st = first_visit(job, path, &first);
+	st = check_first_visit(job, path, &first);
 	if (st != DESC_OK || !first)
 		return st;
 	st = load_checked(job, path, &desc, &embedded);
@@ -930,7 +927,7 @@ static desc_status load_dict(struct check_job *job, const char *path,
 	desc_error_clear(&e);
 	if (fs_read_file(path, DESC_MAX_INPUT, &text, &len, &e) != DESC_OK ||
 	    desc_dict_parse(text, len, path, dict, job->out, &e) != DESC_OK)
-		st = add_error(job, path, &e);
+		st = check_add_error(job, path, &e);
 	vk_free(text);
 	return st;
 }
@@ -1078,8 +1075,8 @@ static desc_status note_moved(struct check_job *job, const char *vmx,
 	return m->vmx && m->file_name && m->node ? DESC_OK : vk_nomem(job->err);
 }
 
-static desc_status check_vmx(struct check_job *job, const char *path,
-			     bool explicit)
+desc_status check_vmx(struct check_job *job, const char *path,
+		      bool explicit)
 {
 	desc_dict *vmx = NULL;
 	vmdk_vmx_disk *disks = NULL;
@@ -1088,7 +1085,7 @@ static desc_status check_vmx(struct check_job *job, const char *path,
 	desc_error e;
 	bool first;
 
-	st = first_visit(job, path, &first);
+	st = check_first_visit(job, path, &first);
 	if (st != DESC_OK || !first)
 		return st;
 	st = load_dict(job, path, &vmx);
@@ -1099,7 +1096,7 @@ static desc_status check_vmx(struct check_job *job, const char *path,
 		goto out;
 	desc_error_clear(&e);
 	if (vmdk_vmx_disks(vmx, &disks, &count, &e) != DESC_OK) {
-		st = add_error(job, path, &e);
+		st = check_add_error(job, path, &e);
 		goto out;
 	}
 	for (size_t i = 0; i < count && st == DESC_OK; i++) {
@@ -1109,21 +1106,21 @@ static desc_status check_vmx(struct check_job *job, const char *path,
 			st = vk_nomem(job->err);
 			break;
 		}
-		if (escapes(job, file))
-			st = add(job, DESC_SEV_ERROR, "path-escapes-confine",
-				 path, disks[i].line,
-				 "disk '%s' of %s resolves to '%s', outside the confined folders (not followed)",
-				 disks[i].file_name, disks[i].node, file);
+		if (check_escapes(job, file))
+			st = check_add(job, DESC_SEV_ERROR, "path-escapes-confine",
+				       path, disks[i].line,
+				       "disk '%s' of %s resolves to '%s', outside the confined folders (not followed)",
+				       disks[i].file_name, disks[i].node, file);
 		else if (!fs_exists(file)) {
 			bool moved = false;
 
 			st = note_moved(job, path, &disks[i], file, &moved);
 			if (st == DESC_OK && !moved)
-				st = add(job, DESC_SEV_WARNING,
-					 "vmx-disk-missing", path,
-					 disks[i].line,
-					 "disk '%s' of %s not found",
-					 disks[i].file_name, disks[i].node);
+				st = check_add(job, DESC_SEV_WARNING,
+					       "vmx-disk-missing", path,
+					       disks[i].line,
+					       "disk '%s' of %s not found",
+					       disks[i].file_name, disks[i].node);
 		} else {
 			st = record_node(job, path, &disks[i], file);
 			/* A .vmx given by itself brings its disks along. */
@@ -1140,7 +1137,7 @@ out:
 	return st;
 }
 
-static desc_status check_vmsd(struct check_job *job, const char *path)
+desc_status check_vmsd(struct check_job *job, const char *path)
 {
 	desc_dict *vmsd = NULL;
 	vmsd_snapshot_disk *disks = NULL;
@@ -1149,7 +1146,7 @@ static desc_status check_vmsd(struct check_job *job, const char *path)
 	desc_error e;
 	bool first;
 
-	st = first_visit(job, path, &first);
+	st = check_first_visit(job, path, &first);
 	if (st != DESC_OK || !first)
 		return st;
 	st = load_dict(job, path, &vmsd);
@@ -1157,7 +1154,7 @@ static desc_status check_vmsd(struct check_job *job, const char *path)
 		goto out;
 	desc_error_clear(&e);
 	if (vmsd_snapshot_disks(vmsd, &disks, &count, &e) != DESC_OK) {
-		st = add_error(job, path, &e);
+		st = check_add_error(job, path, &e);
 		goto out;
 	}
 	for (size_t i = 0; i < count && st == DESC_OK; i++) {
@@ -1170,17 +1167,17 @@ static desc_status check_vmsd(struct check_job *job, const char *path)
 			st = vk_nomem(job->err);
 			break;
 		}
-		if (escapes(job, file))
-			st = add(job, DESC_SEV_ERROR, "path-escapes-confine",
-				 path, disks[i].line,
-				 "snapshot disk '%s' resolves to '%s', outside the confined folders (not followed)",
-				 disks[i].file_name, file);
+		if (check_escapes(job, file))
+			st = check_add(job, DESC_SEV_ERROR, "path-escapes-confine",
+				       path, disks[i].line,
+				       "snapshot disk '%s' resolves to '%s', outside the confined folders (not followed)",
+				       disks[i].file_name, file);
 		else if (!fs_exists(file))
-			st = add(job, DESC_SEV_WARNING, "vmsd-disk-missing", path,
-				 disks[i].line,
-				 "snapshot disk '%s' (snapshot%lu.disk%lu.fileName) not found",
-				 disks[i].file_name, disks[i].snapshot,
-				 disks[i].disk);
+			st = check_add(job, DESC_SEV_WARNING, "vmsd-disk-missing", path,
+				       disks[i].line,
+				       "snapshot disk '%s' (snapshot%lu.disk%lu.fileName) not found",
+				       disks[i].file_name, disks[i].snapshot,
+				       disks[i].disk);
 		vk_free(file);
 	}
 out:
@@ -1236,7 +1233,7 @@ static bool replace_temp(const char *name, unsigned long long *pid,
 }
 
 /* Hidden names worth a look: what vmdkit leaves when interrupted. */
-static bool is_leftover_name(const char *name)
+bool check_is_leftover_name(const char *name)
 {
 	unsigned long long pid;
 	size_t len;
@@ -1424,17 +1421,17 @@ static desc_status leftover_base(struct check_job *job, const char *where,
 		goto out;
 	}
 	if (committed)
-		st = add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
-			 "undo record of a `vmdkit base` that committed base '%s' but was interrupted before removing the master's files: rerun `vmdkit base MASTER '%s'`%s to finish it",
-			 basedir, basedir, hint);
+		st = check_add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+			       "undo record of a `vmdkit base` that committed base '%s' but was interrupted before removing the master's files: rerun `vmdkit base MASTER '%s'`%s to finish it",
+			       basedir, basedir, hint);
 	else if (alive)
-		st = add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
-			 "staging folder of `vmdkit base` into '%s', still running (process %llu)",
-			 basedir, pid);
+		st = check_add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
+			       "staging folder of `vmdkit base` into '%s', still running (process %llu)",
+			       basedir, pid);
 	else
-		st = add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
-			 "staging folder of an interrupted `vmdkit base` into '%s' (process %llu is gone; the master may be half-moved): rerun `vmdkit base MASTER '%s'`%s to undo or finish it",
-			 basedir, pid, basedir, hint);
+		st = check_add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+			       "staging folder of an interrupted `vmdkit base` into '%s' (process %llu is gone; the master may be half-moved): rerun `vmdkit base MASTER '%s'`%s to undo or finish it",
+			       basedir, pid, basedir, hint);
 out:
 	vk_free(hint);
 	vk_free(master);
@@ -1464,17 +1461,17 @@ static desc_status leftover_relocate(struct check_job *job, const char *dir,
 		}
 	}
 	if (alive)
-		st = add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
-			 "record of `vmdkit relocate`, still running (process %llu)",
-			 pid);
+		st = check_add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
+			       "record of `vmdkit relocate`, still running (process %llu)",
+			       pid);
 	else if (from != NULL)
-		st = add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
-			 "record of an interrupted `vmdkit relocate` from '%s' to '%s' (process %llu is gone; leaves may still point into '%s'): rerun `vmdkit relocate '%s' '%s' --leaves LEAFDIR...` to finish it",
-			 from, to, pid, from, from, to);
+		st = check_add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+			       "record of an interrupted `vmdkit relocate` from '%s' to '%s' (process %llu is gone; leaves may still point into '%s'): rerun `vmdkit relocate '%s' '%s' --leaves LEAFDIR...` to finish it",
+			       from, to, pid, from, from, to);
 	else
-		st = add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
-			 "incomplete record of an interrupted `vmdkit relocate` (process %llu is gone; nothing was moved): rerun that `vmdkit relocate`, which removes it",
-			 pid);
+		st = check_add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+			       "incomplete record of an interrupted `vmdkit relocate` (process %llu is gone; nothing was moved): rerun that `vmdkit relocate`, which removes it",
+			       pid);
 out:
 	vk_free(from);
 	vk_free(to);
@@ -1508,35 +1505,35 @@ static desc_status leftover_staging(struct check_job *job, const char *dir,
 	} else if (undo) {
 		/* not a name vmdkit makes */
 	} else if (S_ISREG(sb->st_mode)) {
-		st = alive ? add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
-				 "new copy of '%s' being written by `vmdkit relocate`, still running (process %llu)",
-				 target, pid)
-			   : add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
-				 "new copy of '%s' left by an interrupted `vmdkit relocate` (process %llu is gone; '%s' is unchanged): rerun that `vmdkit relocate BASEDIR NEWDIR --leaves LEAFDIR...`, which removes it",
-				 target, pid, target);
+		st = alive ? check_add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
+				       "new copy of '%s' being written by `vmdkit relocate`, still running (process %llu)",
+				       target, pid)
+			   : check_add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+				       "new copy of '%s' left by an interrupted `vmdkit relocate` (process %llu is gone; '%s' is unchanged): rerun that `vmdkit relocate BASEDIR NEWDIR --leaves LEAFDIR...`, which removes it",
+				       target, pid, target);
 	} else if (!S_ISDIR(sb->st_mode)) {
 		/* not ours */
 	} else if (has_file(where, JOURNAL_NAME)) {
-		st = alive ? add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
-				 "journal of `vmdkit promote` of '%s', still running (process %llu)",
-				 target, pid)
-			   : add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
-				 "journal of an interrupted `vmdkit promote` of '%s' (process %llu is gone; new disk files may be beside the old ones): rerun `vmdkit promote '%s'` to finish or undo it",
-				 target, pid, target);
+		st = alive ? check_add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
+				       "journal of `vmdkit promote` of '%s', still running (process %llu)",
+				       target, pid)
+			   : check_add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+				       "journal of an interrupted `vmdkit promote` of '%s' (process %llu is gone; new disk files may be beside the old ones): rerun `vmdkit promote '%s'` to finish or undo it",
+				       target, pid, target);
 	} else if (cm_has_suffix(stem, ".vmx")) {
-		st = alive ? add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
-				 "staging folder of `vmdkit promote` of '%s', still running (process %llu)",
-				 target, pid)
-			   : add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
-				 "staging folder of an interrupted `vmdkit promote` of '%s' (process %llu is gone; the leaf is unchanged): rerun `vmdkit promote '%s'`, which removes it",
-				 target, pid, target);
+		st = alive ? check_add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
+				       "staging folder of `vmdkit promote` of '%s', still running (process %llu)",
+				       target, pid)
+			   : check_add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+				       "staging folder of an interrupted `vmdkit promote` of '%s' (process %llu is gone; the leaf is unchanged): rerun `vmdkit promote '%s'`, which removes it",
+				       target, pid, target);
 	} else {
-		st = alive ? add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
-				 "staging folder of `vmdkit clone` of leaf '%s', still running (process %llu)",
-				 target, pid)
-			   : add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
-				 "staging folder of an interrupted `vmdkit clone` of leaf '%s' (process %llu is gone; no leaf was made): rerun `vmdkit clone BASE '%s'` (any clone into '%s' removes it)",
-				 target, pid, target, dir);
+		st = alive ? check_add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
+				       "staging folder of `vmdkit clone` of leaf '%s', still running (process %llu)",
+				       target, pid)
+			   : check_add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+				       "staging folder of an interrupted `vmdkit clone` of leaf '%s' (process %llu is gone; no leaf was made): rerun `vmdkit clone BASE '%s'` (any clone into '%s' removes it)",
+				       target, pid, target, dir);
 	}
 out:
 	vk_free(stem);
@@ -1592,9 +1589,9 @@ static const char *replace_owner(struct check_job *job, const char *dir,
 
 /* One hidden entry `name` of folder `dir` (is_leftover_name); `dots`
  * are all of them. */
-static desc_status check_leftover(struct check_job *job, const char *dir,
-				  const char *name, char *const *dots,
-				  size_t ndots)
+desc_status check_leftover(struct check_job *job, const char *dir,
+			   const char *name, char *const *dots,
+			   size_t ndots)
 {
 	char *where = fs_join(dir, name), *target = NULL, *vmx = NULL;
 	const char *cmd;
@@ -1636,22 +1633,22 @@ static desc_status check_leftover(struct check_job *job, const char *dir,
 			goto out;
 		}
 		if (alive)
-			st = add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
-				 "new text of '%s' being written by %s%s%s, still running (process %llu)",
-				 target, cmd ? "`vmdkit " : "a vmdkit command",
-				 cmd ? cmd : "", cmd ? "`" : "", pid);
+			st = check_add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
+				       "new text of '%s' being written by %s%s%s, still running (process %llu)",
+				       target, cmd ? "`vmdkit " : "a vmdkit command",
+				       cmd ? cmd : "", cmd ? "`" : "", pid);
 		else if (cmd != NULL && vmx != NULL)
-			st = add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
-				 "new text of '%s' left by an interrupted `vmdkit promote` of '%s' (process %llu is gone; '%s' is unchanged): rerun `vmdkit promote '%s'`, which removes it",
-				 target, vmx, pid, target, vmx);
+			st = check_add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+				       "new text of '%s' left by an interrupted `vmdkit promote` of '%s' (process %llu is gone; '%s' is unchanged): rerun `vmdkit promote '%s'`, which removes it",
+				       target, vmx, pid, target, vmx);
 		else if (cmd != NULL)
-			st = add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
-				 "new text of '%s' left by an interrupted `vmdkit %s` (process %llu is gone; '%s' is unchanged): rerun that `vmdkit %s`, which removes it",
-				 target, cmd, pid, target, cmd);
+			st = check_add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+				       "new text of '%s' left by an interrupted `vmdkit %s` (process %llu is gone; '%s' is unchanged): rerun that `vmdkit %s`, which removes it",
+				       target, cmd, pid, target, cmd);
 		else
-			st = add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
-				 "new text of '%s' left by an interrupted vmdkit command (process %llu is gone; '%s' is unchanged): rerun that command (any vmdkit command that rewrites a file in this folder removes it)",
-				 target, pid, target);
+			st = check_add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+				       "new text of '%s' left by an interrupted vmdkit command (process %llu is gone; '%s' is unchanged): rerun that command (any vmdkit command that rewrites a file in this folder removes it)",
+				       target, pid, target);
 	}
 out:
 	vk_free(vmx);
@@ -1663,7 +1660,7 @@ out:
 /* Masters' disks that `vmdkit base` moved (note_moved), told apart by
  * the undo records seen: a base in progress, one interrupted before or
  * after its commit, or done. */
-static desc_status report_moved(struct check_job *job)
+desc_status check_report_moved(struct check_job *job)
 {
 	desc_status st = DESC_OK;
 
@@ -1676,28 +1673,28 @@ static desc_status report_moved(struct check_job *job)
 			    job->undos[k].ino == (uint64_t)m->ino)
 				u = &job->undos[k];
 		if (u == NULL)
-			st = add(job, DESC_SEV_INFO, "vmx-disk-moved", m->vmx,
-				 m->line,
-				 "disk '%s' of %s was made into a base by `vmdkit base` (its descriptor is now '%s'): this VM no longer boots; clone a leaf from the base",
-				 m->file_name, m->node, m->moved);
+			st = check_add(job, DESC_SEV_INFO, "vmx-disk-moved", m->vmx,
+				       m->line,
+				       "disk '%s' of %s was made into a base by `vmdkit base` (its descriptor is now '%s'): this VM no longer boots; clone a leaf from the base",
+				       m->file_name, m->node, m->moved);
 		else if (u->committed)
-			st = add(job, DESC_SEV_WARNING, "vmx-disk-moved",
-				 m->vmx, m->line,
-				 "disk '%s' of %s was made into base '%s' (its descriptor is now '%s'), but `vmdkit base` was interrupted before removing the master's files: rerun `vmdkit base '%s' '%s'` (or with the disk, if it was given the disk) to finish it",
-				 m->file_name, m->node, u->basedir, m->moved,
-				 m->vmx, u->basedir);
+			st = check_add(job, DESC_SEV_WARNING, "vmx-disk-moved",
+				       m->vmx, m->line,
+				       "disk '%s' of %s was made into base '%s' (its descriptor is now '%s'), but `vmdkit base` was interrupted before removing the master's files: rerun `vmdkit base '%s' '%s'` (or with the disk, if it was given the disk) to finish it",
+				       m->file_name, m->node, u->basedir, m->moved,
+				       m->vmx, u->basedir);
 		else if (u->alive)
-			st = add(job, DESC_SEV_INFO, "vmx-disk-moved", m->vmx,
-				 m->line,
-				 "disk '%s' of %s is being made into base '%s' by `vmdkit base`, still running (process %llu; its descriptor is now '%s')",
-				 m->file_name, m->node, u->basedir, u->pid,
-				 m->moved);
+			st = check_add(job, DESC_SEV_INFO, "vmx-disk-moved", m->vmx,
+				       m->line,
+				       "disk '%s' of %s is being made into base '%s' by `vmdkit base`, still running (process %llu; its descriptor is now '%s')",
+				       m->file_name, m->node, u->basedir, u->pid,
+				       m->moved);
 		else
-			st = add(job, DESC_SEV_WARNING, "vmx-disk-moved",
-				 m->vmx, m->line,
-				 "disk '%s' of %s not found: an interrupted `vmdkit base` into '%s' (process %llu is gone) renamed its descriptor to '%s': rerun `vmdkit base '%s' '%s'` (or with the disk, if it was given the disk) to undo or finish it",
-				 m->file_name, m->node, u->basedir, u->pid,
-				 m->moved, m->vmx, u->basedir);
+			st = check_add(job, DESC_SEV_WARNING, "vmx-disk-moved",
+				       m->vmx, m->line,
+				       "disk '%s' of %s not found: an interrupted `vmdkit base` into '%s' (process %llu is gone) renamed its descriptor to '%s': rerun `vmdkit base '%s' '%s'` (or with the disk, if it was given the disk) to undo or finish it",
+				       m->file_name, m->node, u->basedir, u->pid,
+				       m->moved, m->vmx, u->basedir);
 	}
 	return st;
 }
@@ -1716,7 +1713,7 @@ static desc_status check_folder(struct check_job *job, const char *path,
 	if (dir == NULL) {
 		desc_error_clear(&e);
 		fs_error(&e, errno, path, "cannot open folder");
-		return add_error(job, path, &e);
+		return check_add_error(job, path, &e);
 	}
 	while ((de = readdir(dir)) != NULL) {
 		char **n;
@@ -1724,7 +1721,7 @@ static desc_status check_folder(struct check_job *job, const char *path,
 		if (de->d_name[0] == '.') {
 			/* Hidden names are skipped, but those of an
 			 * interrupted vmdkit run are reported. */
-			if (!is_leftover_name(de->d_name))
+			if (!check_is_leftover_name(de->d_name))
 				continue;
 			n = vk_reallocarray(dots, ndots + 1, sizeof(*n));
 			if (n == NULL) {
@@ -1770,9 +1767,9 @@ static desc_status check_folder(struct check_job *job, const char *path,
 			continue;
 		if (S_ISDIR(sb.st_mode)) {
 			if (cm_has_suffix(names[i], ".lck"))
-				st = add(job, DESC_SEV_WARNING, "stale-lock",
-					 names[i], 0,
-					 "lock folder exists: the VM is running, or a stale lock is left from a crash (remove it only when the VM is off)");
+				st = check_add(job, DESC_SEV_WARNING, "stale-lock",
+					       names[i], 0,
+					       "lock folder exists: the VM is running, or a stale lock is left from a crash (remove it only when the VM is off)");
 			else if (job->opt->recursive && depth < RECURSION_MAX)
 				st = check_folder(job, names[i], depth + 1);
 			continue;
@@ -1810,7 +1807,7 @@ static bool same_nic(const struct mac_rec *a, const struct mac_rec *b)
 	       strncasecmp(a->key, b->key, n) == 0;
 }
 
-static desc_status check_across(struct check_job *job)
+desc_status check_across(struct check_job *job)
 {
 	desc_status st = DESC_OK;
 
@@ -1825,10 +1822,10 @@ static desc_status check_across(struct check_job *job)
 			if (a->uuid_bios == NULL ||
 			    strcasecmp(a->uuid_bios, b->uuid_bios) != 0)
 				continue;
-			st = add(job, DESC_SEV_ERROR, "duplicate-uuid-bios",
-				 b->path, b->uuid_line,
-				 "uuid.bios '%s' is also the uuid.bios of '%s' (two VMs with one identity: set uuid.action = \"create\" or remove uuid.bios)",
-				 b->uuid_bios, a->path);
+			st = check_add(job, DESC_SEV_ERROR, "duplicate-uuid-bios",
+				       b->path, b->uuid_line,
+				       "uuid.bios '%s' is also the uuid.bios of '%s' (two VMs with one identity: set uuid.action = \"create\" or remove uuid.bios)",
+				       b->uuid_bios, a->path);
 			break;
 		}
 	}
@@ -1841,15 +1838,15 @@ static desc_status check_across(struct check_job *job)
 			if (strcmp(a->mac, b->mac) != 0 || same_nic(a, b))
 				continue;
 			if (strcmp(a->path, b->path) == 0)
-				st = add(job, DESC_SEV_ERROR, "duplicate-mac",
-					 b->path, b->line,
-					 "MAC address %s (%s) is also used by %s of the same VM",
-					 b->mac, b->key, a->key);
+				st = check_add(job, DESC_SEV_ERROR, "duplicate-mac",
+					       b->path, b->line,
+					       "MAC address %s (%s) is also used by %s of the same VM",
+					       b->mac, b->key, a->key);
 			else
-				st = add(job, DESC_SEV_ERROR, "duplicate-mac",
-					 b->path, b->line,
-					 "MAC address %s (%s) is also used by '%s' (%s)",
-					 b->mac, b->key, a->path, a->key);
+				st = check_add(job, DESC_SEV_ERROR, "duplicate-mac",
+					       b->path, b->line,
+					       "MAC address %s (%s) is also used by '%s' (%s)",
+					       b->mac, b->key, a->path, a->key);
 			break;
 		}
 	}
@@ -1862,19 +1859,19 @@ static desc_status check_across(struct check_job *job)
 			if (a->dev != b->dev || a->ino != b->ino)
 				continue;
 			if (a->depth == 0 && b->depth == 0) {
-				st = add(job, DESC_SEV_ERROR, "shared-disk",
-					 b->vmx, b->line,
-					 "disk node %s names the same descriptor as %s of '%s' (they would share one lock; give each VM its own descriptor copy)",
-					 b->node, a->node, a->vmx);
+				st = check_add(job, DESC_SEV_ERROR, "shared-disk",
+					       b->vmx, b->line,
+					       "disk node %s names the same descriptor as %s of '%s' (they would share one lock; give each VM its own descriptor copy)",
+					       b->node, a->node, a->vmx);
 				break;
 			}
 			if (strcmp(a->vmx, b->vmx) == 0)
 				continue; /* one VM's own chain */
-			st = add(job, DESC_SEV_WARNING, "shared-parent", b->vmx,
-				 b->line,
-				 "the chain of %s reaches '%s', which the chain of %s of '%s' also opens (the VMs share its lock; a leaf should have its own copy of the base descriptor)",
-				 b->node, b->depth ? b->file : a->file, a->node,
-				 a->vmx);
+			st = check_add(job, DESC_SEV_WARNING, "shared-parent", b->vmx,
+				       b->line,
+				       "the chain of %s reaches '%s', which the chain of %s of '%s' also opens (the VMs share its lock; a leaf should have its own copy of the base descriptor)",
+				       b->node, b->depth ? b->file : a->file, a->node,
+				       a->vmx);
 			break;
 		}
 	}
@@ -2016,12 +2013,12 @@ desc_status vmdk_check_paths(const char *const *paths, size_t n,
 
 			desc_error_clear(&e);
 			fs_error(&e, errno, paths[i], "cannot open");
-			st = add_error(&job, paths[i], &e);
+			st = check_add_error(&job, paths[i], &e);
 		} else
 			st = check_file(&job, paths[i], true);
 	}
 	if (st == DESC_OK)
-		st = report_moved(&job);
+		st = check_report_moved(&job);
 	if (st == DESC_OK)
 		st = check_across(&job);
 	if (st == DESC_OK && job.oom)

@@ -4,6 +4,7 @@ libvmdkit_la_SOURCES += \
 	vmdk/ops/ops.h \
 	vmdk/ops/scan.h \
 	vmdk/ops/base.h \
+	vmdk/ops/check.h \
 	vmdk/ops/manifest.c \
 	vmdk/ops/base.c \
 	vmdk/ops/base_undo.c \
