@@ -11,10 +11,85 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "descriptor/descriptor.h"
+#include "vmdk/vmdk.h"
+#include "vmdk/ops/scan.h"
 
-struct check_job;
+struct vmx_rec {
+	char *path;
+	char *uuid_bios;
+	unsigned uuid_line;
+};
+
+struct mac_rec {
+	char *mac;   /* lowercase */
+	char *path;
+	char *key;
+	unsigned line;
+};
+
+struct node_rec {
+	dev_t dev;
+	ino_t ino;
+	size_t depth;   /* 0: the node's own file; n: its n-th parent */
+	char *file;     /* the descriptor (for messages) */
+	char *vmx;
+	char *node;
+	unsigned line;
+};
+
+/* A master descriptor that `vmdkit base` renamed to NAME.vmdkit-moved
+ * (the identity is the inode: the rename keeps it), named by an undo
+ * record of a base run: in a staging folder (not committed) or in
+ * BASEDIR (committed, the master's files not all removed yet). */
+struct undo_rec {
+	uint64_t dev, ino;
+	char *basedir;
+	unsigned long long pid;
+	bool committed;
+	bool alive;          /* the staging folder's owner still runs */
+};
+
+/* A .vmx disk that is missing while NAME.vmdkit-moved is beside it:
+ * reported after every folder is seen, once the undo records that may
+ * name it are known. */
+struct moved_rec {
+	char *vmx;
+	char *file_name;
+	char *node;
+	char *moved;
+	unsigned line;
+	dev_t dev;
+	ino_t ino;
+};
+
+struct check_job {
+	const vmdk_check_options *opt;
+	desc_findings *out;
+	desc_error *err;
+	char **confine;      /* fs_absolute of each --confine folder */
+	char **confine_real; /* realpath, NULL when it does not resolve */
+	size_t nconfine;
+	struct cm_fileset checked;   /* files already checked */
+	char **bases;                /* base folders already verified */
+	size_t nbases;
+	struct vmx_rec *vmx;
+	size_t nvmx;
+	struct mac_rec *macs;
+	size_t nmacs;
+	struct node_rec *nodes;
+	size_t nnodes;
+	struct undo_rec *undos;
+	size_t nundos;
+	struct moved_rec *moved;
+	size_t nmoved;
+	/* An allocation failed in a helper that answers yes/no: the run
+	 * ends in DESC_E_NOMEM instead of a silently wrong report. */
+	bool oom;
+};
 
 /* Adds a finding (the message printf-formatted); DESC_E_NOMEM in
  * job->err when it cannot. */

@@ -12,6 +12,9 @@ libvmdkit_la_SOURCES += \
 	vmdk/ops/leaf.c \
 	vmdk/ops/promote.c \
 	vmdk/ops/check.c \
+	vmdk/ops/check_vm.c \
+	vmdk/ops/check_leftovers.c \
+	vmdk/ops/scan.c \
 	vmdk/ops/dependents.c \
 	vmdk/ops/relocate.c \
 	vmdk/ops/repair.c
