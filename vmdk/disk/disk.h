@@ -1,7 +1,8 @@
 /*
  * disk.h - the formats layer (vmdk/disk/): sparse (KDMV) and
  * streamOptimized extents, opening a disk and its chain, reading sectors,
- * creating disks and empty deltas.
+ * creating disks and empty deltas; flattening a chain and a full clone's
+ * copy of a base are declared in flatten.h.
  *
  * Layer rule: vmdk/disk/ is mechanism, no policy; it uses vmdk/fs/ and
  * descriptor/ only (and implements its part of vmdk/vmdk.h).  Private,

@@ -1,5 +1,6 @@
 # vmdk/disk/ - on-disk formats: sparse (KDMV), streamOptimized, opening a
-# disk and its chain, reading, creating.  Uses vmdk/fs/ and descriptor/.
+# disk and its chain, reading, creating, flattening, full copies.  Uses
+# vmdk/fs/ and descriptor/.
 libvmdkit_la_SOURCES += \
 	vmdk/disk/disk.h \
 	vmdk/disk/flatten.h \

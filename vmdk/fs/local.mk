@@ -1,5 +1,5 @@
-# vmdk/fs/ - the OS layer: paths, exact reads, copies, staging names,
-# failpoints.  Uses libc and descriptor/'s allocator and errors only.
+# vmdk/fs/ - the OS layer: paths, exact reads, copies, staging names and
+# their cleanup, failpoints.  Uses libc and descriptor/'s allocator and errors only.
 libvmdkit_la_SOURCES += \
 	vmdk/fs/fs.h \
 	vmdk/fs/fs.c \

@@ -1,5 +1,7 @@
 /*
- * base.c - making a protected base from a master, and verifying it.
+ * base.c - making a protected base from a master (vmdk_base_make).  Putting
+ * the master back after a failed or killed run is base_undo.c's;
+ * verifying a base is verify.c's.
  *
  * vmdk_base_make(SOURCE, BASEDIR):
  *   1. collects the master's disks (a .vmx: every hard disk it names; a

@@ -2,7 +2,9 @@
  * check.c - filesystem-level checks of descriptors, .vmx and .vmsd files,
  * VM bundle folders and folder trees (vmdk_check_paths).  Every problem is
  * a finding with a stable code (vmdk/CHECKS.md); nothing here writes, and
- * every file is opened read-only.
+ * every file is opened read-only.  This file holds the entry point, the
+ * folder walk and the descriptor, extent and chain checks; check_vm.c the
+ * .vmx and .vmsd ones, check_leftovers.c those of interrupted runs.
  */
 #include "config.h"
 

@@ -21,7 +21,7 @@
 #include "vmdk/fs/fs.h"
 #include "descriptor/private.h"
 
-/* base.c's undo record, promote.c's journal and relocate.c's record. */
+/* base_undo.c's undo record, promote.c's journal and relocate.c's record. */
 #define UNDO_NAME ".vmdkit-undo"
 #define JOURNAL_NAME "promote-journal"
 #define RECORD_PREFIX ".vmdkit-relocate-"
@@ -138,7 +138,7 @@ static bool parse_u64(const char **p, uint64_t *v)
 	return true;
 }
 
-/* base.c's undo record in `dir`: each "desc DEV INO" / "path PATH" pair
+/* base_undo.c's undo record in `dir`: each "desc DEV INO" / "path PATH" pair
  * (a master descriptor renamed to .vmdkit-moved) is remembered for
  * report_moved; *master is the first such PATH, else the first file's
  * "path", else NULL (no record, or not readable). */

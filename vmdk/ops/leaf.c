@@ -1,6 +1,7 @@
 /*
- * leaf.c - stamping leaves from a base, and removing leftover staging
- * folders.
+ * leaf.c - stamping leaves from a base, and vmdk_staging_cleanup (the
+ * public face of fs_staging_cleanup, which removes leftover staging
+ * folders).
  *
  * A leaf folder (DESIGN.md "What a leaf looks like"):
  *   NAME.vmx                 the master's .vmx made into this leaf's

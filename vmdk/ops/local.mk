@@ -1,4 +1,5 @@
-# vmdk/ops/ - one file per command: the policy.  Uses vmdk/disk/, vmdk/vm/,
+# vmdk/ops/ - one file per command (base and check in parts with a private
+# header each): the policy.  Uses vmdk/disk/, vmdk/vm/,
 # vmdk/fs/ and descriptor/.
 libvmdkit_la_SOURCES += \
 	vmdk/ops/ops.h \

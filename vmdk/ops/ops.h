@@ -1,14 +1,16 @@
 /*
  * ops.h - the operations layer (vmdk/ops/): one file per command (base,
- * verify, clone/leaf, promote, relocate, repair-cid, dependents, check);
- * this header holds what several of them share: the base manifest.
+ * verify, clone/leaf, promote, relocate, repair-cid, dependents, check;
+ * base and check come in parts that share a private header, base.h and
+ * check.h); this header holds what several commands share: the base
+ * manifest.
  *
  * Layer rule: vmdk/ops/ is the policy; it uses vmdk/disk/, vmdk/vm/,
  * vmdk/fs/ and descriptor/, and nothing below it uses vmdk/ops/.
  * Private, never installed.
  */
-#ifndef VMDKIT_LEAF_PRIVATE_H
-#define VMDKIT_LEAF_PRIVATE_H
+#ifndef VMDKIT_OPS_H
+#define VMDKIT_OPS_H
 
 #include <stdbool.h>
 #include <stddef.h>
