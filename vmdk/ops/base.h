@@ -17,11 +17,6 @@
 #include "descriptor/descriptor.h"
 #include "vmdk/vmdk.h"
 
-#define MOVED_SUFFIX ".vmdkit-moved"
-/* The undo record, in the staging folder and then in BASEDIR until the
- * run is done (base_undo.c). */
-#define UNDO_NAME ".vmdkit-undo"
-
 /* One file that ends up in the base folder. */
 struct base_file {
 	char *src;      /* where it is in the master */

@@ -17,14 +17,12 @@
 
 #include "vmdk/vmdk.h"
 #include "vmdk/ops/check.h"
+#include "vmdk/ops/ops.h"
 #include "vmdk/ops/scan.h"
 #include "vmdk/fs/fs.h"
 #include "descriptor/private.h"
 
-/* base_undo.c's undo record, promote.c's journal and relocate.c's record. */
-#define UNDO_NAME ".vmdkit-undo"
-#define JOURNAL_NAME "promote-journal"
-#define RECORD_PREFIX ".vmdkit-relocate-"
+/* fs_replace's temporaries (fs.c). */
 #define REPLACE_INFIX ".vmdkit-new"
 /* Only the first lines of a record are read (the paths come first in a
  * relocate record; an undo record names the master in its first

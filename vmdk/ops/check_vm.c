@@ -13,13 +13,11 @@
 
 #include "vmdk/vmdk.h"
 #include "vmdk/ops/check.h"
+#include "vmdk/ops/ops.h"
 #include "vmdk/ops/scan.h"
 #include "vmdk/fs/fs.h"
 #include "vmdk/vm/vm.h"
 #include "descriptor/private.h"
-
-/* What `vmdkit base` renames a master's descriptor to (base.c). */
-#define MOVED_SUFFIX ".vmdkit-moved"
 
 /* ------------------------------------------------------------------ */
 /* .vmx and .vmsd                                                      */

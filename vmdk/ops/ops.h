@@ -61,4 +61,20 @@ desc_status manifest_parse(const char *text, size_t len, const char *path,
 /* Entry named `name`, or NULL. */
 const manifest_entry *manifest_find(const manifest *m, const char *name);
 
+/* ------------------------------------------------------------------ */
+/* Names of what the commands leave behind (check reads them back)     */
+/* ------------------------------------------------------------------ */
+
+/* What `vmdkit base` renames a master's text descriptor NAME to:
+ * NAME.vmdkit-moved. */
+#define MOVED_SUFFIX ".vmdkit-moved"
+/* base's undo record, in its staging folder, then in BASEDIR until the
+ * run is done (base_undo.c). */
+#define UNDO_NAME ".vmdkit-undo"
+/* An in-place promote's journal, in its staging folder (promote.c). */
+#define JOURNAL_NAME "promote-journal"
+/* relocate's record, ".vmdkit-relocate-NEWNAME-<pid>-XXXXXX" beside NEWDIR
+ * (relocate.c). */
+#define RECORD_PREFIX ".vmdkit-relocate-"
+
 #endif

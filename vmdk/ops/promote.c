@@ -25,6 +25,7 @@
 #include "vmdk/disk/flatten.h"
 #include "vmdk/fs/failpoint.h"
 #include "vmdk/fs/fs.h"
+#include "vmdk/ops/ops.h"
 #include "vmdk/vm/vm.h"
 #include "descriptor/private.h"
 
@@ -490,9 +491,9 @@ static void undo_moves(struct promote_job *j)
  * renames leaves a journal, and the next promote of the leaf finishes it
  * when the .vmx already names a new descriptor (strips the .vmsd,
  * removes the old files) or else removes the new, unreferenced files and
- * starts over: no orphan NAME.vmdk stays beside the leaf.
+ * starts over: no orphan NAME.vmdk stays beside the leaf.  (JOURNAL_NAME
+ * is in ops.h: check reports a journal left behind.)
  */
-#define JOURNAL_NAME "promote-journal"
 
 struct journal {
 	char *buf;

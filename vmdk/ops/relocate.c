@@ -692,9 +692,9 @@ static void reloc_free(struct reloc *r)
  * relocate killed in between leaves OLD missing, NEW present and some
  * leaves still pointing into OLD; the record of a dead run is the proof
  * that lets the next `relocate OLD NEW` finish it (the reverse relocate,
- * then this one) instead of refusing a missing OLD.
+ * then this one) instead of refusing a missing OLD.  (RECORD_PREFIX is
+ * in ops.h: check reports a record left behind.)
  */
-#define RECORD_PREFIX ".vmdkit-relocate-"
 
 static char *record_stem(const char *target_abs)
 {
