@@ -414,19 +414,22 @@ out:
 	return rc;
 }
 
-static bool adapter_known(const char *adapter)
+bool disk_adapter_known(const char *adapter)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(adapter_types) / sizeof(adapter_types[0]); i++)
+	for (i = 0; adapter != NULL &&
+		    i < sizeof(adapter_types) / sizeof(adapter_types[0]); i++)
 		if (strcmp(adapter, adapter_types[i]) == 0)
 			return true;
 	return false;
 }
 
-static bool all_digits(const char *s)
+bool disk_hw_version_ok(const char *hw)
 {
-	return *s != '\0' && strspn(s, "0123456789") == strlen(s);
+	size_t n = hw ? strlen(hw) : 0;
+
+	return n > 0 && n <= 4 && strspn(hw, "0123456789") == n;
 }
 
 desc_status vmdk_disk_create(const char *path, const vmdk_create_options *opt,
@@ -452,11 +455,11 @@ desc_status vmdk_disk_create(const char *path, const vmdk_create_options *opt,
 				      "disk size 0 (expected at least 1 byte)");
 	sectors = opt->size_bytes / VMDK_SECTOR_SIZE +
 		  (opt->size_bytes % VMDK_SECTOR_SIZE != 0);
-	if (!adapter_known(adapter))
+	if (!disk_adapter_known(adapter))
 		return desc_error_set(err, DESC_E_ARG, "", 0,
 				      "unknown adapter type '%s' (expected ide, buslogic, lsilogic, legacyESX, lsisas1068, pvscsi)",
 				      adapter);
-	if (!all_digits(hw) || strlen(hw) > 4)
+	if (!disk_hw_version_ok(hw))
 		return desc_error_set(err, DESC_E_ARG, "", 0,
 				      "virtual hardware version '%s' is not a number (expected e.g. 4, 7, 21)",
 				      hw);

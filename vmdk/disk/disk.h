@@ -115,6 +115,13 @@ desc_status disk_load_descriptor(const char *path, desc_descriptor **out,
 bool disk_cid(const desc_descriptor *desc, uint32_t *out);
 bool disk_parent_cid(const desc_descriptor *desc, uint32_t *out);
 
+/* What vmdk_disk_create accepts as ddb.adapterType (ide, buslogic,
+ * lsilogic, legacyESX, lsisas1068, pvscsi) and ddb.virtualHWVersion (one
+ * to four digits); false for NULL.  flatten_disk keeps a source's values
+ * only when they pass. */
+bool disk_adapter_known(const char *adapter);
+bool disk_hw_version_ok(const char *hw);
+
 /* A new random ddb.uuid in VMware's form, "60 00 C2 9x xx xx xx xx-xx xx
  * xx xx xx xx xx xx" (47 characters and a NUL in out). */
 desc_status disk_new_uuid(char out[48], desc_error *err);

@@ -711,27 +711,6 @@ void flatten_remove(const char *path)
 	fp_unlink(path);
 }
 
-static bool adapter_ok(const char *a)
-{
-	static const char *const known[] = {
-		"ide", "buslogic", "lsilogic", "legacyESX", "lsisas1068",
-		"pvscsi",
-	};
-	size_t i;
-
-	for (i = 0; a != NULL && i < sizeof(known) / sizeof(known[0]); i++)
-		if (strcmp(a, known[i]) == 0)
-			return true;
-	return false;
-}
-
-static bool hw_ok(const char *h)
-{
-	size_t n = h ? strlen(h) : 0;
-
-	return n > 0 && n <= 4 && strspn(h, "0123456789") == n;
-}
-
 void flatten_progress_tick(struct flatten_progress *p, uint64_t bytes)
 {
 	if (p != NULL && p->fn != NULL)
@@ -826,8 +805,8 @@ desc_status flatten_disk(vmdk_disk *top, const char *path,
 	memset(&copt, 0, sizeof(copt));
 	copt.type = type;
 	copt.size_bytes = vmdk_disk_capacity(top) * VMDK_SECTOR_SIZE;
-	copt.adapter_type = adapter_ok(adapter) ? adapter : NULL;
-	copt.hw_version = hw_ok(hw) ? hw : NULL;
+	copt.adapter_type = disk_adapter_known(adapter) ? adapter : NULL;
+	copt.hw_version = disk_hw_version_ok(hw) ? hw : NULL;
 	rc = vmdk_disk_create(path, &copt, err);
 	if (rc != DESC_OK)
 		return rc;
