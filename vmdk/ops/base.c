@@ -69,25 +69,6 @@
 
 #define DIGITS "0123456789"
 
-void base_report(const struct base_job *job, const char *action,
-		 const char *path)
-{
-	if (job->opt->report != NULL)
-		job->opt->report(job->opt->report_ctx, action, path);
-}
-
-void base_report2(const struct base_job *job, const char *action,
-		  const char *from, const char *to)
-{
-	char *s;
-
-	if (job->opt->report == NULL)
-		return;
-	s = vk_asprintf("%s -> %s", from, to);
-	base_report(job, action, s ? s : to);
-	vk_free(s);
-}
-
 static bool ends_with(const char *s, const char *suffix, bool nocase)
 {
 	size_t n = strlen(s), m = strlen(suffix);
@@ -475,11 +456,6 @@ static desc_status check_basedir(struct base_job *job, const char *basedir)
 	closedir(d);
 	job->basedir_empty = true;
 	return DESC_OK;
-}
-
-char *base_staged(const struct base_job *job, const char *name)
-{
-	return fs_join(job->staging, name);
 }
 
 static char *final(const struct base_job *job, const char *name)

@@ -15,7 +15,9 @@
 #include <sys/types.h>
 
 #include "descriptor/descriptor.h"
+#include "descriptor/private.h"
 #include "vmdk/vmdk.h"
+#include "vmdk/fs/fs.h"
 
 /* One file that ends up in the base folder. */
 struct base_file {
@@ -64,14 +66,33 @@ struct base_job {
 };
 
 /* The caller's report callback, if any: one step on one path, or on a
- * pair ("move FROM -> TO"). */
-void base_report(const struct base_job *job, const char *action,
-		 const char *path);
-void base_report2(const struct base_job *job, const char *action,
-		  const char *from, const char *to);
+ * pair ("move FROM -> TO").  Inline (like base_staged) so that
+ * base_undo.c needs nothing from base.c. */
+static inline void base_report(const struct base_job *job,
+			       const char *action, const char *path)
+{
+	if (job->opt->report != NULL)
+		job->opt->report(job->opt->report_ctx, action, path);
+}
 
-/* `name` in the staging folder (vk_free; NULL on allocation failure). */
-char *base_staged(const struct base_job *job, const char *name);
+static inline void base_report2(const struct base_job *job,
+				const char *action, const char *from,
+				const char *to)
+{
+	char *s;
+
+	if (job->opt->report == NULL)
+		return;
+	s = vk_asprintf("%s -> %s", from, to);
+	base_report(job, action, s ? s : to);
+	vk_free(s);
+}
+
+static inline char *base_staged(const struct base_job *job,
+				 const char *name)
+{
+	return fs_join(job->staging, name);
+}
 
 /* Best effort: puts the master back as it was after a failed step 3-7.
  * When a step of that fails, the staging folder stays, with its undo
