@@ -50,7 +50,7 @@ static desc_status link_fill(vmdk_chain_link *link, const char *path,
 	if (link->path == NULL || link->create_type == NULL ||
 	    (hint != NULL && link->parent_hint == NULL)) {
 		link_clear(link);
-		return disk_nomem(err);
+		return vk_nomem(err);
 	}
 	link->has_cid = disk_cid(desc, &link->cid);
 	link->has_parent = disk_parent_cid(desc, &link->parent_cid) &&
@@ -67,7 +67,7 @@ static desc_status chain_push(vmdk_chain *chain, const vmdk_chain_link *link,
 
 	links = vk_reallocarray(chain->links, chain->count + 1, sizeof(*links));
 	if (links == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	chain->links = links;
 	chain->links[chain->count++] = *link;
 	return DESC_OK;
@@ -123,7 +123,7 @@ desc_status vmdk_chain_walk(const char *path, vmdk_chain *out, desc_error *err)
 	memset(out, 0, sizeof(*out));
 	cur = vk_strdup(path);
 	if (cur == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	for (;;) {
 		desc_descriptor *desc = NULL;
 		vmdk_chain_link link;
@@ -198,7 +198,7 @@ desc_status vmdk_chain_walk(const char *path, vmdk_chain *out, desc_error *err)
 		next = dir ? fs_join(dir, link.parent_hint) : NULL;
 		vk_free(dir);
 		if (next == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			goto fail;
 		}
 		if (stat(next, &st) < 0) {

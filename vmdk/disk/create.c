@@ -92,11 +92,11 @@ static desc_status created_add(struct created *c, const char *path,
 	char **p = vk_reallocarray(c->paths, c->count + 1, sizeof(*p));
 
 	if (p == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	c->paths = p;
 	c->paths[c->count] = vk_strdup(path);
 	if (c->paths[c->count] == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	c->count++;
 	return DESC_OK;
 }
@@ -159,13 +159,11 @@ static desc_status hex_random(char *out, size_t bytes, desc_error *err)
 {
 	unsigned char raw[32];
 	desc_status rc;
-	size_t i;
 
 	rc = fs_random(raw, bytes, err);
 	if (rc != DESC_OK)
 		return rc;
-	for (i = 0; i < bytes; i++)
-		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+	vk_hex_encode(raw, bytes, out);
 	return DESC_OK;
 }
 
@@ -179,8 +177,7 @@ static desc_status long_content_id(uint32_t cid, char out[33], desc_error *err)
 	return rc;
 }
 
-/* VMware's disk UUID form: "60 00 C2 9x xx xx xx xx-xx xx xx xx xx xx xx xx". */
-static desc_status disk_uuid(char out[48], desc_error *err)
+desc_status disk_new_uuid(char out[48], desc_error *err)
 {
 	unsigned char b[16];
 	desc_status rc = fs_random(b + 3, 13, err);
@@ -275,11 +272,11 @@ static desc_status plan_add(struct plan *p, const char *name, uint64_t sectors,
 
 	e = vk_reallocarray(p->extents, p->count + 1, sizeof(*e));
 	if (e == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	p->extents = e;
 	e[p->count].name = vk_strdup(name);
 	if (e[p->count].name == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	e[p->count].sectors = sectors;
 	p->count++;
 	return add_extent(p->desc, p->sparse ? DESC_EXTENT_SPARSE : DESC_EXTENT_FLAT,
@@ -299,7 +296,7 @@ static desc_status plan_split(struct plan *p, const uint64_t *sizes,
 					 p->sparse ? 's' : 'f', i + 1);
 
 		if (name == NULL)
-			return disk_nomem(err);
+			return vk_nomem(err);
 		rc = plan_add(p, name, sizes[i], err);
 		vk_free(name);
 	}
@@ -319,7 +316,7 @@ static desc_status plan_start(struct plan *p, const char *path,
 	p->dir = fs_dirname(path);
 	p->stem = name_stem(path);
 	if (p->dir == NULL || p->stem == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	return desc_new(create_type, cid, parent_cid, &p->desc, err);
 }
 
@@ -386,7 +383,7 @@ static desc_status plan_write(struct plan *p, const char *path,
 	for (i = 0; i < p->count; i++) {
 		epath = fs_join(p->dir, p->extents[i].name);
 		if (epath == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			goto out;
 		}
 		if (p->sparse) {
@@ -417,24 +414,22 @@ out:
 	return rc;
 }
 
-static bool adapter_known(const char *adapter)
+bool disk_adapter_known(const char *adapter)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(adapter_types) / sizeof(adapter_types[0]); i++)
+	for (i = 0; adapter != NULL &&
+		    i < sizeof(adapter_types) / sizeof(adapter_types[0]); i++)
 		if (strcmp(adapter, adapter_types[i]) == 0)
 			return true;
 	return false;
 }
 
-static bool all_digits(const char *s)
+bool disk_hw_version_ok(const char *hw)
 {
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
+	size_t n = hw ? strlen(hw) : 0;
+
+	return n > 0 && n <= 4 && strspn(hw, "0123456789") == n;
 }
 
 desc_status vmdk_disk_create(const char *path, const vmdk_create_options *opt,
@@ -460,11 +455,11 @@ desc_status vmdk_disk_create(const char *path, const vmdk_create_options *opt,
 				      "disk size 0 (expected at least 1 byte)");
 	sectors = opt->size_bytes / VMDK_SECTOR_SIZE +
 		  (opt->size_bytes % VMDK_SECTOR_SIZE != 0);
-	if (!adapter_known(adapter))
+	if (!disk_adapter_known(adapter))
 		return desc_error_set(err, DESC_E_ARG, "", 0,
 				      "unknown adapter type '%s' (expected ide, buslogic, lsilogic, legacyESX, lsisas1068, pvscsi)",
 				      adapter);
-	if (!all_digits(hw) || strlen(hw) > 4)
+	if (!disk_hw_version_ok(hw))
 		return desc_error_set(err, DESC_E_ARG, "", 0,
 				      "virtual hardware version '%s' is not a number (expected e.g. 4, 7, 21)",
 				      hw);
@@ -479,7 +474,7 @@ desc_status vmdk_disk_create(const char *path, const vmdk_create_options *opt,
 		char *base = fs_basename(path);
 
 		if (base == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			goto out;
 		}
 		p.monolithic = true;
@@ -491,7 +486,7 @@ desc_status vmdk_disk_create(const char *path, const vmdk_create_options *opt,
 		char *name = vk_asprintf("%s-flat.vmdk", p.stem);
 
 		if (name == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			goto out;
 		}
 		rc = plan_add(&p, name, sectors, err);
@@ -504,7 +499,7 @@ desc_status vmdk_disk_create(const char *path, const vmdk_create_options *opt,
 			     (sectors % SPLIT_EXTENT_SECTORS != 0));
 		sizes = vk_calloc(n, sizeof(*sizes));
 		if (sizes == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			goto out;
 		}
 		for (i = 0, left = sectors; i < n; i++) {
@@ -526,7 +521,7 @@ desc_status vmdk_disk_create(const char *path, const vmdk_create_options *opt,
 	if (rc == DESC_OK)
 		rc = desc_ddb_set(p.desc, "ddb.longContentID", lcid, err);
 	if (rc == DESC_OK)
-		rc = disk_uuid(uuid, err);
+		rc = disk_new_uuid(uuid, err);
 	if (rc == DESC_OK)
 		rc = desc_ddb_set(p.desc, "ddb.uuid", uuid, err);
 	if (rc == DESC_OK)
@@ -608,7 +603,7 @@ desc_status disk_delta_create_from(const char *delta_path,
 		hint = dir ? fs_relative(dir, parent_path) : NULL;
 	}
 	if (hint == NULL) {
-		rc = disk_nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	rc = check_name("parent hint", hint, err);
@@ -627,7 +622,7 @@ desc_status disk_delta_create_from(const char *delta_path,
 		p.sparse = true;
 		sizes = vk_calloc(n, sizeof(*sizes));
 		if (sizes == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			goto out;
 		}
 		for (i = 0; i < n; i++)
@@ -639,7 +634,7 @@ desc_status disk_delta_create_from(const char *delta_path,
 		rc = plan_start(&p, delta_path, "monolithicSparse", cid,
 				parent_cid, err);
 		if (rc == DESC_OK && base == NULL)
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 		if (rc == DESC_OK) {
 			p.sparse = true;
 			p.monolithic = true;

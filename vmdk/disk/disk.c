@@ -72,7 +72,7 @@ static desc_status load_embedded(int fd, uint64_t size, const char *path,
 	len = (size_t)(h.descriptor_size * VMDK_SECTOR_SIZE);
 	text = vk_malloc(len + 1);
 	if (text == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	rc = fs_pread_exact(fd, text, len, h.descriptor_offset * VMDK_SECTOR_SIZE,
 			    path, "embedded descriptor", err);
 	if (rc == DESC_OK) {
@@ -263,7 +263,7 @@ static desc_status open_extents(vmdk_disk *disk, bool open_files,
 	dir = fs_dirname(disk->path);
 	if (disk->extents == NULL || dir == NULL) {
 		vk_free(dir);
-		return disk_nomem(err);
+		return vk_nomem(err);
 	}
 	for (i = 0; i < n; i++)
 		disk->extents[i].fd = -1;
@@ -283,13 +283,13 @@ static desc_status open_extents(vmdk_disk *disk, bool open_files,
 			 * VMware read it so too). */
 			e->path = vk_strdup(disk->path);
 			if (e->path == NULL) {
-				rc = disk_nomem(err);
+				rc = vk_nomem(err);
 				goto out;
 			}
 		} else if (d->path != NULL && d->type != DESC_EXTENT_ZERO) {
 			e->path = fs_join(dir, d->path);
 			if (e->path == NULL) {
-				rc = disk_nomem(err);
+				rc = vk_nomem(err);
 				goto out;
 			}
 		}
@@ -329,7 +329,7 @@ static desc_status open_parent(vmdk_disk *disk, unsigned flags,
 	ppath = dir ? fs_join(dir, hint) : NULL;
 	vk_free(dir);
 	if (ppath == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	if (!fs_exists(ppath)) {
 		rc = desc_error_set(err, DESC_E_NOT_FOUND, disk->path, 0,
 				    "parent '%s' not found (parentFileNameHint resolved to '%s')",
@@ -392,10 +392,10 @@ static desc_status disk_open_at(const char *path, unsigned flags,
 
 	disk = vk_calloc(1, sizeof(*disk));
 	if (disk == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	disk->path = vk_strdup(path);
 	if (disk->path == NULL) {
-		rc = disk_nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	rc = disk_load_descriptor(path, &disk->desc, &disk->embedded, err);

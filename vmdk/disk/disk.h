@@ -1,7 +1,8 @@
 /*
  * disk.h - the formats layer (vmdk/disk/): sparse (KDMV) and
  * streamOptimized extents, opening a disk and its chain, reading sectors,
- * creating disks and empty deltas.
+ * creating disks and empty deltas; flattening a chain and a full clone's
+ * copy of a base are declared in flatten.h.
  *
  * Layer rule: vmdk/disk/ is mechanism, no policy; it uses vmdk/fs/ and
  * descriptor/ only (and implements its part of vmdk/vmdk.h).  Private,
@@ -114,6 +115,17 @@ desc_status disk_load_descriptor(const char *path, desc_descriptor **out,
 bool disk_cid(const desc_descriptor *desc, uint32_t *out);
 bool disk_parent_cid(const desc_descriptor *desc, uint32_t *out);
 
+/* What vmdk_disk_create accepts as ddb.adapterType (ide, buslogic,
+ * lsilogic, legacyESX, lsisas1068, pvscsi) and ddb.virtualHWVersion (one
+ * to four digits); false for NULL.  flatten_disk keeps a source's values
+ * only when they pass. */
+bool disk_adapter_known(const char *adapter);
+bool disk_hw_version_ok(const char *hw);
+
+/* A new random ddb.uuid in VMware's form, "60 00 C2 9x xx xx xx xx-xx xx
+ * xx xx xx xx xx xx" (47 characters and a NUL in out). */
+desc_status disk_new_uuid(char out[48], desc_error *err);
+
 /* vmdk_delta_create over a parent descriptor already in memory (a leaf
  * stamper has just written it: reading it back costs a leaf ten system
  * calls).  parent_path names the parent in messages and, when
@@ -122,8 +134,5 @@ desc_status disk_delta_create_from(const char *delta_path,
 				   const desc_descriptor *pdesc,
 				   const char *parent_path,
 				   const char *parent_hint, desc_error *err);
-
-/* Sets err to DESC_E_NOMEM. */
-desc_status disk_nomem(desc_error *err);
 
 #endif

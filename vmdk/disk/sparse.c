@@ -94,11 +94,6 @@ static desc_status bad(desc_error *err, const char *name, const char *fmt, ...)
 	return DESC_E_FORMAT;
 }
 
-desc_status disk_nomem(desc_error *err)
-{
-	return desc_error_set(err, DESC_E_NOMEM, "", 0, "out of memory");
-}
-
 /* Does [offset, offset + sectors) in sectors lie inside a file of size
  * bytes?  False also on overflow. */
 static bool inside(uint64_t offset, uint64_t sectors, uint64_t size)
@@ -350,7 +345,7 @@ desc_status sparse_open(struct sparse_extent *sp, int fd, const char *name,
 	raw = vk_malloc((size_t)sp->gd_entries * 4);
 	sp->gd = vk_calloc((size_t)sp->gd_entries, sizeof(*sp->gd));
 	if (raw == NULL || sp->gd == NULL) {
-		rc = disk_nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	rc = fs_pread_exact(fd, raw, (size_t)sp->gd_entries * 4,
@@ -417,7 +412,7 @@ static desc_status load_gt(struct sparse_extent *sp, uint64_t gd_index,
 		victim->entries = vk_calloc(sp->header.num_gtes_per_gt,
 					    sizeof(uint32_t));
 		if (victim->entries == NULL)
-			return disk_nomem(err);
+			return vk_nomem(err);
 	}
 	rc = fs_pread_exact(sp->fd, raw, sizeof(raw),
 			 (uint64_t)sp->gd[gd_index] * VMDK_SECTOR_SIZE, sp->name,
@@ -588,7 +583,7 @@ desc_status sparse_create_file(const char *path,
 	joined = desc_len == 0 && h->rgd_offset == 1;
 	buf = vk_malloc(VMDK_SECTOR_SIZE + (gd_bytes ? gd_bytes : 1));
 	if (buf == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	gd = buf + VMDK_SECTOR_SIZE;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		  0644);

@@ -61,14 +61,14 @@ static desc_status inflate_grain(struct sparse_extent *sp,
 				      sp->file_size);
 	in = vk_malloc(size);
 	if (in == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	rc = fs_pread_exact(sp->fd, in, size, off + MARKER_BYTES, sp->name,
 			    "compressed grain", err);
 	if (rc != DESC_OK)
 		goto out;
 	memset(&z, 0, sizeof(z));
 	if (inflateInit(&z) != Z_OK) {
-		rc = disk_nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	z.next_in = in;
@@ -107,7 +107,7 @@ desc_status stream_read(struct sparse_extent *sp, uint64_t marker_sector,
 				      count);
 	tmp = vk_malloc(grain_bytes);
 	if (tmp == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	rc = inflate_grain(sp, marker_sector, sector - in_grain, tmp,
 			   grain_bytes, err);
 	if (rc == DESC_OK)

@@ -53,11 +53,6 @@ desc_status fs_error(desc_error *err, int errnum, const char *path,
 	return code;
 }
 
-static desc_status nomem(desc_error *err)
-{
-	return desc_error_set(err, DESC_E_NOMEM, "", 0, "out of memory");
-}
-
 static int write_full(int fd, const void *buf, size_t len)
 {
 	size_t done = 0;
@@ -127,7 +122,7 @@ desc_status fs_read_file(const char *path, size_t cap, char **out, size_t *len,
 		alloc = limit;
 	buf = vk_malloc(alloc);
 	if (buf == NULL) {
-		rc = nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	for (;;) {
@@ -138,7 +133,7 @@ desc_status fs_read_file(const char *path, size_t cap, char **out, size_t *len,
 			char *nbuf = vk_reallocarray(buf, want, 1);
 
 			if (nbuf == NULL) {
-				rc = nomem(err);
+				rc = vk_nomem(err);
 				goto out;
 			}
 			buf = nbuf;
@@ -219,7 +214,7 @@ desc_status fs_replace(const char *path, const void *buf, size_t len,
 	dir = fs_dirname(path);
 	base = fs_basename(path);
 	if (dir == NULL || base == NULL) {
-		rc = nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	/* A killed earlier run's temporary files here are debris. */
@@ -230,7 +225,7 @@ desc_status fs_replace(const char *path, const void *buf, size_t len,
 	tmp = vk_asprintf("%s/.%s.vmdkit-new-%ld-XXXXXX", dir, base,
 			  (long)getpid());
 	if (tmp == NULL) {
-		rc = nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	fd = mkostemp(tmp, O_CLOEXEC);
@@ -380,7 +375,7 @@ static desc_status copy_segment(int in, int outfd, off_t off, off_t len,
 	if (*block == NULL) {
 		*block = vk_malloc(COPY_BLOCK);
 		if (*block == NULL)
-			return nomem(err);
+			return vk_nomem(err);
 	}
 	return copy_plain(in, outfd, off, len, *block, src, dst, err);
 }
@@ -656,7 +651,7 @@ static desc_status make_staging(const char *target, const char *mark,
 
 	*out = NULL;
 	if (dir == NULL || base == NULL) {
-		rc = nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	/* The creator's pid in the name lets vmdk_staging_cleanup tell a
@@ -665,7 +660,7 @@ static desc_status make_staging(const char *target, const char *mark,
 	tmpl = vk_asprintf("%s/%s%s-%ld%s-XXXXXX", dir, FS_STAGING_PREFIX,
 			   base, (long)getpid(), mark);
 	if (tmpl == NULL) {
-		rc = nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	/* mkdtemp creates the folder 0700, exclusively. */
@@ -910,7 +905,7 @@ static desc_status remove_contents(int dirfd, const char *path,
 			int fd;
 
 			if (sub == NULL) {
-				rc = nomem(err);
+				rc = vk_nomem(err);
 				break;
 			}
 			fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY |
@@ -1064,7 +1059,7 @@ static desc_status sync_tree(int dirfd, const char *path, dev_t dev,
 
 			if (sub == NULL) {
 				close(fd);
-				rc = nomem(err);
+				rc = vk_nomem(err);
 				break;
 			}
 			rc = sync_tree(fd, sub, dev, err);

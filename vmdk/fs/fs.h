@@ -121,6 +121,13 @@ bool fs_staging_undo_dead(const char *name, const char *target_base);
  * live process.  *removed (may be NULL) counts them. */
 desc_status fs_temp_cleanup(const char *dir, size_t *removed, desc_error *err);
 
+/* Removes, in `dir`, the staging folders (fs_make_staging) of killed
+ * runs: real folders, never symlinks, named FS_STAGING_PREFIX... that
+ * fs_staging_in_use does not keep (a live run's, a base's undo folder).
+ * *removed (may be NULL) counts them. */
+desc_status fs_staging_cleanup(const char *dir, size_t *removed,
+			       desc_error *err);
+
 /* Removes a folder tree created by us (does not follow symlinks). */
 desc_status fs_remove_tree(const char *path, desc_error *err);
 

@@ -65,7 +65,7 @@ static desc_status distance(const struct cm_fileset *base, const char *path,
 		return DESC_OK;
 	desc_error_clear(&ignored);
 	if (disk_load_descriptor(path, &desc, &embedded, &ignored) != DESC_OK)
-		return ignored.code == DESC_E_NOMEM ? disk_nomem(err) : DESC_OK;
+		return ignored.code == DESC_E_NOMEM ? vk_nomem(err) : DESC_OK;
 	for (size_t i = 0; i < desc_extent_count(desc); i++) {
 		const desc_extent *x = desc_extent_at(desc, i);
 		char *file;
@@ -74,7 +74,7 @@ static desc_status distance(const struct cm_fileset *base, const char *path,
 			continue;
 		file = cm_resolve(path, x->path);
 		if (file == NULL) {
-			st = disk_nomem(err);
+			st = vk_nomem(err);
 			goto out;
 		}
 		if (cm_fileset_has_path(base, file)) {
@@ -90,7 +90,7 @@ static desc_status distance(const struct cm_fileset *base, const char *path,
 		goto out;
 	parent = cm_resolve(path, hint);
 	if (parent == NULL) {
-		st = disk_nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	if (!fs_exists(parent))
@@ -118,11 +118,11 @@ static desc_status push(struct dep_job *job, const char *path,
 	items = vk_reallocarray(job->out->items, job->out->count + 1,
 				sizeof(*items));
 	if (items == NULL)
-		return disk_nomem(job->err);
+		return vk_nomem(job->err);
 	job->out->items = items;
 	items[job->out->count].path = vk_strdup(path);
 	if (items[job->out->count].path == NULL)
-		return disk_nomem(job->err);
+		return vk_nomem(job->err);
 	items[job->out->count].kind = kind;
 	items[job->out->count].depth = (size_t)depth;
 	job->out->count++;
@@ -145,7 +145,7 @@ static desc_status vmx_distance(struct dep_job *job, const char *path,
 	    desc_dict_parse(text, len, path, &vmx, NULL, &ignored) != DESC_OK ||
 	    vmdk_vmx_disks(vmx, &disks, &count, &ignored) != DESC_OK) {
 		if (ignored.code == DESC_E_NOMEM)
-			st = disk_nomem(job->err);
+			st = vk_nomem(job->err);
 		goto out;
 	}
 	for (size_t i = 0; i < count && st == DESC_OK; i++) {
@@ -154,7 +154,7 @@ static desc_status vmx_distance(struct dep_job *job, const char *path,
 		long d;
 
 		if (file == NULL) {
-			st = disk_nomem(job->err);
+			st = vk_nomem(job->err);
 			break;
 		}
 		if (fs_exists(file)) {
@@ -190,7 +190,7 @@ static desc_status scan(struct dep_job *job, const char *dir, unsigned depth)
 			continue;
 		path = fs_join(dir, de->d_name);
 		if (path == NULL) {
-			st = disk_nomem(job->err);
+			st = vk_nomem(job->err);
 			break;
 		}
 		if (lstat(path, &sb) != 0 || cm_fileset_has_path(job->base, path)) {
@@ -245,7 +245,7 @@ static desc_status base_files(const char *base, struct cm_fileset *set,
 		return fs_error(err, errno, base, "cannot open base");
 	if (!S_ISDIR(sb.st_mode)) {
 		if (!cm_fileset_add_path(set, base))
-			return disk_nomem(err);
+			return vk_nomem(err);
 		st = disk_load_descriptor(base, &desc, &embedded, err);
 		for (size_t i = 0; st == DESC_OK && i < desc_extent_count(desc); i++) {
 			const desc_extent *x = desc_extent_at(desc, i);
@@ -255,7 +255,7 @@ static desc_status base_files(const char *base, struct cm_fileset *set,
 				continue;
 			file = cm_resolve(base, x->path);
 			if (file == NULL || !cm_fileset_add_path(set, file))
-				st = disk_nomem(err);
+				st = vk_nomem(err);
 			vk_free(file);
 		}
 		desc_free(desc);
@@ -274,7 +274,7 @@ static desc_status base_files(const char *base, struct cm_fileset *set,
 		path = fs_join(base, de->d_name);
 		if (path == NULL || (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
 				     !cm_fileset_add_path(set, path)))
-			st = disk_nomem(err);
+			st = vk_nomem(err);
 		vk_free(path);
 	}
 	closedir(d);
@@ -355,10 +355,10 @@ static desc_status describe_base(vmdk_vm_disk_info *info, const char *vmdir,
 
 	info->base = vk_strdup(last);
 	if (info->base == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	desc_error_clear(&ignored);
 	if (disk_load_descriptor(last, &desc, &embedded, &ignored) != DESC_OK)
-		return ignored.code == DESC_E_NOMEM ? disk_nomem(err) : DESC_OK;
+		return ignored.code == DESC_E_NOMEM ? vk_nomem(err) : DESC_OK;
 	for (size_t i = 0; i < desc_extent_count(desc); i++) {
 		const desc_extent *x = desc_extent_at(desc, i);
 
@@ -368,7 +368,7 @@ static desc_status describe_base(vmdk_vm_disk_info *info, const char *vmdir,
 		dir = file ? fs_dirname(file) : NULL;
 		a = dir ? fs_absolute(dir) : NULL;
 		if (a == NULL) {
-			st = disk_nomem(err);
+			st = vk_nomem(err);
 			goto out;
 		}
 		info->base_dir = a;
@@ -412,13 +412,13 @@ desc_status vmdk_vm_describe(const char *vmx_path, vmdk_vm_description *out,
 	name = desc_dict_get(vmx, "displayName");
 	if (vmdir == NULL || (name != NULL &&
 			      (out->display_name = vk_strdup(name)) == NULL)) {
-		st = disk_nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	if (count > 0) {
 		out->disks = vk_calloc(count, sizeof(*out->disks));
 		if (out->disks == NULL) {
-			st = disk_nomem(err);
+			st = vk_nomem(err);
 			goto out;
 		}
 	}
@@ -433,20 +433,20 @@ desc_status vmdk_vm_describe(const char *vmx_path, vmdk_vm_description *out,
 		file = cm_resolve(vmx_path, disks[i].file_name);
 		if (info->node == NULL || info->file == NULL || file == NULL) {
 			vk_free(file);
-			st = disk_nomem(err);
+			st = vk_nomem(err);
 			break;
 		}
 		desc_error_clear(&werr);
 		if (vmdk_chain_walk(file, &chain, &werr) != DESC_OK) {
 			vk_free(file);
 			if (werr.code == DESC_E_NOMEM) {
-				st = disk_nomem(err);
+				st = vk_nomem(err);
 				break;
 			}
 			info->chain_status = werr.code;
 			info->chain_message = vk_strdup(werr.message);
 			if (info->chain_message == NULL)
-				st = disk_nomem(err);
+				st = vk_nomem(err);
 			continue;
 		}
 		vk_free(file);
@@ -454,7 +454,7 @@ desc_status vmdk_vm_describe(const char *vmx_path, vmdk_vm_description *out,
 		info->chain_status = chain.status;
 		if (chain.status != DESC_OK &&
 		    (info->chain_message = vk_strdup(chain.error.message)) == NULL)
-			st = disk_nomem(err);
+			st = vk_nomem(err);
 		if (st == DESC_OK && chain.count > 0)
 			st = describe_base(info, vmdir, &chain, err);
 		if (info->linked)

@@ -1,6 +1,7 @@
 /*
- * leaf.c - stamping leaves from a base, and removing leftover staging
- * folders.
+ * leaf.c - stamping leaves from a base, and vmdk_staging_cleanup (the
+ * public face of fs_staging_cleanup, which removes leftover staging
+ * folders).
  *
  * A leaf folder (DESIGN.md "What a leaf looks like"):
  *   NAME.vmx                 the master's .vmx made into this leaf's
@@ -62,10 +63,10 @@
 
 #include "vmdk/vmdk.h"
 #include "vmdk/disk/disk.h"
+#include "vmdk/disk/flatten.h"
 #include "vmdk/fs/failpoint.h"
 #include "vmdk/fs/fs.h"
 #include "vmdk/ops/ops.h"
-#include "vmdk/ops/flatten.h"
 #include "vmdk/vm/vm.h"
 #include "descriptor/private.h"
 
@@ -108,11 +109,6 @@ struct vmdk_leaf_context {
 	 * shared parts: the staged list and the report callback. */
 	pthread_mutex_t lock;
 };
-
-static desc_status nomem(desc_error *err)
-{
-	return desc_error_set(err, DESC_E_NOMEM, NULL, 0, "out of memory");
-}
 
 static void report(const vmdk_leaf_context *ctx, const char *action,
 		   const char *path)
@@ -209,18 +205,18 @@ static desc_status load_disk(struct leaf_disk *d, const char *path,
 	d->copy_name = fs_basename(path);
 	d->node = vk_strdup(node);
 	if (d->base_path == NULL || d->copy_name == NULL || d->node == NULL)
-		return nomem(err);
+		return vk_nomem(err);
 	d->delta_name = delta_name_for(d->copy_name);
 	dir = fs_dirname(d->base_path);
 	if (d->delta_name == NULL || dir == NULL) {
-		st = nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	{
 		char *mpath = fs_join(dir, VMDK_MANIFEST_NAME);
 
 		if (mpath == NULL) {
-			st = nomem(err);
+			st = vk_nomem(err);
 			goto out;
 		}
 		d->in_base_folder = fs_exists(mpath);
@@ -249,7 +245,7 @@ static desc_status load_disk(struct leaf_disk *d, const char *path,
 	d->extent_abs = vk_calloc(n, sizeof(*d->extent_abs));
 	d->extent_absolute = vk_calloc(n, sizeof(*d->extent_absolute));
 	if (d->extent_abs == NULL || d->extent_absolute == NULL) {
-		st = nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -265,7 +261,7 @@ static desc_status load_disk(struct leaf_disk *d, const char *path,
 		vk_free(joined);
 		d->extent_absolute[i] = !d->embedded && e->path[0] == '/';
 		if (d->extent_abs[i] == NULL) {
-			st = nomem(err);
+			st = vk_nomem(err);
 			goto out;
 		}
 		/* A leaf over a base with a missing extent would only fail
@@ -322,7 +318,7 @@ static desc_status map_vmx_disks(vmdk_leaf_context *ctx,
 	base_dir = fs_dirname(base_descriptor);
 	base_name = fs_basename(base_descriptor);
 	if (base_dir == NULL || base_name == NULL) {
-		st = nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	if (n == 0) {
@@ -337,7 +333,7 @@ static desc_status map_vmx_disks(vmdk_leaf_context *ctx,
 
 		if (path == NULL) {
 			vk_free(name);
-			st = nomem(err);
+			st = vk_nomem(err);
 			goto out;
 		}
 		if (n == 1) {
@@ -356,7 +352,7 @@ static desc_status map_vmx_disks(vmdk_leaf_context *ctx,
 			base_used = true;
 		vk_free(name);
 		d = path ? add_disk_slot(ctx) : NULL;
-		st = d ? load_disk(d, path, disks[i].node, err) : nomem(err);
+		st = d ? load_disk(d, path, disks[i].node, err) : vk_nomem(err);
 		vk_free(path);
 		if (st != DESC_OK)
 			goto out;
@@ -388,21 +384,21 @@ desc_status vmdk_leaf_context_new(const char *base_descriptor,
 	*out = NULL;
 	ctx = vk_calloc(1, sizeof(*ctx));
 	if (ctx == NULL)
-		return nomem(err);
+		return vk_nomem(err);
 	pthread_mutex_init(&ctx->lock, NULL);
 	if (opt != NULL)
 		ctx->opt = *opt;
 	if (opt != NULL && opt->master_vmx != NULL) {
 		ctx->vmx_path = vk_strdup(opt->master_vmx);
 		if (ctx->vmx_path == NULL) {
-			st = nomem(err);
+			st = vk_nomem(err);
 			goto out;
 		}
 		st = map_vmx_disks(ctx, base_descriptor, err);
 	} else {
 		d = add_disk_slot(ctx);
 		st = d ? load_disk(d, base_descriptor, DEFAULT_DISK_NODE, err) :
-			 nomem(err);
+			 vk_nomem(err);
 	}
 out:
 	if (st != DESC_OK) {
@@ -437,7 +433,7 @@ static desc_status copy_text(const struct leaf_disk *d, const char *leaf_dir,
 			continue;
 		rel = fs_relative(leaf_dir, d->extent_abs[i]);
 		if (rel == NULL)
-			st = nomem(err);
+			st = vk_nomem(err);
 		else if (strchr(rel, '"') != NULL)
 			st = desc_error_set(err, DESC_E_REFUSED, d->base_path, 0,
 					    "extent path '%s' holds '\"' and cannot be written in a descriptor",
@@ -544,7 +540,7 @@ static desc_status build_vmsd(const vmdk_leaf_context *ctx, desc_dict **out,
 	nodes = vk_calloc(ctx->ndisks, sizeof(*nodes));
 	files = vk_calloc(ctx->ndisks, sizeof(*files));
 	if (nodes == NULL || files == NULL) {
-		st = nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	/* The snapshot's disks are the copies: the delta's parent side. */
@@ -695,11 +691,11 @@ static desc_status stage_leaf(vmdk_leaf_context *ctx,
 	desc_status st = DESC_OK;
 
 	if (folder == NULL)
-		return nomem(err);
+		return vk_nomem(err);
 	pthread_mutex_lock(&ctx->lock);
 	grown = vk_reallocarray(ctx->staged, ctx->nstaged + 1, sizeof(*grown));
 	if (grown == NULL) {
-		st = nomem(err);
+		st = vk_nomem(err);
 		vk_free(folder);
 		goto out;
 	}
@@ -805,7 +801,7 @@ static desc_status create_leaf(vmdk_leaf_context *ctx,
 	parent = leaf_dir ? fs_dirname(leaf_dir) : NULL;
 	shown_parent = fs_dirname(spec->folder);
 	if (parent == NULL || shown_parent == NULL) {
-		st = nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	/* A dry run may precede the folder's creation (the CLI makes it). */
@@ -866,7 +862,7 @@ static desc_status create_leaf(vmdk_leaf_context *ctx,
 			break;
 		path = fs_join(staging, d->copy_name);
 		st = path ? fs_write_new(path, text, len, 0644, false, err) :
-			    nomem(err);
+			    vk_nomem(err);
 		vk_free(text);
 		text = NULL;
 		if (st != DESC_OK) {
@@ -880,7 +876,7 @@ static desc_status create_leaf(vmdk_leaf_context *ctx,
 		fs_sync_defer(true);
 		st = delta ? disk_delta_create_from(delta, copy, path,
 						    d->copy_name, err) :
-			     nomem(err);
+			     vk_nomem(err);
 		fs_sync_defer(false);
 		desc_free(copy);
 		if (st == DESC_OK)
@@ -892,7 +888,7 @@ static desc_status create_leaf(vmdk_leaf_context *ctx,
 	if (st != DESC_OK)
 		goto out;
 	path = file_in(staging, spec->name, ".vmx");
-	st = path ? write_dict(vmx, path, err) : nomem(err);
+	st = path ? write_dict(vmx, path, err) : vk_nomem(err);
 	if (st == DESC_OK)
 		report_file(ctx, spec->folder, spec->name, ".vmx");
 	vk_free(path);
@@ -900,7 +896,7 @@ static desc_status create_leaf(vmdk_leaf_context *ctx,
 	if (st != DESC_OK)
 		goto out;
 	path = file_in(staging, spec->name, ".vmsd");
-	st = path ? write_dict(vmsd, path, err) : nomem(err);
+	st = path ? write_dict(vmsd, path, err) : vk_nomem(err);
 	if (st == DESC_OK)
 		report_file(ctx, spec->folder, spec->name, ".vmsd");
 	vk_free(path);
@@ -1109,51 +1105,11 @@ desc_status vmdk_leaf_create(const char *base_descriptor,
 desc_status vmdk_staging_cleanup(const char *dir, size_t *removed,
 				 desc_error *err)
 {
-	size_t prefix = strlen(VMDK_STAGING_PREFIX), count = 0;
-	desc_status st = DESC_OK;
-	struct dirent *de;
-	DIR *d;
-	int dfd;
-
 	desc_error_clear(err);
 	if (removed != NULL)
 		*removed = 0;
 	if (dir == NULL)
 		return desc_error_set(err, DESC_E_ARG, NULL, 0,
 				      "vmdk_staging_cleanup: NULL folder");
-	st = fs_opendir(dir, &d, err);
-	if (st != DESC_OK)
-		return st;
-	dfd = dirfd(d);
-	while ((de = readdir(d)) != NULL) {
-		struct stat sb;
-		char *path;
-
-		if (strncmp(de->d_name, VMDK_STAGING_PREFIX, prefix) != 0)
-			continue;
-		/* Only real folders: never follow a symlink someone planted
-		 * with our prefix. */
-		if (fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    !S_ISDIR(sb.st_mode))
-			continue;
-		/* A concurrent clone's folder in the making is not ours. */
-		if (fs_staging_in_use(de->d_name))
-			continue;
-		path = fs_join(dir, de->d_name);
-		if (path == NULL) {
-			st = nomem(err);
-			break;
-		}
-		st = fs_remove_tree(path, err);
-		vk_free(path);
-		if (st != DESC_OK)
-			break;
-		count++;
-		/* The listing changed under readdir: start again. */
-		rewinddir(d);
-	}
-	closedir(d);
-	if (removed != NULL)
-		*removed = count;
-	return st;
+	return fs_staging_cleanup(dir, removed, err);
 }

@@ -84,7 +84,7 @@ desc_status manifest_hash_file(int dir_fd, const char *dir_path,
 	buf = vk_malloc(HASH_CHUNK);
 	ctx = EVP_MD_CTX_new();
 	if (buf == NULL || ctx == NULL) {
-		st = desc_error_set(err, DESC_E_NOMEM, NULL, 0, "out of memory");
+		st = vk_nomem(err);
 		goto out;
 	}
 	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
@@ -137,8 +137,7 @@ desc_status manifest_add_file(manifest *m, int dir_fd, const char *dir_path,
 							sizeof(*grown));
 
 		if (grown == NULL)
-			return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-					      "out of memory");
+			return vk_nomem(err);
 		m->entries = grown;
 		m->capacity = cap;
 	}
@@ -150,8 +149,7 @@ desc_status manifest_add_file(manifest *m, int dir_fd, const char *dir_path,
 		return st;
 	e->name = vk_strdup(name);
 	if (e->name == NULL)
-		return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-				      "out of memory");
+		return vk_nomem(err);
 	m->count++;
 	return DESC_OK;
 }
@@ -159,7 +157,6 @@ desc_status manifest_add_file(manifest *m, int dir_fd, const char *dir_path,
 desc_status manifest_format(const manifest *m, char **out, size_t *len,
 			    desc_error *err)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t total = sizeof(MANIFEST_HEADER), i, pos;
 	char *buf;
 
@@ -169,19 +166,13 @@ desc_status manifest_format(const manifest *m, char **out, size_t *len,
 		total += 7 + 20 + 1 + 64 + 2 + strlen(m->entries[i].name) + 1;
 	buf = vk_malloc(total + 1);
 	if (buf == NULL)
-		return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-				      "out of memory");
+		return vk_nomem(err);
 	pos = (size_t)snprintf(buf, total + 1, "%s\n", MANIFEST_HEADER);
 	for (i = 0; i < m->count; i++) {
 		const manifest_entry *e = &m->entries[i];
 		char digest[65];
-		size_t k;
 
-		for (k = 0; k < 32; k++) {
-			digest[2 * k] = hex[e->sha256[k] >> 4];
-			digest[2 * k + 1] = hex[e->sha256[k] & 15];
-		}
-		digest[64] = '\0';
+		vk_hex_encode(e->sha256, sizeof(e->sha256), digest);
 		pos += (size_t)snprintf(buf + pos, total + 1 - pos,
 					"sha256 %llu %s  %s\n",
 					(unsigned long long)e->size, digest,
@@ -190,36 +181,6 @@ desc_status manifest_format(const manifest *m, char **out, size_t *len,
 	*out = buf;
 	*len = pos;
 	return DESC_OK;
-}
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Reads a decimal u64 at *p; advances only on success. */
-static bool read_u64(const char **p, const char *end, uint64_t *out)
-{
-	const char *s = *p;
-	unsigned long long v = 0;
-
-	if (s >= end || *s < '0' || *s > '9')
-		return false;
-	while (s < end && *s >= '0' && *s <= '9') {
-		if (!vk_mul_u64(v, 10, &v) ||
-		    !vk_add_u64(v, (unsigned long long)(*s - '0'), &v))
-			return false;
-		s++;
-	}
-	*out = v;
-	*p = s;
-	return true;
 }
 
 static bool read_literal(const char **p, const char *end, const char *lit)
@@ -238,18 +199,12 @@ static desc_status parse_line(const char *s, const char *end, const char *path,
 	manifest_entry *e;
 	uint64_t size;
 	unsigned char digest[32];
-	size_t k;
 
-	if (!read_literal(&s, end, "sha256 ") || !read_u64(&s, end, &size) ||
-	    !read_literal(&s, end, " ") || end - s < 64 + 3)
+	if (!read_literal(&s, end, "sha256 ") ||
+	    desc_parse_number(&s, end, 10, UINT64_MAX, &size) != DESC_NUMBER_OK ||
+	    !read_literal(&s, end, " ") || end - s < 64 + 3 ||
+	    !vk_hex_decode(s, 64, digest, sizeof(digest)))
 		goto bad;
-	for (k = 0; k < 32; k++) {
-		int hi = hex_value(s[2 * k]), lo = hex_value(s[2 * k + 1]);
-
-		if (hi < 0 || lo < 0)
-			goto bad;
-		digest[k] = (unsigned char)(hi << 4 | lo);
-	}
 	s += 64;
 	if (!read_literal(&s, end, "  ") || s == end || memchr(s, '/', (size_t)(end - s)))
 		goto bad;
@@ -259,16 +214,14 @@ static desc_status parse_line(const char *s, const char *end, const char *path,
 							sizeof(*grown));
 
 		if (grown == NULL)
-			return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-					      "out of memory");
+			return vk_nomem(err);
 		out->entries = grown;
 		out->capacity = cap;
 	}
 	e = &out->entries[out->count];
 	e->name = vk_strndup(s, (size_t)(end - s));
 	if (e->name == NULL)
-		return desc_error_set(err, DESC_E_NOMEM, NULL, 0,
-				      "out of memory");
+		return vk_nomem(err);
 	e->size = size;
 	memcpy(e->sha256, digest, sizeof(digest));
 	out->count++;

@@ -1,14 +1,16 @@
 /*
  * ops.h - the operations layer (vmdk/ops/): one file per command (base,
- * verify, clone/leaf, promote, relocate, repair-cid, dependents, check);
- * this header holds what several of them share: the base manifest.
+ * verify, clone/leaf, promote, relocate, repair-cid, dependents, check;
+ * base and check come in parts that share a private header, base.h and
+ * check.h); this header holds what several commands share: the base
+ * manifest.
  *
  * Layer rule: vmdk/ops/ is the policy; it uses vmdk/disk/, vmdk/vm/,
  * vmdk/fs/ and descriptor/, and nothing below it uses vmdk/ops/.
  * Private, never installed.
  */
-#ifndef VMDKIT_LEAF_PRIVATE_H
-#define VMDKIT_LEAF_PRIVATE_H
+#ifndef VMDKIT_OPS_H
+#define VMDKIT_OPS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -58,5 +60,21 @@ desc_status manifest_parse(const char *text, size_t len, const char *path,
 
 /* Entry named `name`, or NULL. */
 const manifest_entry *manifest_find(const manifest *m, const char *name);
+
+/* ------------------------------------------------------------------ */
+/* Names of what the commands leave behind (check reads them back)     */
+/* ------------------------------------------------------------------ */
+
+/* What `vmdkit base` renames a master's text descriptor NAME to:
+ * NAME.vmdkit-moved. */
+#define MOVED_SUFFIX ".vmdkit-moved"
+/* base's undo record, in its staging folder, then in BASEDIR until the
+ * run is done (base_undo.c). */
+#define UNDO_NAME ".vmdkit-undo"
+/* An in-place promote's journal, in its staging folder (promote.c). */
+#define JOURNAL_NAME "promote-journal"
+/* relocate's record, ".vmdkit-relocate-NEWNAME-<pid>-XXXXXX" beside NEWDIR
+ * (relocate.c). */
+#define RECORD_PREFIX ".vmdkit-relocate-"
 
 #endif

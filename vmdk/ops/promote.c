@@ -1,22 +1,12 @@
 /*
- * promote.c - turning a linked clone into a standalone disk: the whole
- * chain is read and only the data that is there (the topmost allocated
- * grain of each 64 KiB unit) is written into a new disk; holes, zero
- * grains and all-zero data stay holes.
- *
- * Reading: every link's sparse extents are opened read-only a second time
- * here (the vmdk_disk structures are private to disk.c) and looked up
- * with sparse_lookup, so a unit is classified without reading its data:
- * a hole, a plain copy from one file offset (runs of those are merged and
- * copied with copy_file_range), or anything else (compressed grains, flat
- * extents, units that straddle source grains or extents), which is read
- * through vmdk_disk_read and written unless it is all zeros.
- *
- * Writing: the target is made empty by vmdk_disk_create; sparse grains
- * are appended after the tables and one grain table is kept in memory at
- * a time (written to both the grain table and its redundant copy when the
- * walk leaves it), so memory does not grow with the disk.  A flat target
- * gets its data at the virtual offset and keeps holes elsewhere.
+ * promote.c - vmdk_promote: turning a linked clone into standalone disks.
+ * Each disk of the leaf's .vmx (or the one disk named) is flattened into a
+ * new disk (vmdk/disk/flatten.c).  With an output folder the new disks
+ * are written there and the leaf is left alone.  In place they are staged
+ * beside the leaf and renamed in, then the .vmx is rewritten to name them
+ * (the commit point) and the old chain files and the .vmsd's snapshots
+ * go; a journal lets the next promote of a leaf finish or undo a run that
+ * was killed (see "The journal of an in-place promote").
  */
 #include "config.h"
 
@@ -32,1045 +22,12 @@
 #include <unistd.h>
 
 #include "vmdk/disk/disk.h"
+#include "vmdk/disk/flatten.h"
 #include "vmdk/fs/failpoint.h"
 #include "vmdk/fs/fs.h"
-#include "vmdk/fs/os.h"
-#include "vmdk/ops/flatten.h"
+#include "vmdk/ops/ops.h"
 #include "vmdk/vm/vm.h"
 #include "descriptor/private.h"
-
-/* Unit of the walk and grain of every sparse disk we create (sectors). */
-#define UNIT_SECTORS 128u
-#define UNIT_BYTES (UNIT_SECTORS * VMDK_SECTOR_SIZE)
-/* Longest merged copy, and the bounce buffer for read/write copies. */
-#define RUN_MAX (16u * 1024u * 1024u)
-#define COPY_BUF (1024u * 1024u)
-#define GTES 512u
-/* Progress is reported about this often (virtual bytes). */
-#define PROGRESS_STEP (UINT64_C(32) * 1024 * 1024)
-
-/* ------------------------------------------------------------------ */
-/* Source: the chain, opened again for lookups                          */
-/* ------------------------------------------------------------------ */
-
-/*
- * Memory: a 2 TiB twoGbMaxExtentSparse link has hundreds of extents.  The
- * walk is in order, so each link keeps only the extent it is in open
- * (its grain directory and grain-table cache), and the target likewise
- * holds one extent open and one grain table: what the walk has left is
- * closed, so memory does not grow with the number of extents.
- */
-
-struct target;
-static desc_status run_flush(struct target *t, desc_error *err);
-
-struct src_extent {
-	desc_extent_type type;
-	uint64_t start, sectors;
-};
-
-struct src_link {
-	vmdk_disk *disk;
-	struct src_extent *ext;
-	size_t count;
-	size_t cursor; /* extent of the last lookup: the walk is in order */
-	/* The one extent kept open (SIZE_MAX: none). */
-	size_t open;
-	int fd;
-	char *path;
-	bool sparse;
-	struct sparse_extent sp;
-};
-
-struct source {
-	vmdk_disk *top;
-	struct src_link *links;
-	size_t count;
-	/* A pending merged copy may read from an open source extent: it is
-	 * written out before that extent is closed. */
-	struct target *t;
-};
-
-static void link_close_extent(struct src_link *l)
-{
-	if (l->sparse)
-		sparse_close(&l->sp);
-	l->sparse = false;
-	if (l->fd >= 0)
-		close(l->fd);
-	l->fd = -1;
-	vk_free(l->path);
-	l->path = NULL;
-	l->open = SIZE_MAX;
-}
-
-static void source_close(struct source *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->count; i++) {
-		link_close_extent(&s->links[i]);
-		vk_free(s->links[i].ext);
-	}
-	vk_free(s->links);
-	s->links = NULL;
-	s->count = 0;
-}
-
-static desc_status open_link(vmdk_disk *disk, struct src_link *l,
-			     desc_error *err)
-{
-	const desc_descriptor *d = vmdk_disk_descriptor(disk);
-	size_t i, n = desc_extent_count(d);
-	uint64_t start = 0;
-
-	l->disk = disk;
-	l->fd = -1;
-	l->open = SIZE_MAX;
-	l->ext = vk_calloc(n ? n : 1, sizeof(*l->ext));
-	if (l->ext == NULL)
-		return disk_nomem(err);
-	l->count = n;
-	for (i = 0; i < n; i++) {
-		const desc_extent *x = desc_extent_at(d, i);
-
-		l->ext[i].type = x->type;
-		l->ext[i].start = start;
-		l->ext[i].sectors = x->sectors;
-		start += x->sectors;
-	}
-	return DESC_OK;
-}
-
-static desc_status source_open(vmdk_disk *top, struct source *s,
-			       desc_error *err)
-{
-	vmdk_disk *d;
-	size_t n = 0, i;
-	desc_status rc = DESC_OK;
-
-	memset(s, 0, sizeof(*s));
-	s->top = top;
-	for (d = top; d != NULL; d = vmdk_disk_parent(d))
-		n++;
-	s->links = vk_calloc(n, sizeof(*s->links));
-	if (s->links == NULL)
-		return disk_nomem(err);
-	for (d = top, i = 0; d != NULL && rc == DESC_OK;
-	     d = vmdk_disk_parent(d), i++) {
-		s->count = i + 1;
-		rc = open_link(d, &s->links[i], err);
-	}
-	if (rc != DESC_OK)
-		source_close(s);
-	return rc;
-}
-
-/* Opens extent i of link l (closing the one it had open); only sparse
- * extents are looked into here, the others are read through
- * vmdk_disk_read. */
-static desc_status link_open_extent(struct source *s, struct src_link *l,
-				    size_t i, desc_error *err)
-{
-	const desc_extent *x;
-	desc_status rc;
-	char *dir;
-
-	if (l->open == i)
-		return DESC_OK;
-	x = desc_extent_at(vmdk_disk_descriptor(l->disk), i);
-	if (l->fd >= 0) {
-		rc = run_flush(s->t, err);
-		if (rc != DESC_OK)
-			return rc;
-	}
-	link_close_extent(l);
-	l->open = i;
-	if (x->type != DESC_EXTENT_SPARSE || x->path == NULL)
-		return DESC_OK;
-	if (i == 0 && vmdk_disk_embedded(l->disk)) {
-		/* An embedded descriptor describes the file holding it. */
-		l->path = vk_strdup(vmdk_disk_path(l->disk));
-	} else {
-		dir = fs_dirname(vmdk_disk_path(l->disk));
-		l->path = dir ? fs_join(dir, x->path) : NULL;
-		vk_free(dir);
-	}
-	if (l->path == NULL)
-		return disk_nomem(err);
-	l->fd = open(l->path, O_RDONLY | O_CLOEXEC);
-	if (l->fd < 0)
-		return fs_error(err, errno, l->path, "cannot open extent");
-	rc = sparse_open(&l->sp, l->fd, l->path, err);
-	if (rc == DESC_OK)
-		l->sparse = true;
-	return rc;
-}
-
-enum unit_kind {
-	UNIT_HOLE, /* reads as zeros: write nothing */
-	UNIT_COPY, /* n sectors at byte `off` of `fd` */
-	UNIT_READ, /* read through the chain, write unless zeros */
-};
-
-struct unit {
-	enum unit_kind kind;
-	uint64_t span;  /* UNIT_HOLE: sectors known to be a hole (>= n) */
-	int fd;
-	const char *path;
-	uint64_t off;
-};
-
-/* The extent of link l holding `sector`, opened (*out NULL: none). */
-static desc_status extent_at(struct source *s, struct src_link *l,
-			     uint64_t sector, struct src_extent **out,
-			     desc_error *err)
-{
-	size_t i, k;
-
-	*out = NULL;
-	for (k = 0; k < l->count; k++) {
-		i = (l->cursor + k) % l->count;
-		if (sector >= l->ext[i].start &&
-		    sector - l->ext[i].start < l->ext[i].sectors) {
-			l->cursor = i;
-			*out = &l->ext[i];
-			return link_open_extent(s, l, i, err);
-		}
-	}
-	return DESC_OK;
-}
-
-/* Sectors from extent sector `in` on that are unallocated for sure: the
- * rest of the grain, or of the whole grain table when it has none. */
-static uint64_t unallocated_run(const struct src_link *l,
-				const struct src_extent *e, uint64_t in)
-{
-	const vmdk_sparse_header *h = &l->sp.header;
-	uint64_t cover = h->grain_size * h->num_gtes_per_gt;
-	uint64_t gdi = in / cover, end;
-
-	if (gdi < l->sp.gd_entries && l->sp.gd[gdi] == 0)
-		end = (gdi + 1) * cover;
-	else
-		end = (in / h->grain_size + 1) * h->grain_size;
-	if (end > e->sectors)
-		end = e->sectors;
-	return end - in;
-}
-
-/* What the n sectors at `sector` are, looking down the chain for the
- * topmost link that holds them. */
-static desc_status classify(struct source *s, uint64_t sector, uint64_t n,
-			    struct unit *u, desc_error *err)
-{
-	uint64_t span = UINT64_MAX;
-	size_t i;
-
-	u->kind = UNIT_HOLE;
-	u->span = n;
-	for (i = 0; i < s->count; i++) {
-		struct src_link *l = &s->links[i];
-		struct src_extent *e;
-		enum sparse_grain_state state;
-		uint64_t in, fsec = 0, g;
-		desc_status rc;
-
-		rc = extent_at(s, l, sector, &e, err);
-		if (rc != DESC_OK)
-			return rc;
-		if (e == NULL || sector + n > e->start + e->sectors) {
-			u->kind = UNIT_READ;
-			return DESC_OK;
-		}
-		if (e->type == DESC_EXTENT_ZERO)
-			return DESC_OK;
-		if (!l->sparse) {
-			u->kind = UNIT_READ;
-			return DESC_OK;
-		}
-		in = sector - e->start;
-		g = l->sp.header.grain_size;
-		if (in % g + n > g) {
-			u->kind = UNIT_READ;
-			return DESC_OK;
-		}
-		rc = sparse_lookup(&l->sp, in, &state, &fsec, err);
-		if (rc != DESC_OK)
-			return rc;
-		switch (state) {
-		case SPARSE_GRAIN_UNALLOCATED: {
-			uint64_t run = unallocated_run(l, e, in);
-
-			if (run < span)
-				span = run;
-			continue;
-		}
-		case SPARSE_GRAIN_ZERO:
-			return DESC_OK;
-		case SPARSE_GRAIN_DATA:
-			u->kind = UNIT_COPY;
-			u->fd = l->fd;
-			u->path = l->path;
-			u->off = fsec * VMDK_SECTOR_SIZE;
-			return DESC_OK;
-		case SPARSE_GRAIN_COMPRESSED:
-			u->kind = UNIT_READ;
-			return DESC_OK;
-		}
-	}
-	/* Unallocated in every link: the caller may skip the whole run. */
-	if (span != UINT64_MAX && span > n)
-		u->span = span;
-	return DESC_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* Target                                                              */
-/* ------------------------------------------------------------------ */
-
-struct dst_extent {
-	char *path;
-	uint64_t start, sectors;
-	bool sparse;
-};
-
-struct target {
-	struct dst_extent *ext;
-	size_t count;
-	size_t cursor;
-	/* The one extent open for writing (SIZE_MAX: none): */
-	size_t open;
-	int fd;
-	vmdk_sparse_header h;
-	uint64_t gd_sectors;
-	uint64_t next_free;   /* sector where the next grain goes */
-	uint64_t gt_index;    /* grain table held in gt; UINT64_MAX none */
-	bool gt_dirty;
-	uint8_t gt[GTES * 4];
-	/* The pending merged copy. */
-	int run_sfd, run_dfd;
-	const char *run_spath, *run_dpath;
-	uint64_t run_soff, run_doff, run_len;
-	uint8_t *buf; /* COPY_BUF */
-};
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static desc_status pwrite_all(int fd, const void *buf, size_t len,
-			      uint64_t off, const char *path, desc_error *err)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = fp_pwrite(fd, (const char *)buf + done, len - done,
-				   (off_t)(off + done));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return fs_error(err, errno, path, "cannot write");
-		}
-		done += (size_t)n;
-	}
-	return DESC_OK;
-}
-
-static bool all_zero(const uint8_t *p, size_t len)
-{
-	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
-}
-
-static desc_status copy_range(struct target *t, int sfd, const char *spath,
-			      uint64_t soff, int dfd, const char *dpath,
-			      uint64_t doff, uint64_t len, desc_error *err)
-{
-	desc_status rc;
-
-	while (len > 0) {
-		ssize_t n = os_copy_range(sfd, (off_t)soff, dfd, (off_t)doff,
-					  (size_t)len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break; /* unsupported here, or the source ends: below */
-		soff += (uint64_t)n;
-		doff += (uint64_t)n;
-		len -= (uint64_t)n;
-	}
-	while (len > 0) {
-		size_t chunk = len > COPY_BUF ? COPY_BUF : (size_t)len;
-
-		rc = fs_pread_zero(sfd, t->buf, chunk, soff, spath, err);
-		if (rc == DESC_OK)
-			rc = pwrite_all(dfd, t->buf, chunk, doff, dpath, err);
-		if (rc != DESC_OK)
-			return rc;
-		soff += chunk;
-		doff += chunk;
-		len -= chunk;
-	}
-	return DESC_OK;
-}
-
-static desc_status run_flush(struct target *t, desc_error *err)
-{
-	desc_status rc;
-
-	if (t == NULL || t->run_len == 0)
-		return DESC_OK;
-	rc = copy_range(t, t->run_sfd, t->run_spath, t->run_soff, t->run_dfd,
-			t->run_dpath, t->run_doff, t->run_len, err);
-	t->run_len = 0;
-	return rc;
-}
-
-static desc_status run_add(struct target *t, const struct unit *u,
-			   uint64_t doff, uint64_t len, desc_error *err)
-{
-	struct dst_extent *d = &t->ext[t->open];
-	desc_status rc;
-
-	if (t->run_len > 0 && t->run_sfd == u->fd && t->run_dfd == t->fd &&
-	    t->run_soff + t->run_len == u->off &&
-	    t->run_doff + t->run_len == doff && t->run_len + len <= RUN_MAX) {
-		t->run_len += len;
-		return DESC_OK;
-	}
-	rc = run_flush(t, err);
-	if (rc != DESC_OK)
-		return rc;
-	t->run_sfd = u->fd;
-	t->run_spath = u->path;
-	t->run_soff = u->off;
-	t->run_dfd = t->fd;
-	t->run_dpath = d->path;
-	t->run_doff = doff;
-	t->run_len = len;
-	return DESC_OK;
-}
-
-static desc_status gt_flush(struct target *t, desc_error *err)
-{
-	const struct dst_extent *d = &t->ext[t->open];
-	uint64_t gt_sector;
-	desc_status rc;
-
-	if (!d->sparse || t->gt_index == UINT64_MAX || !t->gt_dirty)
-		return DESC_OK;
-	/* The tables follow each directory (sparse_create_file's layout). */
-	gt_sector = t->h.gd_offset + t->gd_sectors + t->gt_index * 4;
-	rc = pwrite_all(t->fd, t->gt, sizeof(t->gt),
-			gt_sector * VMDK_SECTOR_SIZE, d->path, err);
-	if (rc == DESC_OK && (t->h.flags & VMDK_SPARSE_FLAG_REDUNDANT_GT)) {
-		gt_sector = t->h.rgd_offset + t->gd_sectors + t->gt_index * 4;
-		rc = pwrite_all(t->fd, t->gt, sizeof(t->gt),
-				gt_sector * VMDK_SECTOR_SIZE, d->path, err);
-	}
-	t->gt_dirty = false;
-	return rc;
-}
-
-/* Finishes the open target extent: the pending copy, its grain table,
- * whole grains, fsync; then closes it. */
-static desc_status target_close_extent(struct target *t, desc_error *err)
-{
-	const struct dst_extent *d;
-	desc_status rc;
-	struct stat st;
-
-	if (t->open == SIZE_MAX)
-		return DESC_OK;
-	d = &t->ext[t->open];
-	rc = run_flush(t, err);
-	if (rc == DESC_OK)
-		rc = gt_flush(t, err);
-	/* Whole grains: the last one may have been written short. */
-	if (rc == DESC_OK && d->sparse && fstat(t->fd, &st) == 0 &&
-	    (uint64_t)st.st_size < t->next_free * VMDK_SECTOR_SIZE &&
-	    fp_ftruncate(t->fd, (off_t)(t->next_free * VMDK_SECTOR_SIZE)) < 0)
-		rc = fs_error(err, errno, d->path, "cannot extend");
-	if (rc == DESC_OK && fp_fsync(t->fd) < 0)
-		rc = fs_error(err, errno, d->path, "cannot sync");
-	close(t->fd);
-	t->fd = -1;
-	t->open = SIZE_MAX;
-	return rc;
-}
-
-static void target_close(struct target *t)
-{
-	size_t i;
-
-	if (t->fd >= 0)
-		close(t->fd);
-	for (i = 0; i < t->count; i++)
-		vk_free(t->ext[i].path);
-	vk_free(t->ext);
-	vk_free(t->buf);
-	memset(t, 0, sizeof(*t));
-	t->fd = -1;
-}
-
-/* Reads the new disk's descriptor only: each extent is opened when the
- * walk reaches it (target_open_extent). */
-static desc_status target_open(const char *path, struct target *t,
-			       desc_error *err)
-{
-	vmdk_disk *disk = NULL;
-	desc_status rc;
-	uint64_t start = 0;
-	size_t i, n;
-
-	memset(t, 0, sizeof(*t));
-	t->fd = -1;
-	t->open = SIZE_MAX;
-	rc = vmdk_disk_open(path, VMDK_OPEN_DESCRIPTOR_ONLY, &disk, err);
-	if (rc != DESC_OK)
-		return rc;
-	n = desc_extent_count(vmdk_disk_descriptor(disk));
-	t->ext = vk_calloc(n ? n : 1, sizeof(*t->ext));
-	t->buf = vk_malloc(COPY_BUF);
-	if (t->ext == NULL || t->buf == NULL) {
-		rc = disk_nomem(err);
-		goto out;
-	}
-	t->count = n;
-	for (i = 0; i < n; i++) {
-		const desc_extent *x = desc_extent_at(vmdk_disk_descriptor(disk), i);
-		struct dst_extent *d = &t->ext[i];
-		vmdk_extent_info info;
-
-		rc = vmdk_disk_extent_info(disk, i, &info, err);
-		if (rc != DESC_OK)
-			goto out;
-		d->path = info.path ? vk_strdup(info.path) : NULL;
-		if (d->path == NULL) {
-			rc = info.path ? disk_nomem(err)
-				       : desc_error_set(err, DESC_E_FORMAT, path, 0,
-							"new disk's extent %zu has no file",
-							i + 1);
-			goto out;
-		}
-		d->start = start;
-		d->sectors = x->sectors;
-		d->sparse = x->type == DESC_EXTENT_SPARSE;
-		start += d->sectors;
-	}
-out:
-	vmdk_disk_free(disk);
-	if (rc != DESC_OK)
-		target_close(t);
-	return rc;
-}
-
-/* Opens extent i for writing (finishing the one open before). */
-static desc_status target_open_extent(struct target *t, size_t i,
-				      desc_error *err)
-{
-	struct dst_extent *d = &t->ext[i];
-	desc_status rc;
-	struct stat st;
-
-	if (t->open == i)
-		return DESC_OK;
-	rc = target_close_extent(t, err);
-	if (rc != DESC_OK)
-		return rc;
-	t->fd = open(d->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-	if (t->fd < 0 || fstat(t->fd, &st) < 0)
-		return fs_error(err, errno, d->path, "cannot open");
-	t->open = i;
-	t->gt_index = UINT64_MAX;
-	t->gt_dirty = false;
-	if (!d->sparse)
-		return DESC_OK;
-	rc = sparse_read_header(t->fd, (uint64_t)st.st_size, d->path, &t->h,
-				err);
-	if (rc != DESC_OK)
-		return rc;
-	if (t->h.grain_size != UNIT_SECTORS)
-		return desc_error_set(err, DESC_E_FORMAT, d->path, 0,
-				      "new sparse extent has grainSize %" PRIu64 " (expected %u)",
-				      t->h.grain_size, UNIT_SECTORS);
-	{
-		uint64_t grains = (t->h.capacity + t->h.grain_size - 1) /
-				  t->h.grain_size;
-		uint64_t gts = (grains + GTES - 1) / GTES;
-
-		t->gd_sectors = (gts * 4 + VMDK_SECTOR_SIZE - 1) /
-				VMDK_SECTOR_SIZE;
-	}
-	t->next_free = ((uint64_t)st.st_size + VMDK_SECTOR_SIZE - 1) /
-		       VMDK_SECTOR_SIZE;
-	if (t->next_free < t->h.overhead)
-		t->next_free = t->h.overhead;
-	return DESC_OK;
-}
-
-static struct dst_extent *target_extent(struct target *t, uint64_t sector)
-{
-	size_t i, k;
-
-	for (k = 0; k < t->count; k++) {
-		i = (t->cursor + k) % t->count;
-		if (sector >= t->ext[i].start &&
-		    sector - t->ext[i].start < t->ext[i].sectors) {
-			t->cursor = i;
-			return &t->ext[i];
-		}
-	}
-	return NULL;
-}
-
-/* Where the n sectors at virtual `sector` go (byte offset in the open
- * extent); for a sparse extent this allocates the next grain and sets
- * its entry. */
-static desc_status target_place(struct target *t, uint64_t sector,
-				uint64_t *doff, desc_error *err)
-{
-	struct dst_extent *d;
-	uint64_t in, grain, gti;
-	desc_status rc;
-
-	rc = target_open_extent(t, t->cursor, err);
-	if (rc != DESC_OK)
-		return rc;
-	d = &t->ext[t->open];
-	in = sector - d->start;
-	if (!d->sparse) {
-		*doff = in * VMDK_SECTOR_SIZE;
-		return DESC_OK;
-	}
-	grain = in / UNIT_SECTORS;
-	gti = grain / GTES;
-	if (gti != t->gt_index) {
-		rc = gt_flush(t, err);
-		if (rc != DESC_OK)
-			return rc;
-		/* The walk is in order: a table left is never seen again, so
-		 * the new one starts empty (as created). */
-		memset(t->gt, 0, sizeof(t->gt));
-		t->gt_index = gti;
-	}
-	if (t->next_free > UINT32_MAX - UNIT_SECTORS)
-		return desc_error_set(err, DESC_E_TOO_LARGE, d->path, 0,
-				      "sparse extent grows past 2 TiB (32-bit grain table entries)");
-	put32(t->gt + (grain % GTES) * 4, (uint32_t)t->next_free);
-	t->gt_dirty = true;
-	*doff = t->next_free * VMDK_SECTOR_SIZE;
-	t->next_free += UNIT_SECTORS;
-	return DESC_OK;
-}
-
-static desc_status target_finish(struct target *t, desc_error *err)
-{
-	return target_close_extent(t, err);
-}
-
-/* ------------------------------------------------------------------ */
-/* Flatten                                                             */
-/* ------------------------------------------------------------------ */
-
-vmdk_create_type flatten_default_type(const vmdk_disk *top)
-{
-	return desc_extent_count(vmdk_disk_descriptor(top)) > 1
-		       ? VMDK_CREATE_TWOGB_SPARSE
-		       : VMDK_CREATE_MONOLITHIC_SPARSE;
-}
-
-void flatten_remove(const char *path)
-{
-	desc_descriptor *d = NULL;
-	bool embedded = false;
-	char *dir;
-	size_t i;
-
-	if (disk_load_descriptor(path, &d, &embedded, NULL) == DESC_OK &&
-	    !embedded && (dir = fs_dirname(path)) != NULL) {
-		for (i = 0; i < desc_extent_count(d); i++) {
-			const desc_extent *x = desc_extent_at(d, i);
-			char *p;
-
-			/* Only files beside it: what create made. */
-			if (x->path == NULL || strchr(x->path, '/') != NULL)
-				continue;
-			p = fs_join(dir, x->path);
-			if (p != NULL)
-				fp_unlink(p);
-			vk_free(p);
-		}
-		vk_free(dir);
-	}
-	desc_free(d);
-	fp_unlink(path);
-}
-
-static bool adapter_ok(const char *a)
-{
-	static const char *const known[] = {
-		"ide", "buslogic", "lsilogic", "legacyESX", "lsisas1068",
-		"pvscsi",
-	};
-	size_t i;
-
-	for (i = 0; a != NULL && i < sizeof(known) / sizeof(known[0]); i++)
-		if (strcmp(a, known[i]) == 0)
-			return true;
-	return false;
-}
-
-static bool hw_ok(const char *h)
-{
-	size_t i;
-
-	if (h == NULL || h[0] == '\0' || strlen(h) > 4)
-		return false;
-	for (i = 0; h[i] != '\0'; i++)
-		if (h[i] < '0' || h[i] > '9')
-			return false;
-	return true;
-}
-
-static void progress_tick(struct flatten_progress *p, uint64_t bytes)
-{
-	if (p != NULL && p->fn != NULL)
-		p->fn(p->ctx, p->done + bytes, p->total);
-}
-
-static desc_status flatten_walk(struct source *s, struct target *t,
-				uint64_t capacity, uint8_t *unit_buf,
-				struct flatten_progress *progress,
-				desc_error *err)
-{
-	uint64_t sector = 0, next_tick = PROGRESS_STEP;
-	desc_status rc = DESC_OK;
-
-	while (sector < capacity && rc == DESC_OK) {
-		struct dst_extent *d = target_extent(t, sector);
-		uint64_t n, doff = 0;
-		struct unit u;
-
-		if (d == NULL)
-			return desc_error_set(err, DESC_E_FORMAT, "", 0,
-					      "new disk does not cover sector %" PRIu64,
-					      sector);
-		n = UNIT_SECTORS - (sector - d->start) % UNIT_SECTORS;
-		if (n > d->start + d->sectors - sector)
-			n = d->start + d->sectors - sector;
-		rc = classify(s, sector, n, &u, err);
-		if (rc != DESC_OK)
-			break;
-		if (u.kind == UNIT_READ) {
-			rc = vmdk_disk_read(s->top, sector, n, unit_buf, err);
-			if (rc == DESC_OK &&
-			    !all_zero(unit_buf, (size_t)(n * VMDK_SECTOR_SIZE))) {
-				rc = target_place(t, sector, &doff, err);
-				if (rc == DESC_OK)
-					rc = pwrite_all(t->fd, unit_buf,
-							(size_t)(n * VMDK_SECTOR_SIZE),
-							doff, d->path, err);
-			}
-		} else if (u.kind == UNIT_COPY) {
-			rc = target_place(t, sector, &doff, err);
-			if (rc == DESC_OK)
-				rc = run_add(t, &u, doff,
-					     n * VMDK_SECTOR_SIZE, err);
-		}
-		if (u.kind == UNIT_HOLE && u.span > n) {
-			/* Skip a hole in whole units: every target extent
-			 * starts on a unit boundary, so a unit (a target grain)
-			 * is never placed twice. */
-			uint64_t end = (sector + u.span) / UNIT_SECTORS * UNIT_SECTORS;
-
-			if (end > capacity)
-				end = capacity;
-			if (end > sector + n)
-				n = end - sector;
-		}
-		sector += n;
-		if (sector * VMDK_SECTOR_SIZE >= next_tick) {
-			progress_tick(progress, sector * VMDK_SECTOR_SIZE);
-			next_tick = sector * VMDK_SECTOR_SIZE + PROGRESS_STEP;
-		}
-	}
-	if (rc == DESC_OK)
-		rc = target_finish(t, err);
-	return rc;
-}
-
-desc_status flatten_disk(vmdk_disk *top, const char *path,
-			 vmdk_create_type type, struct flatten_progress *progress,
-			 desc_error *err)
-{
-	const desc_descriptor *d = vmdk_disk_descriptor(top);
-	const char *adapter = desc_ddb_get(d, "ddb.adapterType");
-	const char *hw = desc_ddb_get(d, "ddb.virtualHWVersion");
-	vmdk_create_options copt;
-	struct source src;
-	struct target tgt;
-	uint8_t *unit_buf = NULL;
-	bool created = false;
-	desc_status rc;
-
-	memset(&src, 0, sizeof(src));
-	memset(&tgt, 0, sizeof(tgt));
-	tgt.fd = -1;
-	tgt.open = SIZE_MAX;
-	if (type != VMDK_CREATE_MONOLITHIC_SPARSE &&
-	    type != VMDK_CREATE_TWOGB_SPARSE &&
-	    type != VMDK_CREATE_MONOLITHIC_FLAT)
-		return desc_error_set(err, DESC_E_ARG, path, 0,
-				      "cannot promote to %s (expected monolithicSparse, twoGbMaxExtentSparse or monolithicFlat)",
-				      vmdk_create_type_name(type) ? vmdk_create_type_name(type) : "this type");
-	memset(&copt, 0, sizeof(copt));
-	copt.type = type;
-	copt.size_bytes = vmdk_disk_capacity(top) * VMDK_SECTOR_SIZE;
-	copt.adapter_type = adapter_ok(adapter) ? adapter : NULL;
-	copt.hw_version = hw_ok(hw) ? hw : NULL;
-	rc = vmdk_disk_create(path, &copt, err);
-	if (rc != DESC_OK)
-		return rc;
-	created = true;
-	unit_buf = vk_malloc(UNIT_BYTES);
-	if (unit_buf == NULL) {
-		rc = disk_nomem(err);
-		goto out;
-	}
-	rc = source_open(top, &src, err);
-	if (rc == DESC_OK)
-		rc = target_open(path, &tgt, err);
-	src.t = &tgt;
-	if (rc == DESC_OK)
-		rc = flatten_walk(&src, &tgt, vmdk_disk_capacity(top), unit_buf,
-				  progress, err);
-out:
-	target_close(&tgt);
-	source_close(&src);
-	vk_free(unit_buf);
-	if (rc != DESC_OK && created)
-		flatten_remove(path);
-	if (rc == DESC_OK && progress != NULL) {
-		progress->done += vmdk_disk_capacity(top) * VMDK_SECTOR_SIZE;
-		progress_tick(progress, 0);
-	}
-	return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* Full clones                                                         */
-/* ------------------------------------------------------------------ */
-
-/* VMware's disk UUID form (as create.c writes it). */
-static desc_status new_uuid(char out[48], desc_error *err)
-{
-	unsigned char b[16];
-	desc_status rc = fs_random(b + 3, 13, err);
-
-	if (rc != DESC_OK)
-		return rc;
-	b[3] = (unsigned char)(0x90 | (b[3] & 0x0f));
-	snprintf(out, 48,
-		 "60 00 C2 %02x %02x %02x %02x %02x-%02x %02x %02x %02x %02x %02x %02x %02x",
-		 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
-	return DESC_OK;
-}
-
-/* Writes desc (with a new ddb.uuid) over the embedded descriptor area of
- * the monolithic sparse file `path`, NUL-padded, when it fits. */
-static desc_status rewrite_embedded(const char *path, desc_descriptor *desc,
-				    desc_error *err)
-{
-	vmdk_sparse_header h;
-	char *text = NULL, *area = NULL;
-	size_t len = 0, cap;
-	desc_status rc;
-	struct stat st;
-	int fd;
-
-	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return fs_error(err, errno, path, "cannot open");
-	if (fstat(fd, &st) < 0) {
-		rc = fs_error(err, errno, path, "cannot stat");
-		goto out;
-	}
-	rc = sparse_read_header(fd, (uint64_t)st.st_size, path, &h, err);
-	if (rc == DESC_OK)
-		rc = desc_write(desc, &text, &len, err);
-	if (rc != DESC_OK)
-		goto out;
-	cap = (size_t)(h.descriptor_size * VMDK_SECTOR_SIZE);
-	if (h.descriptor_offset == 0 || len > cap) {
-		rc = desc_error_set(err, DESC_E_TOO_LARGE, path, 0,
-				    "descriptor of %zu bytes does not fit the embedded area of %zu bytes",
-				    len, cap);
-		goto out;
-	}
-	area = vk_calloc(1, cap);
-	if (area == NULL) {
-		rc = disk_nomem(err);
-		goto out;
-	}
-	memcpy(area, text, len);
-	rc = pwrite_all(fd, area, cap, h.descriptor_offset * VMDK_SECTOR_SIZE,
-			path, err);
-	if (rc == DESC_OK && fp_fsync(fd) < 0)
-		rc = fs_error(err, errno, path, "cannot sync");
-out:
-	close(fd);
-	vk_free(text);
-	vk_free(area);
-	return rc;
-}
-
-static desc_status has_compressed_extent(vmdk_disk *disk, bool *out,
-					 desc_error *err)
-{
-	size_t i, n = desc_extent_count(vmdk_disk_descriptor(disk));
-
-	*out = false;
-	for (i = 0; i < n; i++) {
-		vmdk_extent_info info;
-		desc_status rc = vmdk_disk_extent_info(disk, i, &info, err);
-
-		if (rc != DESC_OK)
-			return rc;
-		if (info.sparse &&
-		    (info.header.flags & VMDK_SPARSE_FLAG_COMPRESSED))
-			*out = true;
-	}
-	return DESC_OK;
-}
-
-static void report_in(vmdk_report_fn report, void *ctx, const char *shown,
-		      const char *name)
-{
-	char *p;
-
-	if (report == NULL)
-		return;
-	p = fs_join(shown, name);
-	report(ctx, "write", p ? p : name);
-	vk_free(p);
-}
-
-desc_status full_copy_disk(const char *base_path, const char *dir,
-			   const char *copy_name, const char *shown,
-			   vmdk_report_fn report, void *report_ctx,
-			   struct flatten_progress *progress, desc_error *err)
-{
-	vmdk_disk *disk = NULL;
-	desc_descriptor *copy = NULL;
-	char *dst = NULL, *text = NULL, **made = NULL;
-	size_t nmade = 0, i, n, len = 0;
-	bool compressed = false;
-	char uuid[48];
-	desc_status rc;
-
-	rc = vmdk_disk_open(base_path, VMDK_OPEN_CHAIN, &disk, err);
-	if (rc != DESC_OK)
-		return rc;
-	dst = fs_join(dir, copy_name);
-	if (dst == NULL) {
-		rc = disk_nomem(err);
-		goto out;
-	}
-	rc = has_compressed_extent(disk, &compressed, err);
-	if (rc != DESC_OK)
-		goto out;
-	if (vmdk_disk_parent(disk) != NULL || compressed) {
-		/* A chain or deflate grains: a copy of the files would not be
-		 * a plain standalone disk. */
-		rc = flatten_disk(disk, dst,
-				  vmdk_disk_parent(disk) ? flatten_default_type(disk)
-							 : VMDK_CREATE_MONOLITHIC_SPARSE,
-				  progress, err);
-		if (rc == DESC_OK)
-			report_in(report, report_ctx, shown, copy_name);
-		goto out;
-	}
-	rc = desc_clone(vmdk_disk_descriptor(disk), &copy, err);
-	if (rc == DESC_OK)
-		rc = new_uuid(uuid, err);
-	if (rc == DESC_OK)
-		rc = desc_ddb_set(copy, "ddb.uuid", uuid, err);
-	if (rc != DESC_OK)
-		goto out;
-	n = desc_extent_count(copy);
-	made = vk_calloc(n + 1, sizeof(*made));
-	if (made == NULL) {
-		rc = disk_nomem(err);
-		goto out;
-	}
-	if (vmdk_disk_embedded(disk)) {
-		rc = fs_copy_file(base_path, dst, 0644, err);
-		if (rc == DESC_OK)
-			made[nmade++] = vk_strdup(dst);
-		if (rc == DESC_OK)
-			rc = rewrite_embedded(dst, copy, err);
-		if (rc == DESC_OK)
-			report_in(report, report_ctx, shown, copy_name);
-		goto out;
-	}
-	for (i = 0; i < n && rc == DESC_OK; i++) {
-		vmdk_extent_info info;
-		char *name, *to;
-
-		rc = vmdk_disk_extent_info(disk, i, &info, err);
-		if (rc != DESC_OK || info.path == NULL)
-			continue;
-		name = fs_basename(info.path);
-		to = name ? fs_join(dir, name) : NULL;
-		if (to == NULL)
-			rc = disk_nomem(err);
-		else if (strcmp(name, copy_name) == 0)
-			rc = desc_error_set(err, DESC_E_EXISTS, info.path, 0,
-					    "extent has the descriptor's own name '%s'",
-					    name);
-		else
-			rc = fs_copy_file(info.path, to, 0644, err);
-		if (rc == DESC_OK) {
-			made[nmade++] = to;
-			to = NULL;
-			rc = desc_extent_set_path(copy, i, name, err);
-			report_in(report, report_ctx, shown, name);
-			if (progress != NULL) {
-				progress->done += desc_extent_at(copy, i)->sectors *
-						  VMDK_SECTOR_SIZE;
-				progress_tick(progress, 0);
-			}
-		}
-		vk_free(name);
-		vk_free(to);
-	}
-	if (rc == DESC_OK)
-		rc = desc_write(copy, &text, &len, err);
-	if (rc == DESC_OK)
-		rc = fs_write_new(dst, text, len, 0644, true, err);
-	if (rc == DESC_OK)
-		report_in(report, report_ctx, shown, copy_name);
-out:
-	for (i = 0; i < nmade; i++) {
-		if (rc != DESC_OK && made[i] != NULL)
-			fp_unlink(made[i]);
-		vk_free(made[i]);
-	}
-	vk_free(made);
-	vk_free(text);
-	vk_free(dst);
-	desc_free(copy);
-	vmdk_disk_free(disk);
-	return rc;
-}
 
 /* ------------------------------------------------------------------ */
 /* Promote                                                             */
@@ -1175,7 +132,7 @@ static desc_status find_vmx(const char *dir, const char *disk, char **out,
 			continue;
 		p = fs_join(dir, de->d_name);
 		if (p == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			break;
 		}
 		desc_error e;
@@ -1190,7 +147,7 @@ static desc_status find_vmx(const char *dir, const char *disk, char **out,
 		}
 		if (st == DESC_E_NOMEM) {
 			/* Other problems just mean "not this .vmx". */
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			desc_dict_free(vmx);
 			vk_free(text);
 			vk_free(p);
@@ -1268,7 +225,7 @@ static desc_status add_disk(struct promote_job *j, const char *node,
 
 	grown = vk_reallocarray(j->disks, j->count + 1, sizeof(*j->disks));
 	if (grown == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	j->disks = grown;
 	p = &j->disks[j->count];
 	memset(p, 0, sizeof(*p));
@@ -1277,7 +234,7 @@ static desc_status add_disk(struct promote_job *j, const char *node,
 	if (p->old_path == NULL || (node != NULL && p->node == NULL)) {
 		vk_free(p->old_path);
 		vk_free(p->node);
-		return disk_nomem(err);
+		return vk_nomem(err);
 	}
 	j->count++;
 	rc = vmdk_disk_open(path, VMDK_OPEN_CHAIN, &p->disk, err);
@@ -1301,7 +258,7 @@ static desc_status load_vmx(struct promote_job *j, desc_error *err)
 		char *p = fs_join(j->dir, disks[i].file_name);
 
 		if (p == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			break;
 		}
 		rc = add_disk(j, disks[i].node, p, err);
@@ -1335,7 +292,7 @@ static desc_status strip_vmsd(desc_dict *vmsd, desc_error *err)
 			    strcasecmp(k, "snapshot.lastUID") != 0) {
 				key = vk_strdup(k);
 				if (key == NULL)
-					return disk_nomem(err);
+					return vk_nomem(err);
 				break;
 			}
 		}
@@ -1380,7 +337,7 @@ static desc_status each_old(struct promote_job *j, const struct promoted *p,
 
 		if (adir == NULL) {
 			vk_free(ddir);
-			return disk_nomem(err);
+			return vk_nomem(err);
 		}
 		for (i = 0; inside && i < desc_extent_count(desc); i++) {
 			const desc_extent *x = desc_extent_at(desc, i);
@@ -1392,7 +349,7 @@ static desc_status each_old(struct promote_job *j, const struct promoted *p,
 			edir = ep ? fs_dirname(ep) : NULL;
 			aedir = edir ? fs_absolute(edir) : NULL;
 			if (aedir == NULL)
-				st = disk_nomem(err);
+				st = vk_nomem(err);
 			else if (strcmp(aedir, j->dir) == 0 &&
 				 strcmp(ep, vmdk_disk_path(d)) != 0)
 				st = fn(j, ep, ctx);
@@ -1450,7 +407,7 @@ static desc_status staged_files(const char *path, char ***names, size_t *n,
 	*names = vk_calloc(count, sizeof(char *));
 	if (*names == NULL) {
 		desc_free(d);
-		return disk_nomem(err);
+		return vk_nomem(err);
 	}
 	for (i = 0; !embedded && i < desc_extent_count(d); i++)
 		if (desc_extent_at(d, i)->path != NULL)
@@ -1459,7 +416,7 @@ static desc_status staged_files(const char *path, char ***names, size_t *n,
 	*n = k;
 	for (i = 0; i < k; i++)
 		if ((*names)[i] == NULL)
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 	desc_free(d);
 	return rc;
 }
@@ -1489,13 +446,13 @@ static desc_status move_in(struct promote_job *j, const char *staging,
 		j->moved = rc == DESC_OK ? vk_reallocarray(j->moved,
 					   j->nmoved + n, sizeof(char *)) : j->moved;
 		if (rc == DESC_OK && j->moved == NULL)
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 		for (k = 0; k < n && rc == DESC_OK; k++) {
 			char *from = fs_join(staging, names[k]);
 			char *to = fs_join(j->dir, names[k]);
 
 			if (from == NULL || to == NULL)
-				rc = disk_nomem(err);
+				rc = vk_nomem(err);
 			else
 				rc = fs_rename_noreplace(from, to, err);
 			vk_free(from);
@@ -1534,9 +491,9 @@ static void undo_moves(struct promote_job *j)
  * renames leaves a journal, and the next promote of the leaf finishes it
  * when the .vmx already names a new descriptor (strips the .vmsd,
  * removes the old files) or else removes the new, unreferenced files and
- * starts over: no orphan NAME.vmdk stays beside the leaf.
+ * starts over: no orphan NAME.vmdk stays beside the leaf.  (JOURNAL_NAME
+ * is in ops.h: check reports a journal left behind.)
  */
-#define JOURNAL_NAME "promote-journal"
 
 struct journal {
 	char *buf;
@@ -1559,7 +516,7 @@ static desc_status journal_add(struct journal *jn, char tag,
 		char *grown = vk_reallocarray(jn->buf, cap, 1);
 
 		if (grown == NULL)
-			return disk_nomem(err);
+			return vk_nomem(err);
 		jn->buf = grown;
 		jn->cap = cap;
 	}
@@ -1612,7 +569,7 @@ static desc_status journal_write(struct promote_job *j, const char *staging,
 			char *p = fs_join(staging, names[k]);
 
 			rc = p ? journal_add_file(&jn, 'n', p, err)
-			       : disk_nomem(err);
+			       : vk_nomem(err);
 			vk_free(p);
 		}
 		free_names(names, n);
@@ -1624,7 +581,7 @@ static desc_status journal_write(struct promote_job *j, const char *staging,
 	if (rc == DESC_OK) {
 		path = fs_join(staging, JOURNAL_NAME);
 		rc = path ? fs_write_new(path, jn.buf, jn.len, 0600, true, err)
-			  : disk_nomem(err);
+			  : vk_nomem(err);
 	}
 	vk_free(path);
 	vk_free(jn.buf);
@@ -1641,13 +598,13 @@ static desc_status vmx_names(const struct promote_job *j,
 
 	*found = false;
 	if (p == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	for (i = 0; i < n && !*found; i++) {
 		char *q = fs_join(j->dir, disks[i].file_name);
 
 		if (q == NULL) {
 			vk_free(p);
-			return disk_nomem(err);
+			return vk_nomem(err);
 		}
 		*found = same_file(p, q);
 		vk_free(q);
@@ -1673,7 +630,7 @@ static desc_status journal_unlink(struct promote_job *j,
 		return rc;
 	p = fs_join(j->dir, name);
 	if (p == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	if (lstat(p, &st) == 0 && (uint64_t)st.st_ino == ino) {
 		report(j, "remove", p);
 		if (fp_unlink(p) < 0 && errno != ENOENT)
@@ -1693,7 +650,7 @@ static desc_status finish_vmsd(struct promote_job *j, desc_error *err)
 	desc_status rc = DESC_OK;
 
 	if (path == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	if (!fs_exists(path))
 		goto out;
 	rc = fs_read_file(path, DESC_MAX_INPUT, &text, &len, err);
@@ -1752,11 +709,11 @@ static desc_status journal_replay(struct promote_job *j, const char *text,
 
 		if (text[off] != want)
 			continue;
-		/* "INODE/NAME", a plain name of a file in the leaf folder. */
-		for (; *name >= '0' && *name <= '9' &&
-		       ino <= (UINT64_MAX - 9) / 10; name++)
-			ino = ino * 10 + (uint64_t)(*name - '0');
-		if (*name++ != '/' || name[0] == '\0' ||
+		/* "INODE/NAME", a plain name of a file in the leaf folder
+		 * (no digits: inode 0, which no file has). */
+		if (desc_parse_number(&name, NULL, 10, UINT64_MAX, &ino) ==
+			    DESC_NUMBER_OVERFLOW ||
+		    *name++ != '/' || name[0] == '\0' ||
 		    strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
 		    strcmp(name, "..") == 0)
 			continue;
@@ -1789,7 +746,7 @@ static desc_status journal_recover(struct promote_job *j, bool *finished,
 
 	*finished = false;
 	if (ours == NULL) {
-		rc = disk_nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	dh = opendir(j->dir);
@@ -1809,7 +766,7 @@ static desc_status journal_recover(struct promote_job *j, bool *finished,
 		sdir = fs_join(j->dir, de->d_name);
 		jpath = sdir ? fs_join(sdir, JOURNAL_NAME) : NULL;
 		if (jpath == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 		} else if (lstat(sdir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
 			/* not a folder: not ours */
 		} else if (lstat(jpath, &sb) == 0 && S_ISREG(sb.st_mode)) {
@@ -1852,19 +809,19 @@ static desc_status promote_in_place(struct promote_job *j,
 
 	stem = fs_basename(j->vmx_path);
 	if (stem == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	stem[strlen(stem) - 4] = '\0'; /* ".vmx": has_suffix checked */
 	for (i = 0; i < j->count; i++) {
 		j->disks[i].new_name = free_name(j, stem);
 		if (j->disks[i].new_name == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			goto out;
 		}
 	}
 	vmsd_path = vk_asprintf("%.*s.vmsd", (int)(strlen(j->vmx_path) - 4),
 				j->vmx_path);
 	if (vmsd_path == NULL) {
-		rc = disk_nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	if (fs_exists(vmsd_path)) {
@@ -1882,7 +839,7 @@ static desc_status promote_in_place(struct promote_job *j,
 		char *key = vk_asprintf("%s.fileName", j->disks[i].node);
 
 		rc = key ? desc_dict_set(j->vmx, key, j->disks[i].new_name, err)
-			 : disk_nomem(err);
+			 : vk_nomem(err);
 		vk_free(key);
 		if (rc != DESC_OK)
 			goto out;
@@ -1902,7 +859,7 @@ static desc_status promote_in_place(struct promote_job *j,
 		goto out;
 	}
 	/* A crashed earlier run may have left a staging folder here. */
-	rc = vmdk_staging_cleanup(j->dir, &cleaned, err);
+	rc = fs_staging_cleanup(j->dir, &cleaned, err);
 	if (rc == DESC_OK)
 		rc = fs_make_staging(j->vmx_path, &staging, err);
 	if (rc != DESC_OK)
@@ -1914,7 +871,7 @@ static desc_status promote_in_place(struct promote_job *j,
 					    opt->type_set ? opt->type
 							  : flatten_default_type(j->disks[i].disk),
 					    prog, err)
-			     : disk_nomem(err);
+			     : vk_nomem(err);
 	}
 	if (rc == DESC_OK)
 		rc = journal_write(j, staging, err);
@@ -2008,7 +965,7 @@ static desc_status promote_to_dir(struct promote_job *j,
 		j->disks[i].staged = name ? fs_join(opt->output_dir, name) : NULL;
 		vk_free(name);
 		if (j->disks[i].staged == NULL) {
-			rc = disk_nomem(err);
+			rc = vk_nomem(err);
 			break;
 		}
 		report(j, "write", j->disks[i].staged);
@@ -2046,7 +1003,7 @@ static desc_status recover_unless_running(struct promote_job *j,
 
 	*finished = false;
 	if (lck == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	if (!fs_exists(lck))
 		rc = journal_recover(j, finished, err);
 	vk_free(lck);
@@ -2066,7 +1023,7 @@ static desc_status check_not_running(const struct promote_job *j,
 		bool busy;
 
 		if (lck == NULL)
-			return disk_nomem(err);
+			return vk_nomem(err);
 		busy = fs_exists(lck);
 		vk_free(lck);
 		if (busy)
@@ -2112,7 +1069,7 @@ desc_status vmdk_promote(const char *leaf, const vmdk_promote_options *opt,
 	abs = fs_absolute(leaf);
 	j.shown = S_ISDIR(st.st_mode) ? vk_strdup(leaf) : fs_dirname(leaf);
 	if (abs == NULL || j.shown == NULL) {
-		rc = disk_nomem(err);
+		rc = vk_nomem(err);
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
@@ -2123,10 +1080,10 @@ desc_status vmdk_promote(const char *leaf, const vmdk_promote_options *opt,
 		j.vmx_path = abs;
 		abs = NULL;
 		j.dir = fs_dirname(j.vmx_path);
-		rc = j.dir ? DESC_OK : disk_nomem(err);
+		rc = j.dir ? DESC_OK : vk_nomem(err);
 	} else {
 		j.dir = fs_dirname(abs);
-		rc = j.dir ? DESC_OK : disk_nomem(err);
+		rc = j.dir ? DESC_OK : vk_nomem(err);
 		if (rc == DESC_OK && opt->output_dir == NULL)
 			rc = find_vmx(j.dir, abs, &j.vmx_path, err);
 		else if (rc == DESC_OK)

@@ -73,11 +73,6 @@ struct reloc {
 	char *record;   /* our relocation record (see write_record) */
 };
 
-static desc_status nomem(desc_error *err)
-{
-	return desc_error_set(err, DESC_E_NOMEM, NULL, 0, "out of memory");
-}
-
 static void report(const struct reloc *r, const char *action,
 		   const char *path)
 {
@@ -99,14 +94,14 @@ static desc_status new_name(struct reloc *r, const char *desc_path,
 	resolved = cm_resolve(desc_path, name);
 	abs = resolved ? fs_absolute(resolved) : NULL;
 	if (abs == NULL) {
-		st = nomem(r->err);
+		st = vk_nomem(r->err);
 		goto out;
 	}
 	if (!cm_under(r->base_abs, abs))
 		goto out;
 	moved = vk_asprintf("%s%s", r->new_abs, abs + strlen(r->base_abs));
 	if (moved == NULL) {
-		st = nomem(r->err);
+		st = vk_nomem(r->err);
 		goto out;
 	}
 	if (name[0] == '/') {
@@ -115,7 +110,7 @@ static desc_status new_name(struct reloc *r, const char *desc_path,
 	} else {
 		*out = fs_relative(new_desc_dir, moved);
 		if (*out == NULL)
-			st = nomem(r->err);
+			st = vk_nomem(r->err);
 	}
 out:
 	vk_free(resolved);
@@ -141,7 +136,7 @@ static desc_status add_edit(struct reloc *r, const char *path, bool in_base,
 
 		ed = vk_reallocarray(r->edits, cap, sizeof(*ed));
 		if (ed == NULL)
-			return nomem(r->err);
+			return vk_nomem(r->err);
 		r->edits = ed;
 		r->edits_cap = cap;
 	}
@@ -157,7 +152,7 @@ static desc_status add_edit(struct reloc *r, const char *path, bool in_base,
 	ed->size = sb->st_size;
 	ed->mtime = sb->st_mtim;
 	if (ed->path == NULL || ed->name == NULL)
-		return nomem(r->err);
+		return vk_nomem(r->err);
 	if (r->opt->dry_run)
 		return DESC_OK;
 	return stage(r, ed, new_text, new_len);
@@ -179,7 +174,7 @@ static desc_status consider(struct reloc *r, const char *path, bool in_base)
 	if (cm_fileset_has_path(&r->seen, path))
 		return DESC_OK;
 	if (!cm_fileset_add_path(&r->seen, path))
-		return nomem(r->err);
+		return vk_nomem(r->err);
 	if (stat(path, &sb) != 0)
 		return fs_error(r->err, errno, path, "cannot stat");
 	desc_error_clear(&e);
@@ -196,7 +191,7 @@ static desc_status consider(struct reloc *r, const char *path, bool in_base)
 			dir = fs_dirname(path);
 			abs_dir = dir ? fs_absolute(dir) : NULL;
 			if (abs_dir == NULL) {
-				st = nomem(r->err);
+				st = vk_nomem(r->err);
 				goto out;
 			}
 			if (hint != NULL) {
@@ -214,26 +209,26 @@ static desc_status consider(struct reloc *r, const char *path, bool in_base)
 	}
 	if (st != DESC_OK) {
 		if (e.code == DESC_E_NOMEM)
-			st = nomem(r->err);
+			st = vk_nomem(r->err);
 		else
 			st = DESC_OK; /* unreadable or huge: not a descriptor */
 		goto out;
 	}
 	if (desc_parse(text, len, path, &desc, NULL, &e) != DESC_OK) {
-		st = e.code == DESC_E_NOMEM ? nomem(r->err) : DESC_OK;
+		st = e.code == DESC_E_NOMEM ? vk_nomem(r->err) : DESC_OK;
 		goto out;
 	}
 	dir = fs_dirname(path);
 	abs_dir = dir ? fs_absolute(dir) : NULL;
 	if (abs_dir == NULL) {
-		st = nomem(r->err);
+		st = vk_nomem(r->err);
 		goto out;
 	}
 	new_dir = in_base ? vk_asprintf("%s%s", r->new_abs,
 					 abs_dir + strlen(r->base_abs)) :
 			    vk_strdup(abs_dir);
 	if (new_dir == NULL) {
-		st = nomem(r->err);
+		st = vk_nomem(r->err);
 		goto out;
 	}
 	for (size_t i = 0; i < desc_extent_count(desc) && st == DESC_OK; i++) {
@@ -299,7 +294,7 @@ static desc_status consider_dict(struct reloc *r, const char *path)
 	if (cm_fileset_has_path(&r->seen, path))
 		return DESC_OK;
 	if (!cm_fileset_add_path(&r->seen, path))
-		return nomem(r->err);
+		return vk_nomem(r->err);
 	if (stat(path, &sb) != 0)
 		return fs_error(r->err, errno, path, "cannot stat");
 	desc_error_clear(&e);
@@ -312,13 +307,13 @@ static desc_status consider_dict(struct reloc *r, const char *path)
 		st = vmsd_snapshot_disks(dict, &snaps, &nsnaps, &e);
 	if (st != DESC_OK) {
 		/* Not ours to judge here: `vmdkit check` reports it. */
-		st = e.code == DESC_E_NOMEM ? nomem(r->err) : DESC_OK;
+		st = e.code == DESC_E_NOMEM ? vk_nomem(r->err) : DESC_OK;
 		goto out;
 	}
 	dir = fs_dirname(path);
 	abs_dir = dir ? fs_absolute(dir) : NULL;
 	if (abs_dir == NULL) {
-		st = nomem(r->err);
+		st = vk_nomem(r->err);
 		goto out;
 	}
 	for (size_t i = 0; i < ndisks + nsnaps && st == DESC_OK; i++) {
@@ -337,7 +332,7 @@ static desc_status consider_dict(struct reloc *r, const char *path)
 					  snaps[i - ndisks].snapshot,
 					  snaps[i - ndisks].disk);
 		if (key == NULL)
-			st = nomem(r->err);
+			st = vk_nomem(r->err);
 		else
 			st = desc_dict_set(dict, key, repl, r->err);
 		changed = true;
@@ -386,7 +381,7 @@ static desc_status scan(struct reloc *r, const char *dir, bool in_base,
 			continue; /* ".", "..", staging leftovers */
 		path = fs_join(dir, de->d_name);
 		if (path == NULL) {
-			st = nomem(r->err);
+			st = vk_nomem(r->err);
 			break;
 		}
 		if (lstat(path, &sb) == 0) {
@@ -395,7 +390,7 @@ static desc_status scan(struct reloc *r, const char *dir, bool in_base,
 				char *abs = fs_absolute(path);
 
 				if (abs == NULL)
-					st = nomem(r->err);
+					st = vk_nomem(r->err);
 				else if (in_base || !cm_under(r->base_abs, abs))
 					st = scan(r, path, in_base, depth + 1);
 				vk_free(abs);
@@ -449,7 +444,7 @@ static desc_status temp_name(struct reloc *r, const struct edit *ed,
 		return st;
 	*out = vk_asprintf("%s%s-%ld-%02x%02x%02x", VMDK_STAGING_PREFIX,
 			   ed->name, (long)getpid(), rnd[0], rnd[1], rnd[2]);
-	return *out == NULL ? nomem(r->err) : DESC_OK;
+	return *out == NULL ? vk_nomem(r->err) : DESC_OK;
 }
 
 static desc_status stage(struct reloc *r, struct edit *ed, const char *text,
@@ -459,13 +454,13 @@ static desc_status stage(struct reloc *r, struct edit *ed, const char *text,
 	desc_status st;
 
 	if (dir == NULL)
-		return nomem(r->err);
+		return vk_nomem(r->err);
 	st = temp_name(r, ed, &ed->temp_name);
 	if (st != DESC_OK)
 		goto out;
 	tmp = fs_join(dir, ed->temp_name);
 	if (tmp == NULL) {
-		st = nomem(r->err);
+		st = vk_nomem(r->err);
 		goto out;
 	}
 	st = fs_write_new(tmp, text, len, ed->mode, true, r->err);
@@ -559,7 +554,7 @@ static desc_status commit_one(struct reloc *r, struct edit *ed)
 	dst = dir ? fs_join(dir, ed->name) : NULL;
 	keep = dir ? fs_join(dir, ed->keep_name) : NULL;
 	if (tmp == NULL || dst == NULL || keep == NULL) {
-		st = nomem(r->err);
+		st = vk_nomem(r->err);
 		goto out;
 	}
 	st = same_as_read(r, ed, dst);
@@ -628,7 +623,7 @@ static desc_status restage_manifest(struct reloc *r)
 		return DESC_OK;
 	mpath = fs_join(r->basedir, VMDK_MANIFEST_NAME);
 	if (mpath == NULL)
-		return nomem(r->err);
+		return vk_nomem(r->err);
 	if (!fs_exists(mpath))
 		goto out; /* not a vmdkit base: no manifest to keep */
 	st = fs_read_file(mpath, DESC_MAX_INPUT, &text, &len, r->err);
@@ -697,9 +692,9 @@ static void reloc_free(struct reloc *r)
  * relocate killed in between leaves OLD missing, NEW present and some
  * leaves still pointing into OLD; the record of a dead run is the proof
  * that lets the next `relocate OLD NEW` finish it (the reverse relocate,
- * then this one) instead of refusing a missing OLD.
+ * then this one) instead of refusing a missing OLD.  (RECORD_PREFIX is
+ * in ops.h: check reports a record left behind.)
  */
-#define RECORD_PREFIX ".vmdkit-relocate-"
 
 static char *record_stem(const char *target_abs)
 {
@@ -720,7 +715,7 @@ static desc_status write_record(struct reloc *r)
 	desc_status st;
 
 	if (stem == NULL)
-		return nomem(r->err);
+		return vk_nomem(r->err);
 	st = fs_random(rnd, sizeof(rnd), r->err);
 	if (st != DESC_OK)
 		goto out;
@@ -729,7 +724,7 @@ static desc_status write_record(struct reloc *r)
 	text = vk_asprintf("from %s\nto %s\n", r->base_abs, r->new_abs);
 	dir = fs_dirname(r->new_abs);
 	if (r->record == NULL || text == NULL || dir == NULL) {
-		st = nomem(r->err);
+		st = vk_nomem(r->err);
 		goto out;
 	}
 	st = fs_write_new(r->record, text, strlen(text), 0600, true, r->err);
@@ -787,7 +782,7 @@ static desc_status scan_records(struct reloc *r, const char *target_abs,
 	want_back = vk_asprintf("from %s\nto %s\n", r->new_abs, r->base_abs);
 	dir = fs_dirname(target_abs);
 	if (stem == NULL || want_fwd == NULL || want_back == NULL || dir == NULL) {
-		st = nomem(r->err);
+		st = vk_nomem(r->err);
 		goto out;
 	}
 	base = strrchr(stem, '/') + 1;
@@ -806,7 +801,7 @@ static desc_status scan_records(struct reloc *r, const char *target_abs,
 			continue;
 		path = fs_join(dir, de->d_name);
 		if (path == NULL) {
-			st = nomem(r->err);
+			st = vk_nomem(r->err);
 			break;
 		}
 		if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
@@ -853,14 +848,14 @@ static desc_status check_args(struct reloc *r, const char *basedir,
 	r->base_abs = fs_absolute(basedir);
 	r->new_abs = fs_absolute(newdir);
 	if (!r->basedir || !r->newdir || !r->base_abs || !r->new_abs)
-		return nomem(r->err);
+		return vk_nomem(r->err);
 	if (strcmp(r->base_abs, "/") == 0 || cm_under(r->base_abs, r->new_abs))
 		return desc_error_set(r->err, DESC_E_ARG, newdir, 0,
 				      "new folder lies inside the base folder '%s'",
 				      basedir);
 	parent = fs_dirname(r->new_abs);
 	if (parent == NULL)
-		return nomem(r->err);
+		return vk_nomem(r->err);
 	if (stat(parent, &sb) != 0 || !S_ISDIR(sb.st_mode))
 		st = desc_error_set(r->err, DESC_E_NOT_FOUND, newdir, 0,
 				    "parent folder '%s' does not exist", parent);
@@ -883,7 +878,7 @@ static desc_status resume(struct reloc *r, const char *basedir,
 	r->base_abs = fs_absolute(basedir);
 	r->new_abs = fs_absolute(newdir);
 	if (r->base_abs == NULL || r->new_abs == NULL)
-		return nomem(r->err);
+		return vk_nomem(r->err);
 	if (lstat(basedir, &sb) != 0 && errno == ENOENT &&
 	    lstat(newdir, &sb) == 0 && S_ISDIR(sb.st_mode)) {
 		st = scan_records(r, r->new_abs, false, false, &forward);
@@ -954,7 +949,7 @@ desc_status vmdk_relocate(const char *basedir, const char *newdir,
 			char *p = fs_join(basedir, de->d_name);
 
 			if (p == NULL || !cm_fileset_add_path(&r.base_files, p))
-				st = nomem(err);
+				st = vk_nomem(err);
 			vk_free(p);
 		}
 		closedir(d);

@@ -42,7 +42,7 @@ static desc_status in_manifest(const char *dir, const char *name, bool *yes,
 
 	*yes = false;
 	if (mpath == NULL)
-		return disk_nomem(err);
+		return vk_nomem(err);
 	st = fs_read_file(mpath, DESC_MAX_INPUT, &text, &len, err);
 	if (st == DESC_OK)
 		st = manifest_parse(text, len, mpath, &m, err);
@@ -85,7 +85,7 @@ static desc_status prove_unchanged(const char *parent, char **why,
 			name = fs_basename(file);
 		}
 		if (file == NULL || dir == NULL || name == NULL) {
-			st = disk_nomem(err);
+			st = vk_nomem(err);
 		} else if (!has_manifest(dir)) {
 			refused = true;
 			*why = vk_asprintf("extent '%s' of '%s' is not in a vmdkit base folder (no %s beside it), so nothing proves its data unchanged",
@@ -104,7 +104,7 @@ static desc_status prove_unchanged(const char *parent, char **why,
 			verified = vk_strdup(dir);
 			desc_findings_clear(&found);
 			st = verified ? vmdk_base_verify(dir, &found, err) :
-					disk_nomem(err);
+					vk_nomem(err);
 			for (size_t j = 0; st == DESC_OK && j < found.count &&
 					   !refused; j++)
 				if (found.items[j].severity == DESC_SEV_ERROR) {
@@ -124,7 +124,7 @@ static desc_status prove_unchanged(const char *parent, char **why,
 		*why = vk_asprintf("'%s' has no extent files to prove", parent);
 	}
 	if (st == DESC_OK && refused && *why == NULL)
-		st = disk_nomem(err);
+		st = vk_nomem(err);
 	if (st != DESC_OK) {
 		vk_free(*why);
 		*why = NULL;
@@ -168,7 +168,7 @@ static desc_status write_embedded(const char *path, const char *text,
 	size = (size_t)h.descriptor_size * VMDK_SECTOR_SIZE;
 	area = vk_calloc(1, size);
 	if (area == NULL) {
-		st = disk_nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	memcpy(area, text, len);
@@ -238,7 +238,7 @@ desc_status vmdk_repair_cid(const char *leaf, const vmdk_repair_options *opt,
 	result->new_parent_cid = p->cid;
 	cdir = fs_dirname(c->path);
 	if (cdir == NULL) {
-		st = disk_nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	if (has_manifest(cdir)) {

@@ -1,9 +1,9 @@
 /*
- * scan.h - folder-scan helpers shared by check.c, dependents.c,
- * relocate.c and repair.c (private, never installed).
+ * scan.h - folder-scan helpers (scan.c) shared by check, dependents,
+ * relocate and repair (private, never installed).
  */
-#ifndef VMDKIT_CHAINMGMT_PRIVATE_H
-#define VMDKIT_CHAINMGMT_PRIVATE_H
+#ifndef VMDKIT_OPS_SCAN_H
+#define VMDKIT_OPS_SCAN_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,9 +1,10 @@
 /*
- * flatten.h - flattening a chain into a new standalone disk,
- * shared by promote.c and leaf.c's full clones (private, never installed).
+ * flatten.h - flattening a chain into a new standalone disk (flatten.c)
+ * and a full clone's copy of its base (copy.c): mechanisms of the formats
+ * layer, used by ops/promote.c and ops/leaf.c (private, never installed).
  */
-#ifndef VMDKIT_PROMOTE_PRIVATE_H
-#define VMDKIT_PROMOTE_PRIVATE_H
+#ifndef VMDKIT_DISK_FLATTEN_H
+#define VMDKIT_DISK_FLATTEN_H
 
 #include <stdint.h>
 
@@ -18,6 +19,14 @@ struct flatten_progress {
 	uint64_t done;
 	uint64_t total;
 };
+
+/* Reports p->done + bytes of p->total to the callback, if any. */
+void flatten_progress_tick(struct flatten_progress *p, uint64_t bytes);
+
+/* Writes len bytes of buf at byte offset off of fd, retrying after EINTR
+ * and short writes; "cannot write '<path>'" on failure. */
+desc_status disk_pwrite_all(int fd, const void *buf, size_t len, uint64_t off,
+			    const char *path, desc_error *err);
 
 /* Writes a new standalone disk `path` (must not exist; its extents are
  * created beside it) of `type` with the virtual content of `top` (opened
