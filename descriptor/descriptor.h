@@ -345,7 +345,7 @@ typedef enum desc_number_status {
 } desc_number_status;
 
 /* The project's one number parser, a cursor helper: reads the digits of
- * `base` (10 or 16; hex accepts both cases, no "0x" and no sign) starting
+ * `base` (8, 10 or 16; hex accepts both cases; no "0x" and no sign) starting
  * at *p and ending at the first non-digit or at `end` (NULL: at the NUL),
  * and stores their value in *out.  The value must be at most `max`;
  * overflow is checked digit by digit, so any number of digits is safe.

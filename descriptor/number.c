@@ -37,7 +37,7 @@ desc_number_status desc_parse_number(const char **p, const char *end,
 	uint64_t v = 0;
 	int d;
 
-	if (base != 10 && base != 16)
+	if (base != 8 && base != 10 && base != 16)
 		return DESC_NUMBER_NONE;
 	if ((end != NULL && q >= end) || (d = digit_in((unsigned char)*q, base)) < 0)
 		return DESC_NUMBER_NONE;

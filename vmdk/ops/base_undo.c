@@ -281,41 +281,34 @@ out:
 
 /* Cursor helpers for the record: advance *p only on success. */
 
-/* " NUMBER", decimal. */
-static bool cur_sp_u64(const char **p, uint64_t *out)
+/* " NUMBER" in `base`, at most max. */
+static bool cur_sp_number(const char **p, unsigned base, uint64_t max,
+			  uint64_t *out)
 {
 	const char *q = *p;
 
 	if (*q != ' ')
 		return false;
 	q++;
-	if (desc_parse_number(&q, NULL, 10, UINT64_MAX, out) != DESC_NUMBER_OK)
+	if (desc_parse_number(&q, NULL, base, max, out) != DESC_NUMBER_OK)
 		return false;
 	*p = q;
 	return true;
 }
 
-/* " MODE", octal as write_undo prints it, at most 07777.  The mode is the
- * one octal number vmdkit reads, and desc_parse_number has bases 10 and
- * 16 only. */
+/* " NUMBER", decimal. */
+static bool cur_sp_u64(const char **p, uint64_t *out)
+{
+	return cur_sp_number(p, 10, UINT64_MAX, out);
+}
+
+/* " MODE", octal as write_undo prints it, at most 07777. */
 static bool cur_sp_mode(const char **p, mode_t *out)
 {
-	const char *q = *p;
-	unsigned v = 0;
-	size_t n, i;
+	uint64_t v;
 
-	if (*q != ' ')
+	if (!cur_sp_number(p, 8, 07777, &v))
 		return false;
-	q++;
-	n = strspn(q, "01234567");
-	if (n == 0)
-		return false;
-	for (i = 0; i < n; i++) {
-		v = v * 8 + (unsigned)(q[i] - '0');
-		if (v > 07777)
-			return false;
-	}
-	*p = q + n;
 	*out = (mode_t)v;
 	return true;
 }
