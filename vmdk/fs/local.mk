@@ -5,3 +5,6 @@ libvmdkit_la_SOURCES += \
 	vmdk/fs/fs.c \
 	vmdk/fs/failpoint.h \
 	vmdk/fs/failpoint.c
+libvmdkit_la_SOURCES += \
+	vmdk/fs/txn.h \
+	vmdk/fs/txn.c
