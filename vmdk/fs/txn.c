@@ -64,6 +64,7 @@ struct step {
 struct journal {
 	char *root;    /* absolute */
 	char *staging; /* absolute; NULL in a dry run */
+	char *shown_staging; /* as found (reports); NULL: staging */
 	char *host, *start, *command;
 	unsigned long long pid;
 	struct step *steps;
@@ -314,12 +315,12 @@ static char *process_start(unsigned long long pid)
 #ifdef __linux__
 	char path[64], *boot = NULL, *stat = NULL, *res = NULL;
 	const char *p, *start;
-	size_t len, field;
+	size_t len, stat_len, field;
 
 	snprintf(path, sizeof(path), "/proc/%llu/stat", pid);
 	if (fs_read_file("/proc/sys/kernel/random/boot_id", 256, &boot, &len,
 			 NULL) != DESC_OK ||
-	    fs_read_file(path, 4096, &stat, &len, NULL) != DESC_OK)
+	    fs_read_file(path, 4096, &stat, &stat_len, NULL) != DESC_OK)
 		goto out;
 	while (len > 0 && (boot[len - 1] == '\n' || boot[len - 1] == ' '))
 		boot[--len] = '\0';
@@ -396,6 +397,7 @@ static void journal_clear(struct journal *j)
 	vk_free(j->steps);
 	vk_free(j->root);
 	vk_free(j->staging);
+	vk_free(j->shown_staging);
 	vk_free(j->host);
 	vk_free(j->start);
 	vk_free(j->command);
@@ -847,7 +849,8 @@ static desc_status drop_staging(struct pb *pb)
 		st = txn_nomem(pb->err);
 		goto out;
 	}
-	if (!act(pb, "remove", staging, NULL))
+	if (!act(pb, "remove", pb->j->shown_staging ? pb->j->shown_staging
+						   : staging, NULL))
 		goto out;
 	if (!pb->j->finished && fp_rename(journal, done) != 0) {
 		st = fs_error(pb->err, errno, journal, "cannot rename");
@@ -899,7 +902,8 @@ static desc_status playback(const struct journal *j, enum pb_mode mode,
 		pb.ctx = ctx;
 		if (pass == 1 && report != NULL && with_staging)
 			report(ctx, j->committed ? "rollforward" : "rollback",
-			       j->staging, NULL);
+			       j->shown_staging ? j->shown_staging : j->staging,
+			       NULL);
 		if (j->committed)
 			for (i = 0; i < j->count && st == DESC_OK; i++)
 				st = redo_step(&pb, &j->steps[i]);
@@ -1121,6 +1125,10 @@ static desc_status scan_journal(struct scan *sc, const char *where)
 	st = journal_load(where, &j, &e);
 	if (st == DESC_E_NOMEM)
 		return txn_nomem(sc->err);
+	if (st == DESC_OK && (j.shown_staging = vk_strdup(where)) == NULL) {
+		journal_clear(&j);
+		return txn_nomem(sc->err);
+	}
 	if (st != DESC_OK) {
 		char buf[DESC_ERROR_MESSAGE_MAX + DESC_ERROR_FILE_MAX + 8];
 
@@ -1313,7 +1321,8 @@ static void plan_text(void *ctx, const char *action, const char *path,
 
 	if (strcmp(action, "rollback") == 0 || strcmp(action, "rollforward") == 0)
 		return;
-	sb_add(b, "%s%s '%s'", b->len ? ", " : "", action, path);
+	sb_add(b, "%s%s '%s'", b->len && b->s[b->len - 1] != ' ' ? ", " : "",
+	       action, path);
 	if (to != NULL)
 		sb_add(b, " to '%s'", to);
 }
@@ -1342,6 +1351,7 @@ desc_status fs_txn_describe(const char *staging, fs_txn_info *out,
 	st = journal_load(staging, &j, err);
 	if (st != DESC_OK)
 		return st;
+	j.shown_staging = vk_strdup(staging);
 	host = host_name();
 	out->host = vk_strdup(j.host);
 	out->command = vk_strdup(j.command);
@@ -1510,7 +1520,7 @@ desc_status fs_txn_begin(const char *root, const char *command, unsigned flags,
 			      "cannot open folder");
 		goto fail;
 	}
-	st = recover_into(t, t->j.root, flags, report, report_ctx, notes, err);
+	st = recover_into(t, root, flags, report, report_ctx, notes, err);
 	if (st != DESC_OK || dry(t))
 		goto done;
 	host_label(t->j.host, label, sizeof(label));
