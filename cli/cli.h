@@ -163,6 +163,14 @@ struct cli_steps {
 };
 void cli_steps_init(struct cli_steps *s, enum out_format format);
 void cli_steps_report(void *ctx, const char *action, const char *path);
+/* The same for the commands on the transaction module (vmdk_step_fn):
+ * text "ACTION 'PATH'" or "ACTION 'FROM' -> 'TO'"; YAML/JSON
+ * {action, path} or {action, from, to}. */
+void cli_steps_step(void *ctx, const char *action, const char *path,
+		    const char *to);
+/* What a change found and left alone (vmdk_change_options.notes), to
+ * stderr: "vmdkit: SEVERITY: message [code]". */
+void cli_print_notes(const desc_findings *notes);
 
 /* Command entry points (one file each). */
 int cmd_info(const struct cli_command *cmd, int argc, char **argv);

@@ -54,6 +54,8 @@ static const struct cli_opt create_opts[] = {
 	  "create an empty delta over PARENT instead of a new disk" },
 	{ "parent-hint", 'P', "HINT",
 	  "parentFileNameHint to write (default: PARENT relative to DISK)" },
+	DRY_RUN_OPT("the steps"),
+	FORMAT_OPT,
 	CLI_OPT_END,
 };
 

@@ -50,3 +50,40 @@ void cli_steps_report(void *ctx, const char *action, const char *path)
 		out_add_str(m, "path", path);
 	}
 }
+
+/* The transaction's report (vmdk_step_fn): one path, or FROM and TO as
+ * two fields, never one "A -> B" string. */
+void cli_steps_step(void *ctx, const char *action, const char *path,
+		    const char *to)
+{
+	struct cli_steps *s = ctx;
+
+	s->count++;
+	if (s->format == OUT_TEXT) {
+		if (to != NULL)
+			printf("%s%s '%s' -> '%s'\n", s->indent, action, path, to);
+		else
+			printf("%s%s '%s'\n", s->indent, action, path);
+		fflush(stdout);
+		return;
+	}
+	if (s->list != NULL) {
+		out_node *m = out_add_map(s->list, NULL);
+
+		out_add_str(m, "action", action);
+		if (to != NULL) {
+			out_add_str(m, "from", path);
+			out_add_str(m, "to", to);
+		} else {
+			out_add_str(m, "path", path);
+		}
+	}
+}
+
+void cli_print_notes(const desc_findings *notes)
+{
+	for (size_t i = 0; i < notes->count; i++)
+		fprintf(stderr, "vmdkit: %s: %s [%s]\n",
+			desc_severity_name(notes->items[i].severity),
+			notes->items[i].message, notes->items[i].code);
+}

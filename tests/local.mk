@@ -85,6 +85,14 @@ tests_check_disk_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_disk_LDADD = $(CHECK_TEST_LIBS)
 tests_check_disk_LDFLAGS = -static
 
+# The transaction module: internal fs_txn_* calls, the static archive.
+check_PROGRAMS += tests/check_txn
+TESTS += tests/check_txn
+tests_check_txn_SOURCES = tests/check_txn.c
+tests_check_txn_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_check_txn_LDADD = $(CHECK_TEST_LIBS)
+tests_check_txn_LDFLAGS = -static
+
 check_PROGRAMS += tests/check_sparse
 TESTS += tests/check_sparse
 tests_check_sparse_SOURCES = tests/check_sparse.c

@@ -208,6 +208,28 @@ typedef enum vmdk_create_type {
 bool vmdk_create_type_from_name(const char *name, vmdk_create_type *out);
 const char *vmdk_create_type_name(vmdk_create_type type);
 
+/* A step a changing call takes (or, in a dry run, would take), reported
+ * as it is taken: action is "create", "mkdir", "copy", "replace",
+ * "rename", "write", "chmod", "remove", or, for the recovery of a killed
+ * run's leftovers, "rollback"/"rollforward" (path: its staging folder)
+ * and "restore"; `to` is NULL except for "rename" and "copy" (path is
+ * then the source).  A dry run reports the same steps as the run. */
+typedef void (*vmdk_step_fn)(void *ctx, const char *action, const char *path,
+			     const char *to);
+
+/* How a call that changes files runs (every such call goes through one
+ * transaction: all or nothing, journaled; a killed run's leftovers in the
+ * same folder are recovered by the next one, see vmdkit(1)). */
+typedef struct vmdk_change_options {
+	bool dry_run;            /* check and report, write nothing */
+	vmdk_step_fn report;     /* may be NULL */
+	void *report_ctx;
+	/* What was found and left alone (another host's journal, a look-
+	 * alike name, a 0.1.0 temporary file...); may be NULL.  Codes in
+	 * vmdk/CHECKS.md. */
+	desc_findings *notes;
+} vmdk_change_options;
+
 typedef struct vmdk_create_options {
 	vmdk_create_type type;
 	uint64_t size_bytes;      /* rounded up to whole sectors */
@@ -218,10 +240,18 @@ typedef struct vmdk_create_options {
 /* A new random CID, never ffffffff or fffffffe. */
 uint32_t vmdk_random_cid(void);
 
-/* Creates a new empty disk at `path` (plus its extent files beside it).
- * Files are created O_EXCL; on failure every file created is removed. */
+/* Creates a new empty disk at `path` (plus its extent files beside it),
+ * through one transaction in path's folder: the files are written in its
+ * staging folder and renamed in (no replace) extents first, descriptor
+ * last; on failure nothing is left.  A name starting with
+ * VMDK_STAGING_PREFIX is refused. */
 desc_status vmdk_disk_create(const char *path, const vmdk_create_options *opt,
 			     desc_error *err);
+/* The same, run as `change` says (change may be NULL: a real run). */
+desc_status vmdk_disk_create_with(const char *path,
+				  const vmdk_create_options *opt,
+				  const vmdk_change_options *change,
+				  desc_error *err);
 
 /* Creates an empty delta at `delta_path` over the disk `parent_path`
  * (opened read-only): parentCID = the parent's CID, parentFileNameHint =
@@ -232,6 +262,12 @@ desc_status vmdk_disk_create(const char *path, const vmdk_create_options *opt,
  * extending the file, not by writing zeros. */
 desc_status vmdk_delta_create(const char *delta_path, const char *parent_path,
 			      const char *parent_hint, desc_error *err);
+/* The same, run as `change` says (change may be NULL: a real run). */
+desc_status vmdk_delta_create_with(const char *delta_path,
+				   const char *parent_path,
+				   const char *parent_hint,
+				   const vmdk_change_options *change,
+				   desc_error *err);
 
 /* ------------------------------------------------------------------ */
 /* .vmx helpers                                                        */

@@ -47,6 +47,8 @@ clone-count-dry-run	clone --dry-run --count 2 --name 'd%d' Base/M.vmdk Leaves
 relocate-dry-run	relocate --dry-run Base Moved --leaves Leaves
 repair-cid-dry-run	repair-cid --dry-run Leaves/l1.vmwarevm/M-000001.vmdk
 promote-dry-run	promote --dry-run Leaves/l2.vmwarevm
+create-dry-run	create --dry-run --size 1M Other/new.vmdk
+create-split	create --size 5G --type twoGbMaxExtentSparse Other/c-@F@.vmdk
 CASES
 
 : >shapes

@@ -18,6 +18,7 @@
 #include "vmdk/disk/disk.h"
 #include "vmdk/fs/failpoint.h"
 #include "vmdk/fs/fs.h"
+#include "vmdk/fs/txn.h"
 #include "descriptor/private.h"
 
 /* Split extents: what current VMware Workstation writes (127 full grain
@@ -414,6 +415,97 @@ out:
 	return rc;
 }
 
+struct sparse_fill {
+	struct sparse_layout layout;
+	const char *text; /* embedded descriptor, or NULL */
+	size_t len;
+};
+
+static desc_status fill_sparse(void *ctx, const char *staged, desc_error *err)
+{
+	struct sparse_fill *f = ctx;
+
+	return sparse_create_file(staged, &f->layout, f->text, f->len, err);
+}
+
+static desc_status fill_flat(void *ctx, const char *staged, desc_error *err)
+{
+	return write_flat(staged, *(const uint64_t *)ctx, err);
+}
+
+/* plan_write through one transaction in the disk's folder: the files are
+ * made in its staging folder and appear at the commit, extents first;
+ * a dry run reports the same steps. */
+static desc_status plan_write_txn(struct plan *p, const char *path,
+				  const vmdk_change_options *change,
+				  desc_error *err)
+{
+	static const vmdk_change_options real = { false, NULL, NULL, NULL };
+	const vmdk_change_options *ch = change ? change : &real;
+	struct sparse_fill fill;
+	desc_status rc;
+	char *text = NULL, *epath = NULL;
+	fs_txn *t = NULL;
+	size_t len = 0, i;
+
+	rc = desc_write(p->desc, &text, &len, err);
+	if (rc != DESC_OK)
+		return rc;
+	/* Check every size before anything is made. */
+	for (i = 0; i < p->count && p->sparse && rc == DESC_OK; i++)
+		rc = sparse_layout_compute(p->extents[i].sectors,
+					   p->monolithic ? EMBEDDED_DESC_SECTORS : 0,
+					   &fill.layout, err);
+	if (rc == DESC_OK && p->monolithic &&
+	    len > EMBEDDED_DESC_SECTORS * VMDK_SECTOR_SIZE)
+		rc = desc_error_set(err, DESC_E_TOO_LARGE, path, 0,
+				    "descriptor of %zu bytes does not fit the %u-byte embedded area",
+				    len, EMBEDDED_DESC_SECTORS * VMDK_SECTOR_SIZE);
+	if (rc == DESC_OK)
+		rc = fs_txn_begin(p->dir, "create",
+				  ch->dry_run ? FS_TXN_DRY_RUN : 0, ch->report,
+				  ch->report_ctx, ch->notes, &t, err);
+	if (rc != DESC_OK)
+		goto out;
+	if (p->monolithic) {
+		fill.text = text;
+		fill.len = len;
+		rc = fs_txn_create_with(t, path, fill_sparse, &fill, err);
+		goto commit;
+	}
+	for (i = 0; i < p->count && rc == DESC_OK; i++) {
+		epath = fs_join(p->dir, p->extents[i].name);
+		if (epath == NULL) {
+			rc = vk_nomem(err);
+			break;
+		}
+		if (p->sparse) {
+			fill.text = NULL;
+			fill.len = 0;
+			rc = sparse_layout_compute(p->extents[i].sectors, 0,
+						   &fill.layout, err);
+			if (rc == DESC_OK)
+				rc = fs_txn_create_with(t, epath, fill_sparse,
+							&fill, err);
+		} else {
+			rc = fs_txn_create_with(t, epath, fill_flat,
+						&p->extents[i].sectors, err);
+		}
+		vk_free(epath);
+		epath = NULL;
+	}
+	/* Last, so that a descriptor never names missing extents. */
+	if (rc == DESC_OK)
+		rc = fs_txn_create(t, path, text, len, 0644, err);
+commit:
+	if (rc == DESC_OK)
+		rc = fs_txn_commit(t, err);
+out:
+	fs_txn_free(t);
+	vk_free(text);
+	return rc;
+}
+
 bool disk_adapter_known(const char *adapter)
 {
 	size_t i;
@@ -434,6 +526,14 @@ bool disk_hw_version_ok(const char *hw)
 
 desc_status vmdk_disk_create(const char *path, const vmdk_create_options *opt,
 			     desc_error *err)
+{
+	return vmdk_disk_create_with(path, opt, NULL, err);
+}
+
+desc_status vmdk_disk_create_with(const char *path,
+				  const vmdk_create_options *opt,
+				  const vmdk_change_options *change,
+				  desc_error *err)
 {
 	const char *adapter = opt->adapter_type ? opt->adapter_type : "lsilogic";
 	const char *hw = opt->hw_version ? opt->hw_version : "4";
@@ -527,7 +627,7 @@ desc_status vmdk_disk_create(const char *path, const vmdk_create_options *opt,
 	if (rc == DESC_OK)
 		rc = desc_ddb_set(p.desc, "ddb.virtualHWVersion", hw, err);
 	if (rc == DESC_OK)
-		rc = plan_write(&p, path, err);
+		rc = plan_write_txn(&p, path, change, err);
 out:
 	vk_free(sizes);
 	plan_free(&p);
@@ -554,9 +654,27 @@ static desc_status copy_ddb(desc_descriptor *to, const desc_descriptor *from,
 	return desc_ddb_set(to, key, v, err);
 }
 
+static desc_status delta_create(const char *delta_path,
+				const desc_descriptor *pdesc,
+				const char *parent_path,
+				const char *parent_hint,
+				const vmdk_change_options *change,
+				desc_error *err);
+
 desc_status vmdk_delta_create(const char *delta_path, const char *parent_path,
 			      const char *parent_hint, desc_error *err)
 {
+	return vmdk_delta_create_with(delta_path, parent_path, parent_hint,
+				      NULL, err);
+}
+
+desc_status vmdk_delta_create_with(const char *delta_path,
+				   const char *parent_path,
+				   const char *parent_hint,
+				   const vmdk_change_options *change,
+				   desc_error *err)
+{
+	static const vmdk_change_options real = { false, NULL, NULL, NULL };
 	vmdk_disk *parent = NULL;
 	desc_status rc;
 
@@ -564,16 +682,31 @@ desc_status vmdk_delta_create(const char *delta_path, const char *parent_path,
 			    err);
 	if (rc != DESC_OK)
 		return rc;
-	rc = disk_delta_create_from(delta_path, vmdk_disk_descriptor(parent),
-				    parent_path, parent_hint, err);
+	rc = delta_create(delta_path, vmdk_disk_descriptor(parent),
+			  parent_path, parent_hint, change ? change : &real,
+			  err);
 	vmdk_disk_free(parent);
 	return rc;
 }
 
+/* Clone's own staging folder holds the leaf: its delta is written there
+ * directly until clone runs on the transaction module too. */
 desc_status disk_delta_create_from(const char *delta_path,
 				   const desc_descriptor *pdesc,
 				   const char *parent_path,
 				   const char *parent_hint, desc_error *err)
+{
+	return delta_create(delta_path, pdesc, parent_path, parent_hint, NULL,
+			    err);
+}
+
+/* change NULL: plan_write (clone); else through a transaction. */
+static desc_status delta_create(const char *delta_path,
+				const desc_descriptor *pdesc,
+				const char *parent_path,
+				const char *parent_hint,
+				const vmdk_change_options *change,
+				desc_error *err)
 {
 	static const char *const inherited[] = {
 		"ddb.adapterType", "ddb.geometry.cylinders",
@@ -654,7 +787,8 @@ desc_status disk_delta_create_from(const char *delta_path,
 	if (rc == DESC_OK)
 		rc = copy_ddb(p.desc, pdesc, "ddb.virtualHWVersion", err);
 	if (rc == DESC_OK)
-		rc = plan_write(&p, delta_path, err);
+		rc = change ? plan_write_txn(&p, delta_path, change, err)
+			    : plan_write(&p, delta_path, err);
 out:
 	vk_free(sizes);
 	vk_free(hint);

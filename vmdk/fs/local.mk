@@ -9,4 +9,6 @@ libvmdkit_la_SOURCES += \
 	vmdk/fs/failpoint.h \
 	vmdk/fs/failpoint.c \
 	vmdk/fs/os.h \
-	vmdk/fs/os.c
+	vmdk/fs/os.c \
+	vmdk/fs/txn.h \
+	vmdk/fs/txn.c

@@ -20,6 +20,7 @@
 #include "vmdk/ops/ops.h"
 #include "vmdk/ops/scan.h"
 #include "vmdk/fs/fs.h"
+#include "vmdk/fs/txn.h"
 #include "descriptor/private.h"
 
 /* fs_replace's temporaries (fs.c). */
@@ -296,6 +297,49 @@ out:
 	return st;
 }
 
+/* A staging folder of the transaction module, told by its own
+ * description of its journal.  DESC_E_NOT_FOUND: no journal there. */
+static desc_status leftover_txn(struct check_job *job, const char *dir,
+				const char *where)
+{
+	fs_txn_info info;
+	desc_error e;
+	desc_status st;
+
+	desc_error_clear(&e);
+	st = fs_txn_describe(where, &info, &e);
+	if (st == DESC_E_NOMEM || st == DESC_E_NOT_FOUND)
+		return st;
+	if (st != DESC_OK) {
+		char *jpath = fs_join(where, FS_TXN_JOURNAL);
+		bool there = jpath != NULL && fs_exists(jpath);
+
+		vk_free(jpath);
+		if (!there)
+			return DESC_E_NOT_FOUND;
+		return check_add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+			   "journal that vmdkit cannot read (%s): left alone; look inside, then remove it by hand",
+			   e.message);
+	}
+	if (!info.this_host)
+		st = check_add(job, DESC_SEV_WARNING, "foreign-run", where, 0,
+			 "transaction of `vmdkit %s` on host '%s' (process %llu), changing '%s': only a vmdkit run on '%s' recovers it (run `vmdkit check` there); remove it by hand only once that run is known to be gone",
+			 info.command, info.host, info.pid, info.first_path,
+			 info.host);
+	else if (info.alive)
+		st = check_add(job, DESC_SEV_INFO, "run-in-progress", where, 0,
+			 "transaction of `vmdkit %s` changing '%s', still running (process %llu)",
+			 info.command, info.first_path, info.pid);
+	else
+		st = check_add(job, DESC_SEV_WARNING, "interrupted-run", where, 0,
+			 "transaction of an interrupted `vmdkit %s` (process %llu is gone; %s): %s; the next `vmdkit %s` in '%s' does it",
+			 info.command, info.pid,
+			 info.committed ? "committed" : "not committed",
+			 info.plan, info.command, dir);
+	fs_txn_info_clear(&info);
+	return st;
+}
+
 /* `name` in folder `dir` starts with VMDK_STAGING_PREFIX. */
 static desc_status leftover_staging(struct check_job *job, const char *dir,
 				    const char *name, const char *where,
@@ -307,6 +351,15 @@ static desc_status leftover_staging(struct check_job *job, const char *dir,
 	char *stem = NULL, *target = NULL;
 	desc_status st = DESC_OK;
 
+	if (S_ISDIR(sb->st_mode))
+		switch (leftover_txn(job, dir, where)) {
+		case DESC_OK:
+			return DESC_OK;
+		case DESC_E_NOMEM:
+			return vk_nomem(job->err);
+		default:
+			break; /* no journal: the older forms below */
+		}
 	if (!fs_name_owner(name, &pid, &head, &undo, &alive) ||
 	    head <= prefix)
 		return DESC_OK; /* not a name vmdkit makes */
