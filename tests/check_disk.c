@@ -17,43 +17,7 @@
 #include "vmdk/fs/fs.h"
 #include "vmdk/vmdk.h"
 #include "descriptor/private.h"
-
-static char tmpdir[256];
-
-static void make_tmpdir(void)
-{
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/check_disk.XXXXXX",
-		 base ? base : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-	desc_error err;
-
-	ck_assert_int_eq(fs_remove_tree(tmpdir, &err), DESC_OK);
-}
-
-static char *tmp_path(const char *name)
-{
-	char *p = fs_join(tmpdir, name);
-
-	ck_assert_ptr_nonnull(p);
-	return p;
-}
-
-/* A path in tmpdir from a small rotating pool (no free needed). */
-static const char *T(const char *name)
-{
-	static char pool[4][512];
-	static unsigned next;
-	char *p = pool[next++ % 4];
-
-	snprintf(p, sizeof(pool[0]), "%s/%s", tmpdir, name);
-	return p;
-}
+#include "tests/tmpdir.h"
 
 /* ---- disks ----------------------------------------------------------- */
 

@@ -35,6 +35,8 @@ tests_check_number_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_number_LDADD = $(CHECK_TEST_LIBS)
 # vk_hex_* and vk_nomem are internal: the static archive.
 tests_check_number_LDFLAGS = -static
+# The fs and disk suites share their temporary folder.
+TMPDIR_FIXTURE = tests/tmpdir.c tests/tmpdir.h
 # The descriptor suites share their helpers.
 TEXT_FIXTURE = tests/text_fixture.c tests/text_fixture.h
 check_PROGRAMS += tests/check_descriptor
@@ -74,13 +76,13 @@ tests_check_dict_LDADD = $(CHECK_TEST_LIBS)
 # fs_* helpers that the shared library does not export.
 check_PROGRAMS += tests/check_fs
 TESTS += tests/check_fs
-tests_check_fs_SOURCES = tests/check_fs.c
+tests_check_fs_SOURCES = tests/check_fs.c $(TMPDIR_FIXTURE)
 tests_check_fs_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_fs_LDADD = $(CHECK_TEST_LIBS)
 tests_check_fs_LDFLAGS = -static
 check_PROGRAMS += tests/check_disk
 TESTS += tests/check_disk
-tests_check_disk_SOURCES = tests/check_disk.c
+tests_check_disk_SOURCES = tests/check_disk.c $(TMPDIR_FIXTURE)
 tests_check_disk_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_check_disk_LDADD = $(CHECK_TEST_LIBS)
 tests_check_disk_LDFLAGS = -static
