@@ -95,11 +95,6 @@ struct fs_txn {
 /* Small helpers                                                       */
 /* ------------------------------------------------------------------ */
 
-static desc_status txn_nomem(desc_error *err)
-{
-	return vk_nomem(err);
-}
-
 static void id_from_stat(struct txn_id *id, const struct stat *st)
 {
 	id->set = true;
@@ -491,7 +486,7 @@ static desc_status journal_parse(const char *text, size_t len,
 	j->command = vk_strdup(desc_dict_get(d, "command"));
 	j->start = vk_strdup(desc_dict_get(d, "start") ? desc_dict_get(d, "start") : "");
 	if (j->host == NULL || j->command == NULL || j->start == NULL) {
-		st = txn_nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	for (i = 1;; i++) {
@@ -544,7 +539,7 @@ static desc_status journal_parse(const char *text, size_t len,
 			bool oom = s.path == NULL;
 
 			step_clear(&s);
-			st = oom ? txn_nomem(err)
+			st = oom ? vk_nomem(err)
 				 : desc_error_set(err, DESC_E_FORMAT, name, 0,
 						  "step %zu: missing 'to'", i);
 			goto out;
@@ -552,7 +547,7 @@ static desc_status journal_parse(const char *text, size_t len,
 		grown = vk_reallocarray(j->steps, j->count + 1, sizeof(*grown));
 		if (grown == NULL) {
 			step_clear(&s);
-			st = txn_nomem(err);
+			st = vk_nomem(err);
 			goto out;
 		}
 		j->steps = grown;
@@ -578,12 +573,12 @@ static desc_status journal_load(const char *staging, struct journal *j,
 
 	memset(j, 0, sizeof(*j));
 	if (path == NULL)
-		return txn_nomem(err);
+		return vk_nomem(err);
 	if (absent(path)) {
 		vk_free(path);
 		path = fs_join(staging, FS_TXN_DONE);
 		if (path == NULL)
-			return txn_nomem(err);
+			return vk_nomem(err);
 		j->finished = true;
 	}
 	st = fs_read_file(path, JOURNAL_CAP, &text, &len, err);
@@ -593,7 +588,7 @@ static desc_status journal_load(const char *staging, struct journal *j,
 		j->staging = fs_absolute(staging);
 		j->root = j->staging ? fs_dirname(j->staging) : NULL;
 		if (j->root == NULL)
-			st = txn_nomem(err);
+			st = vk_nomem(err);
 	}
 	if (st != DESC_OK) {
 		journal_clear(j);
@@ -721,7 +716,7 @@ static desc_status undo_step(struct pb *pb, const struct step *s)
 		path = abs_in(j->root, s->kind == K_COPY ? s->to : s->path);
 		other = fs_join(j->staging, s->staged);
 		if (path == NULL || other == NULL)
-			return txn_nomem(pb->err);
+			return vk_nomem(pb->err);
 		if (!is_recorded(path, &s->new_id, s->kind != K_MKDIR))
 			break; /* never put in place, or not ours: leave it */
 		if (act(pb, "remove", s->kind == K_COPY ? shown_to(s) : shown(s),
@@ -732,7 +727,7 @@ static desc_status undo_step(struct pb *pb, const struct step *s)
 		path = abs_in(j->root, s->path);
 		other = s->old ? fs_join(j->staging, s->old) : NULL;
 		if (path == NULL || (s->old != NULL && other == NULL))
-			return txn_nomem(pb->err);
+			return vk_nomem(pb->err);
 		if (lstat(path, &sb) == 0 && id_match(&s->id, &sb, true))
 			break; /* not replaced yet */
 		if (other == NULL || !is_recorded(other, &s->id, true)) {
@@ -758,7 +753,7 @@ static desc_status undo_step(struct pb *pb, const struct step *s)
 		path = abs_in(j->root, s->path);
 		other = entry_now(j, s);
 		if (path == NULL || other == NULL)
-			return txn_nomem(pb->err);
+			return vk_nomem(pb->err);
 		if (is_recorded(path, &s->id, true))
 			break; /* not moved */
 		if (!is_recorded(other, &s->id, true) || !absent(path)) {
@@ -775,7 +770,7 @@ static desc_status undo_step(struct pb *pb, const struct step *s)
 		path = abs_in(j->root, s->path);
 		other = s->old ? fs_join(j->staging, s->old) : NULL;
 		if (path == NULL || other == NULL)
-			return txn_nomem(pb->err);
+			return vk_nomem(pb->err);
 		if (!is_recorded(path, &s->id, false) ||
 		    !is_recorded(other, &s->new_id, true)) {
 			refuse(pb, "'%s' is no longer the file whose bytes %" PRIu64 "..%" PRIu64 " were saved in '%s': restore them by hand, then remove '%s'",
@@ -806,7 +801,7 @@ static desc_status redo_step(struct pb *pb, const struct step *s)
 		return DESC_OK;
 	path = abs_in(j->root, s->path);
 	if (path == NULL)
-		return txn_nomem(pb->err);
+		return vk_nomem(pb->err);
 	if (lstat(path, &sb) != 0) {
 		if (s->kind == K_CHMOD || errno != ENOENT)
 			refuse(pb, "'%s' is gone: it should get mode %o; nothing else is left to do, remove '%s' by hand",
@@ -846,7 +841,7 @@ static desc_status drop_staging(struct pb *pb)
 	DIR *d = NULL;
 
 	if (journal == NULL || done == NULL) {
-		st = txn_nomem(pb->err);
+		st = vk_nomem(pb->err);
 		goto out;
 	}
 	if (!act(pb, "remove", pb->j->shown_staging ? pb->j->shown_staging
@@ -864,7 +859,7 @@ static desc_status drop_staging(struct pb *pb)
 		    strcmp(de->d_name, FS_TXN_DONE) == 0)
 			continue;
 		p = fs_join(staging, de->d_name);
-		st = p ? fs_remove_tree(p, pb->err) : txn_nomem(pb->err);
+		st = p ? fs_remove_tree(p, pb->err) : vk_nomem(pb->err);
 		vk_free(p);
 		rewinddir(d);
 	}
@@ -1124,10 +1119,10 @@ static desc_status scan_journal(struct scan *sc, const char *where)
 	desc_error_clear(&e);
 	st = journal_load(where, &j, &e);
 	if (st == DESC_E_NOMEM)
-		return txn_nomem(sc->err);
+		return vk_nomem(sc->err);
 	if (st == DESC_OK && (j.shown_staging = vk_strdup(where)) == NULL) {
 		journal_clear(&j);
-		return txn_nomem(sc->err);
+		return vk_nomem(sc->err);
 	}
 	if (st != DESC_OK) {
 		char buf[DESC_ERROR_MESSAGE_MAX + DESC_ERROR_FILE_MAX + 8];
@@ -1135,7 +1130,7 @@ static desc_status scan_journal(struct scan *sc, const char *where)
 		desc_error_format(&e, buf, sizeof(buf));
 		return note(sc->notes, DESC_SEV_WARNING, "txn-unreadable", where,
 			    "journal that vmdkit cannot read (%s): left alone; look inside, then remove '%s' by hand",
-			    buf, where) == DESC_OK ? DESC_OK : txn_nomem(sc->err);
+			    buf, where) == DESC_OK ? DESC_OK : vk_nomem(sc->err);
 	}
 	if (strcmp(j.host, sc->host) != 0) {
 		msg = vk_asprintf("'%s' belongs to `vmdkit %s` on host '%s' (process %llu): only a vmdkit run on '%s' may recover it; left alone",
@@ -1172,7 +1167,7 @@ out:
 	vk_free(why);
 	vk_free(msg);
 	journal_clear(&j);
-	return st == DESC_E_NOMEM ? txn_nomem(sc->err) : st;
+	return st == DESC_E_NOMEM ? vk_nomem(sc->err) : st;
 }
 
 static bool done_there(const char *staging)
@@ -1195,7 +1190,7 @@ static desc_status scan_entry(struct scan *sc, const char *dir, int dfd,
 	bool alive;
 
 	if (where == NULL)
-		return txn_nomem(sc->err);
+		return vk_nomem(sc->err);
 	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
 		goto out;
 	if (fs_txn_legacy_temp(name, &target, &pid, &alive) &&
@@ -1245,7 +1240,7 @@ out:
 	vk_free(target);
 	vk_free(jpath);
 	vk_free(where);
-	return st == DESC_E_NOMEM ? txn_nomem(sc->err) : st;
+	return st == DESC_E_NOMEM ? vk_nomem(sc->err) : st;
 }
 
 static desc_status scan_dir(struct scan *sc, const char *dir)
@@ -1270,7 +1265,7 @@ static desc_status scan_dir(struct scan *sc, const char *dir)
 		if (grown == NULL || (grown[count] = vk_strdup(de->d_name)) == NULL) {
 			if (grown != NULL)
 				names = grown;
-			st = txn_nomem(sc->err);
+			st = vk_nomem(sc->err);
 			break;
 		}
 		names = grown;
@@ -1294,7 +1289,7 @@ static desc_status recover_into(fs_txn *t, const char *dir, unsigned flags,
 	desc_status st;
 
 	if (host == NULL)
-		return txn_nomem(err);
+		return vk_nomem(err);
 	host_label(host, label, sizeof(label));
 	sc.host = host;
 	sc.label = label;
@@ -1358,7 +1353,7 @@ desc_status fs_txn_describe(const char *staging, fs_txn_info *out,
 	out->first_path = vk_strdup(j.count ? j.steps[0].path : "");
 	if (host == NULL || out->host == NULL || out->command == NULL ||
 	    out->first_path == NULL) {
-		st = txn_nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	out->pid = j.pid;
@@ -1370,7 +1365,7 @@ desc_status fs_txn_describe(const char *staging, fs_txn_info *out,
 	sb_add(&b, "%s", j.committed ? "roll forward: " : "roll back: ");
 	st = playback(&j, PB_REPORT, true, plan_text, &b, &why, &e);
 	if (st == DESC_E_NOMEM || b.oom) {
-		st = txn_nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	if (st != DESC_OK) {
@@ -1380,7 +1375,7 @@ desc_status fs_txn_describe(const char *staging, fs_txn_info *out,
 		out->plan = b.s;
 		b.s = NULL;
 	}
-	st = out->plan ? DESC_OK : txn_nomem(err);
+	st = out->plan ? DESC_OK : vk_nomem(err);
 out:
 	if (st != DESC_OK)
 		fs_txn_info_clear(out);
@@ -1413,7 +1408,7 @@ static desc_status journal_append(fs_txn *t, struct sbuf *b, desc_error *err)
 
 	sb_add(b, "end = \"%lu\"\n", t->seq++);
 	if (b->oom)
-		return txn_nomem(err);
+		return vk_nomem(err);
 	if (write_all(t->jfd, b->s, b->len) < 0)
 		return fs_error(err, errno, name, "cannot write the journal in");
 	if (sync_each(t) && fp_fsync(t->jfd) < 0)
@@ -1497,7 +1492,7 @@ desc_status fs_txn_begin(const char *root, const char *command, unsigned flags,
 		flags &= ~(unsigned)FS_TXN_BATCH;
 	t = vk_calloc(1, sizeof(*t));
 	if (t == NULL)
-		return txn_nomem(err);
+		return vk_nomem(err);
 	t->jfd = -1;
 	t->flags = flags;
 	t->report = report;
@@ -1510,7 +1505,7 @@ desc_status fs_txn_begin(const char *root, const char *command, unsigned flags,
 	t->j.start = process_start(t->j.pid);
 	if (t->j.root == NULL || t->j.host == NULL || t->j.command == NULL ||
 	    t->j.start == NULL) {
-		st = txn_nomem(err);
+		st = vk_nomem(err);
 		goto fail;
 	}
 	if (stat(t->j.root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
@@ -1527,7 +1522,7 @@ desc_status fs_txn_begin(const char *root, const char *command, unsigned flags,
 	tmpl = vk_asprintf("%s/%s%s-%s-%llu-XXXXXX", t->j.root,
 			   FS_STAGING_PREFIX, command, label, t->j.pid);
 	if (tmpl == NULL) {
-		st = txn_nomem(err);
+		st = vk_nomem(err);
 		goto fail;
 	}
 	if (fp_mkdtemp(tmpl) == NULL) {
@@ -1538,7 +1533,7 @@ desc_status fs_txn_begin(const char *root, const char *command, unsigned flags,
 	tmpl = NULL;
 	jpath = fs_join(t->j.staging, FS_TXN_JOURNAL);
 	if (jpath == NULL) {
-		st = txn_nomem(err);
+		st = vk_nomem(err);
 		goto fail;
 	}
 	t->jfd = open(jpath, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
@@ -1622,7 +1617,7 @@ static desc_status resolve(fs_txn *t, const char *path, char **rel,
 		vk_free(base);
 		vk_free(*abs);
 		*abs = NULL;
-		return txn_nomem(err);
+		return vk_nomem(err);
 	}
 	if (strncmp(base, FS_STAGING_PREFIX, strlen(FS_STAGING_PREFIX)) == 0) {
 		vk_free(base);
@@ -1646,7 +1641,7 @@ static desc_status resolve(fs_txn *t, const char *path, char **rel,
 	if (*rel == NULL) {
 		vk_free(*abs);
 		*abs = NULL;
-		return txn_nomem(err);
+		return vk_nomem(err);
 	}
 	return DESC_OK;
 }
@@ -1659,7 +1654,7 @@ static struct step *step_new(fs_txn *t, enum step_kind kind, desc_error *err)
 					     sizeof(*grown));
 
 	if (grown == NULL) {
-		txn_nomem(err);
+		vk_nomem(err);
 		return NULL;
 	}
 	t->j.steps = grown;
@@ -1676,7 +1671,7 @@ static desc_status step_keep(fs_txn *t, struct step *s, desc_status st,
 {
 	if (st == DESC_OK && (s->shown == NULL ||
 			      (s->to != NULL && s->shown_to == NULL)))
-		st = txn_nomem(err);
+		st = vk_nomem(err);
 	if (st == DESC_OK && !dry(t))
 		st = record_step(t, t->j.count, err);
 	if (st != DESC_OK) {
@@ -1700,7 +1695,7 @@ static desc_status stage_name(fs_txn *t, struct step *s, const char *rel,
 	desc_status st = DESC_OK;
 
 	if (dir == NULL || base == NULL) {
-		st = txn_nomem(err);
+		st = vk_nomem(err);
 	} else if (p >= 0 && t->j.steps[p].kind != K_MKDIR) {
 		st = desc_error_set(err, DESC_E_ARG, "", 0,
 				    "'%s' goes into '%s', which this change creates as a file",
@@ -1712,7 +1707,7 @@ static desc_status stage_name(fs_txn *t, struct step *s, const char *rel,
 		s->staged = vk_asprintf("%zu", t->j.count + 1);
 	}
 	if (st == DESC_OK && s->staged == NULL)
-		st = txn_nomem(err);
+		st = vk_nomem(err);
 	vk_free(dir);
 	vk_free(base);
 	return st;
@@ -1810,7 +1805,7 @@ static desc_status create_step(fs_txn *t, enum step_kind kind,
 		goto keep;
 	staged = staged_abs(t, s->staged);
 	if (staged == NULL) {
-		st = txn_nomem(err);
+		st = vk_nomem(err);
 		goto keep;
 	}
 	if (kind == K_MKDIR) {
@@ -1903,13 +1898,13 @@ desc_status fs_txn_replace(fs_txn *t, const char *path, const void *buf,
 		s->staged = vk_asprintf("%zu", t->j.count + 1);
 		s->old = vk_asprintf("old%zu", t->j.count + 1);
 		if (s->staged == NULL || s->old == NULL)
-			st = txn_nomem(err);
+			st = vk_nomem(err);
 	}
 	if (st != DESC_OK || dry(t))
 		goto keep;
 	staged = staged_abs(t, s->staged);
 	if (staged == NULL) {
-		st = txn_nomem(err);
+		st = vk_nomem(err);
 		goto keep;
 	}
 	st = fs_write_new(staged, buf, len, 0600, sync_each(t), err);
@@ -1957,7 +1952,7 @@ desc_status fs_txn_rename(fs_txn *t, const char *from, const char *to,
 	if (st == DESC_OK) {
 		dir = fs_dirname(trel);
 		if (dir == NULL)
-			st = txn_nomem(err);
+			st = vk_nomem(err);
 		else if (created_by(t, dir) >= 0)
 			st = stage_name(t, s, trel, err);
 		vk_free(dir);
@@ -1969,7 +1964,7 @@ desc_status fs_txn_rename(fs_txn *t, const char *from, const char *to,
 	/* Before the commit the destination may be inside a staged folder. */
 	dest = s->staged ? staged_abs(t, s->staged) : vk_strdup(tabs);
 	if (dest == NULL || s->shown == NULL || s->shown_to == NULL) {
-		st = step_keep(t, s, txn_nomem(err), err);
+		st = step_keep(t, s, vk_nomem(err), err);
 		goto out;
 	}
 	st = step_keep(t, s, DESC_OK, err);
@@ -2011,7 +2006,7 @@ desc_status fs_txn_pwrite(fs_txn *t, const char *path, const void *buf,
 	if (st == DESC_OK) {
 		s->old = vk_asprintf("old%zu", t->j.count + 1);
 		if (s->old == NULL)
-			st = txn_nomem(err);
+			st = vk_nomem(err);
 	}
 	if (st != DESC_OK || dry(t))
 		goto keep;
@@ -2023,7 +2018,7 @@ desc_status fs_txn_pwrite(fs_txn *t, const char *path, const void *buf,
 	old = vk_malloc(len ? len : 1);
 	saved = staged_abs(t, s->old);
 	if (old == NULL || saved == NULL) {
-		st = txn_nomem(err);
+		st = vk_nomem(err);
 		goto keep;
 	}
 	/* SQLite's rule: the old bytes are durable before the new ones go
@@ -2104,7 +2099,7 @@ static desc_status fixup_step(fs_txn *t, enum step_kind kind, const char *path,
 	else
 		where = vk_strdup(abs);
 	if (where == NULL) {
-		st = txn_nomem(err);
+		st = vk_nomem(err);
 		goto keep;
 	}
 	if (lstat(where, &sb) != 0)
@@ -2144,7 +2139,7 @@ static desc_status place(fs_txn *t, const struct step *s, desc_error *err)
 	final = abs_in(t->j.root, s->kind == K_COPY ? s->to : s->path);
 	staged = staged_abs(t, s->staged);
 	if (final == NULL || staged == NULL) {
-		st = txn_nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	if (s->kind != K_REPLACE) {
@@ -2159,7 +2154,7 @@ static desc_status place(fs_txn *t, const struct step *s, desc_error *err)
 	}
 	old = staged_abs(t, s->old);
 	if (old == NULL) {
-		st = txn_nomem(err);
+		st = vk_nomem(err);
 		goto out;
 	}
 	/* Keep the old file: a hard link leaves the name in place all the
@@ -2230,7 +2225,7 @@ static desc_status sync_targets(fs_txn *t, desc_error *err)
 		}
 	}
 	if (st == DESC_E_NOMEM)
-		st = txn_nomem(err);
+		st = vk_nomem(err);
 	for (k = 0; k < n; k++) {
 		if (st == DESC_OK)
 			st = fs_sync_dir(dirs[k], err);
@@ -2295,7 +2290,7 @@ desc_status fs_txn_commit(fs_txn *t, desc_error *err)
 				 "the change is made, but finishing it failed (%s): the next vmdkit run in '%s' finishes it",
 				 why ? why : buf, t->j.root) != DESC_OK) {
 				vk_free(why);
-				return txn_nomem(err);
+				return vk_nomem(err);
 			}
 		}
 		vk_free(why);
