@@ -20,6 +20,7 @@
 
 #include "vmdk/fs/failpoint.h"
 #include "vmdk/fs/fs.h"
+#include "vmdk/fs/os.h"
 #include "vmdk/fs/txn.h"
 #include "vmdk/fs/txn_private.h"
 #include "descriptor/private.h"
@@ -221,50 +222,15 @@ void txn_host_label(const char *host, char *out, size_t size)
 }
 
 /* "BOOTID:STARTTIME" of process pid: when it started, so that a pid
- * reused by another process (or after a reboot) is told apart.  Linux
- * only; "" elsewhere or when /proc cannot say (the pid alone decides). */
+ * reused by another process (or after a reboot) is told apart.  "" where
+ * the OS layer cannot say (the pid alone decides). */
 char *txn_process_start(unsigned long long pid)
 {
-#ifdef __linux__
-	char path[64], *boot = NULL, *stat = NULL, *res = NULL;
-	const char *p, *start;
-	size_t len, stat_len, field;
+	char buf[OS_PROCESS_START_MAX];
 
-	snprintf(path, sizeof(path), "/proc/%llu/stat", pid);
-	if (fs_read_file("/proc/sys/kernel/random/boot_id", 256, &boot, &len,
-			 NULL) != DESC_OK ||
-	    fs_read_file(path, 4096, &stat, &stat_len, NULL) != DESC_OK)
-		goto out;
-	while (len > 0 && (boot[len - 1] == '\n' || boot[len - 1] == ' '))
-		boot[--len] = '\0';
-	/* The command name may hold spaces and ')': fields count from the
-	 * last ')'.  starttime is field 22; field 3 follows ") ". */
-	p = strrchr(stat, ')');
-	if (p == NULL)
-		goto out;
-	p++;
-	for (field = 2; field < 22 && *p != '\0'; field++) {
-		while (*p == ' ')
-			p++;
-		if (field == 21)
-			break;
-		while (*p != ' ' && *p != '\0')
-			p++;
-	}
-	start = p;
-	while (*p >= '0' && *p <= '9')
-		p++;
-	if (p == start)
-		goto out;
-	res = vk_asprintf("%s:%.*s", boot, (int)(p - start), start);
-out:
-	vk_free(boot);
-	vk_free(stat);
-	return res != NULL ? res : vk_strdup("");
-#else
-	(void)pid;
-	return vk_strdup("");
-#endif
+	if (os_process_start(pid, buf, sizeof(buf)) != 0)
+		return vk_strdup("");
+	return vk_strdup(buf);
 }
 
 /* The recorded owner still runs on this host.  A pid we may not signal
