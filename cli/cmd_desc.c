@@ -3,19 +3,18 @@
  * a separate descriptor file.
  *
  * An edit rewrites only the lines it touches (the library's lossless
- * writer), replaces the file atomically (temporary file beside it, fsync,
- * rename) keeping its mode, and refuses read-only files: a base descriptor
- * is write-protected on purpose.
+ * writer), replaces the file through the library's transaction
+ * (vmdk_descriptor_file_replace: all or nothing, its mode and owner
+ * kept), and refuses read-only files: a base descriptor is
+ * write-protected on purpose.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "descriptor/descriptor.h"
@@ -62,25 +61,6 @@ desc_status cli_load_descriptor(const char *path, desc_descriptor **out,
 /* ------------------------------------------------------------------ */
 /* Writing                                                             */
 /* ------------------------------------------------------------------ */
-
-static desc_status write_all(int fd, const char *buf, size_t len,
-			     const char *name, desc_error *err)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return desc_error_set(err, DESC_E_IO, name, 0,
-					      "cannot write: %s",
-					      strerror(errno));
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return DESC_OK;
-}
 
 /* Splits a path into its folder and last component (both malloc'ed). */
 static void split_path(const char *path, char **dir, char **base)
@@ -130,89 +110,6 @@ static desc_status check_editable(const char *path, struct stat *st_out,
 		st = desc_error_set(err, DESC_E_REFUSED, path, 0,
 				    "folder '%s' is read-only (a base "
 				    "folder?); refusing to edit", dir);
-	free(dir);
-	free(base);
-	return st;
-}
-
-/* Replaces path's content: temporary file in the same folder created
- * O_EXCL, same mode, fsync, rename over, fsync the folder. */
-static desc_status replace_file(const char *path, const char *buf, size_t len,
-				const struct stat *old, desc_error *err)
-{
-	char *dir, *base, *tmp = NULL;
-	int dfd = -1, fd = -1;
-	desc_status st = DESC_OK;
-
-	split_path(path, &dir, &base);
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		st = desc_error_set(err, DESC_E_IO, dir, 0,
-				    "cannot open folder: %s", strerror(errno));
-		goto out;
-	}
-	for (unsigned i = 0; i < 100 && fd < 0; i++) {
-		free(tmp);
-		tmp = xasprintf(".vmdkit-tmp-%s-%ld-%u", base, (long)getpid(),
-				i);
-		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-				      O_CLOEXEC, 0600);
-		if (fd < 0 && errno != EEXIST)
-			break;
-	}
-	if (fd < 0) {
-		st = desc_error_set(err, DESC_E_IO, path, 0,
-				    "cannot create a temporary file beside "
-				    "it: %s", strerror(errno));
-		goto out;
-	}
-	/* keep the owner too when we may (root editing a user's file);
-	 * for anyone else the new file is theirs already */
-	if (fchown(fd, old->st_uid, old->st_gid) != 0 && errno != EPERM) {
-		st = desc_error_set(err, DESC_E_IO, path, 0,
-				    "cannot set the owner of the new file: %s",
-				    strerror(errno));
-		goto fail;
-	}
-	if (fchmod(fd, old->st_mode & 07777) != 0) {
-		st = desc_error_set(err, DESC_E_IO, path, 0,
-				    "cannot set the mode of the new file: %s",
-				    strerror(errno));
-		goto fail;
-	}
-	st = write_all(fd, buf, len, path, err);
-	if (st != DESC_OK)
-		goto fail;
-	if (fsync(fd) != 0) {
-		st = desc_error_set(err, DESC_E_IO, path, 0,
-				    "cannot sync: %s", strerror(errno));
-		goto fail;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		st = desc_error_set(err, DESC_E_IO, path, 0,
-				    "cannot write: %s", strerror(errno));
-		goto fail;
-	}
-	fd = -1;
-	if (renameat(dfd, tmp, dfd, base) != 0) {
-		st = desc_error_set(err, DESC_E_IO, path, 0,
-				    "cannot replace: %s", strerror(errno));
-		goto fail;
-	}
-	/* The rename is durable only once the folder is synced; a failure
-	 * here leaves the new content in place, so it is not an error. */
-	(void)fsync(dfd);
-	goto out;
-fail:
-	if (fd >= 0)
-		close(fd);
-	fd = -1;
-	unlinkat(dfd, tmp, 0);
-out:
-	if (dfd >= 0)
-		close(dfd);
-	free(tmp);
 	free(dir);
 	free(base);
 	return st;
@@ -608,7 +505,8 @@ static int run_edit(const struct cli_command *cmd, const char *path,
 {
 	desc_descriptor *orig = NULL;
 	desc_descriptor *desc = NULL;
-	desc_findings warnings;
+	vmdk_change_options change = { .dry_run = false };
+	desc_findings warnings, notes;
 	desc_error err;
 	struct stat st;
 	char *old = NULL, *new = NULL;
@@ -664,8 +562,13 @@ static int run_edit(const struct cli_command *cmd, const char *path,
 		rc = EXIT_CLEAN; /* nothing to write: leave the file alone */
 		goto out;
 	}
-	rc = replace_file(path, new, new_len, &st, &err) == DESC_OK ?
-		     EXIT_CLEAN : cli_report_error(&err);
+	desc_findings_init(&notes);
+	change.notes = &notes;
+	rc = vmdk_descriptor_file_replace(path, new, new_len, &change,
+					  &err) == DESC_OK
+		     ? EXIT_CLEAN : cli_report_error(&err);
+	cli_print_notes(&notes);
+	desc_findings_clear(&notes);
 	goto out;
 embedded:
 	fprintf(stderr, "%s: descriptor is embedded in a binary sparse "

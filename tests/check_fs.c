@@ -497,6 +497,7 @@ END_TEST
 START_TEST(test_fast_paths)
 {
 	unsigned char rnd[16] = { 0 }, zero[16] = { 0 };
+	char start[OS_PROCESS_START_MAX] = "";
 	desc_error err;
 	off_t data, hole;
 	struct stat st;
@@ -517,6 +518,9 @@ START_TEST(test_fast_paths)
 	ck_assert_stub(os_sync_fs(dfd));
 	ck_assert_stub(os_random(rnd, sizeof(rnd)));
 	ck_assert(memcmp(rnd, zero, sizeof(rnd)) == 0);
+	ck_assert_stub(os_process_start((unsigned long long)getpid(), start,
+					sizeof(start)));
+	ck_assert_str_eq(start, "");
 	ck_assert_int_eq(fstat(out, &st), 0);
 	ck_assert_int_eq(st.st_size, 0);
 	ck_assert(fs_exists(T("a")) && !fs_exists(T("c")));
@@ -560,6 +564,27 @@ START_TEST(test_fast_paths)
 	ck_assert(memcmp(rnd, zero, sizeof(rnd)) != 0);
 #else
 	ck_assert_stub(os_random(rnd, sizeof(rnd)));
+#endif
+#ifdef HAVE_PROC_STAT
+	{
+		/* BOOTID:STARTTIME, the same every time for one process;
+		 * none for a pid no process has (pid_max is at most 2^22). */
+		unsigned long long self = (unsigned long long)getpid();
+		char again[OS_PROCESS_START_MAX];
+
+		ck_assert_int_eq(os_process_start(self, start, sizeof(start)), 0);
+		ck_assert_ptr_nonnull(strchr(start, ':'));
+		ck_assert_int_eq(os_process_start(self, again, sizeof(again)), 0);
+		ck_assert_str_eq(start, again);
+		ck_assert_int_eq(os_process_start(1ull << 40, again,
+						  sizeof(again)), -1);
+		ck_assert_int_eq(errno, ENOENT);
+		ck_assert_int_eq(os_process_start(self, again, 8), -1);
+		ck_assert_int_eq(errno, ERANGE);
+	}
+#else
+	ck_assert_stub(os_process_start((unsigned long long)getpid(), start,
+					sizeof(start)));
 #endif
 #endif
 	close(in);

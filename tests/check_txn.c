@@ -541,6 +541,54 @@ START_TEST(test_dead_journal_rolled_back)
 }
 END_TEST
 
+/* fs_staging_cleanup (clone, base, promote) removes a dead run's staging
+ * folder by its name; a transaction's folder of a dead pid, with its
+ * journal or the .done form of it, is recovery's and must survive it. */
+START_TEST(test_staging_cleanup_keeps_journals)
+{
+	unsigned long long pid = dead_pid();
+	char *host = this_host(), *txn, *done, *old, *from, *to, *file;
+	desc_findings notes;
+	desc_error err;
+	size_t removed;
+
+	make_tmpdir();
+	put("made.txt", "ours\n", 0644);
+	txn = vk_asprintf(".vmdkit-tmp-create-h-%llu-abcdef", pid);
+	done = vk_asprintf(".vmdkit-tmp-create-h-%llu-ghijkl", pid);
+	old = vk_asprintf(".vmdkit-tmp-web-01-%llu-mnopqr", pid);
+	ck_assert(txn && done && old);
+	hand_journal(txn, host, pid, "made.txt");
+	hand_journal(done, host, pid, "made.txt");
+	from = fs_join(done, FS_TXN_JOURNAL);
+	to = fs_join(done, FS_TXN_DONE);
+	ck_assert_int_eq(rename(from, to), 0);
+	ck_assert_int_eq(mkdir(old, 0700), 0);
+	file = fs_join(old, "web-01.vmdk");
+	put(file, "staged\n", 0644);
+
+	ck_assert_int_eq(fs_staging_cleanup(".", &removed, &err), DESC_OK);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert(!fs_exists(old));
+	ck_assert(fs_exists(txn) && fs_exists(to) && fs_exists("made.txt"));
+	/* What to do with them is recovery's decision. */
+	desc_findings_init(&notes);
+	ck_assert_int_eq(fs_txn_recover(".", 0, NULL, NULL, &notes, &err),
+			 DESC_OK);
+	ck_assert_uint_eq(notes.count, 0);
+	ck_assert(!fs_exists(txn) && !fs_exists(done) && !fs_exists("made.txt"));
+	desc_findings_clear(&notes);
+	vk_free(file);
+	vk_free(from);
+	vk_free(to);
+	vk_free(old);
+	vk_free(done);
+	vk_free(txn);
+	vk_free(host);
+	remove_tmpdir();
+}
+END_TEST
+
 START_TEST(test_other_host_left_alone)
 {
 	desc_findings notes;
@@ -724,6 +772,7 @@ static Suite *txn_suite(void)
 	tcase_add_test(tc, test_failure_at_every_call);
 	tcase_add_test(tc, test_kill_at_every_call);
 	tcase_add_test(tc, test_dead_journal_rolled_back);
+	tcase_add_test(tc, test_staging_cleanup_keeps_journals);
 	tcase_add_test(tc, test_other_host_left_alone);
 	tcase_add_test(tc, test_live_owner_left_alone);
 	tcase_add_test(tc, test_lookalikes_left_alone);

@@ -253,6 +253,19 @@ desc_status vmdk_disk_create_with(const char *path,
 				  const vmdk_change_options *change,
 				  desc_error *err);
 
+/* Replaces the content of the separate descriptor file `path` (an
+ * existing regular file; its mode and owner are kept) with text[0..len),
+ * through one transaction in path's folder: the new file is renamed over
+ * the old one at commit, and a failure or a kill before it leaves the old
+ * file as it was.  It refuses (DESC_E_REFUSED) a path that a journal or a
+ * 0.1.0 temporary file in that folder names (see change->notes); deciding
+ * which files may be edited at all (a read-only base) is the caller's.
+ * change may be NULL: a real run. */
+desc_status vmdk_descriptor_file_replace(const char *path, const char *text,
+					 size_t len,
+					 const vmdk_change_options *change,
+					 desc_error *err);
+
 /* Creates an empty delta at `delta_path` over the disk `parent_path`
  * (opened read-only): parentCID = the parent's CID, parentFileNameHint =
  * `parent_hint` or, when NULL, the parent's path relative to the delta's

@@ -102,6 +102,20 @@ sed 's|^RW 20480 SPARSE "Master-s003.vmdk"$|RW 20480 SPARSE "../Base/Master-s003
 cmp -s "$T/Master.vmdk" "$T/want3" || fail "desc repath"
 ls -a "$T" | grep -q vmdkit-tmp && fail "temporary file left behind"
 
+# a killed 0.1.0 edit's temporary file (no journal): the edit is refused
+# and both files are left for the user to compare
+mkdir "$T/legacy"
+copy "$S/Master.vmdk" "$T/legacy/Master.vmdk"
+echo partial >"$T/legacy/.vmdkit-tmp-Master.vmdk-999999-0"
+expect_exit 6 "$VMDKIT" desc set "$T/legacy/Master.vmdk" ddb.adapterType ide \
+	2>"$T/err"
+grep -q "refusing to change it: .*temporary file of .* vmdkit 0.1.0 edit" \
+	"$T/err" || fail "desc set over a 0.1.0 temporary file: $(cat "$T/err")"
+grep -q '\[legacy-temp\]$' "$T/err" || fail "no legacy-temp note"
+cmp -s "$T/legacy/Master.vmdk" "$S/Master.vmdk" || fail "refused edit wrote"
+[ -f "$T/legacy/.vmdkit-tmp-Master.vmdk-999999-0" ] ||
+	fail "0.1.0 temporary file removed"
+
 # root editing someone else's file keeps its owner
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	copy "$S/Master.vmdk" "$T/owned.vmdk"

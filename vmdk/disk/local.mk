@@ -9,5 +9,6 @@ libvmdkit_la_SOURCES += \
 	vmdk/disk/disk.c \
 	vmdk/disk/chain.c \
 	vmdk/disk/create.c \
+	vmdk/disk/descriptor_file.c \
 	vmdk/disk/flatten.c \
 	vmdk/disk/copy.c

@@ -123,8 +123,10 @@ desc_status fs_temp_cleanup(const char *dir, size_t *removed, desc_error *err);
 
 /* Removes, in `dir`, the staging folders (fs_make_staging) of killed
  * runs: real folders, never symlinks, named FS_STAGING_PREFIX... that
- * fs_staging_in_use does not keep (a live run's, a base's undo folder).
- * *removed (may be NULL) counts them. */
+ * fs_staging_in_use does not keep (a live run's, a base's undo folder)
+ * and that hold no transaction journal (FS_TXN_JOURNAL or FS_TXN_DONE,
+ * txn.h: only fs_txn_recover may undo or remove those).  *removed (may
+ * be NULL) counts them. */
 desc_status fs_staging_cleanup(const char *dir, size_t *removed,
 			       desc_error *err);
 

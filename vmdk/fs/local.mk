@@ -11,4 +11,7 @@ libvmdkit_la_SOURCES += \
 	vmdk/fs/os.h \
 	vmdk/fs/os.c \
 	vmdk/fs/txn.h \
-	vmdk/fs/txn.c
+	vmdk/fs/txn_private.h \
+	vmdk/fs/txn.c \
+	vmdk/fs/txn_journal.c \
+	vmdk/fs/txn_recover.c

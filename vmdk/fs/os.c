@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #ifdef HAVE_FICLONE
 #include <linux/fs.h>
@@ -111,6 +112,94 @@ int os_random(void *buf, size_t n)
 #else
 	(void)buf;
 	(void)n;
+	return NO_FAST_PATH();
+#endif
+}
+
+#ifdef HAVE_PROC_STAT
+/* Reads the small file path into buf (NUL-terminated): its length, or
+ * -1. */
+static ssize_t read_small(const char *path, char *buf, size_t size)
+{
+	size_t len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while (len + 1 < size) {
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (len + 1 >= size) {
+		errno = ERANGE;
+		return -1;
+	}
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+#endif
+
+int os_process_start(unsigned long long pid, char *buf, size_t size)
+{
+#ifdef HAVE_PROC_STAT
+	char path[64], boot[256], stat[4096];
+	const char *p, *start;
+	ssize_t len;
+	size_t field;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%llu/stat", pid);
+	len = read_small("/proc/sys/kernel/random/boot_id", boot, sizeof(boot));
+	if (len < 0 || read_small(path, stat, sizeof(stat)) < 0)
+		return -1;
+	while (len > 0 && (boot[len - 1] == '\n' || boot[len - 1] == ' '))
+		boot[--len] = '\0';
+	/* The command name may hold spaces and ')': fields count from the
+	 * last ')'.  starttime is field 22; field 3 follows ") ". */
+	p = strrchr(stat, ')');
+	if (p == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	p++;
+	for (field = 2; field < 22 && *p != '\0'; field++) {
+		while (*p == ' ')
+			p++;
+		if (field == 21)
+			break;
+		while (*p != ' ' && *p != '\0')
+			p++;
+	}
+	start = p;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (p == start) {
+		errno = EINVAL;
+		return -1;
+	}
+	n = snprintf(buf, size, "%s:%.*s", boot, (int)(p - start), start);
+	if (n < 0 || (size_t)n >= size) {
+		errno = ERANGE;
+		return -1;
+	}
+	return 0;
+#else
+	(void)pid;
+	(void)buf;
+	(void)size;
 	return NO_FAST_PATH();
 #endif
 }

@@ -48,4 +48,16 @@ int os_sync_fs(int fd);
 /* Fills buf with n random bytes from the kernel (getrandom); 0 or -1. */
 int os_random(void *buf, size_t n);
 
+/* Room for os_process_start's answer. */
+#define OS_PROCESS_START_MAX 128
+
+/* When process pid started, as "BOOTID:STARTTIME" (the boot it runs in
+ * and its start time in clock ticks since that boot, from /proc), in
+ * buf of size bytes: a pid reused by another process, or by one after a
+ * reboot, gives another answer.  0, or -1: ENOSYS (the stub), or the
+ * errno of reading /proc (ENOENT: no such process; ERANGE: buf too
+ * small; EINVAL: a line /proc should not give).  The caller then knows
+ * the pid alone.  Only reads, so it is no failpoint. */
+int os_process_start(unsigned long long pid, char *buf, size_t size);
+
 #endif

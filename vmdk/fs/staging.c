@@ -3,7 +3,8 @@
  * owner's pid in the name), telling who owns a leftover and whether that
  * process still runs, and removing what killed runs left
  * (fs_staging_cleanup, fs_temp_cleanup): every command that stages next
- * to its target calls the cleanup before making a new folder there.  OS
+ * to its target calls the cleanup before making a new folder there.  A
+ * transaction's staging folder (txn.h) is left to fs_txn_recover.  OS
  * layer only.
  */
 #include "config.h"
@@ -20,6 +21,7 @@
 
 #include "vmdk/fs/failpoint.h"
 #include "vmdk/fs/fs.h"
+#include "vmdk/fs/txn.h"
 #include "descriptor/private.h"
 
 /* "<dir>/<prefix><base>-<pid><mark>-XXXXXX", made by mkdtemp. */
@@ -249,6 +251,30 @@ desc_status fs_temp_cleanup(const char *dir, size_t *removed, desc_error *err)
 	return st;
 }
 
+/* Folder `name` of dfd holds a transaction journal, or its FS_TXN_DONE
+ * form: a transaction's staging folder, whose pid says nothing about
+ * what may go.  Undoing or finishing it is fs_txn_recover's, which
+ * checks every file against the journal first; removing it by name
+ * would lose the old content a rollback needs.  An entry we cannot
+ * look at counts as one. */
+static bool holds_journal(int dfd, const char *name)
+{
+	static const char *const journals[] = { FS_TXN_JOURNAL, FS_TXN_DONE };
+	struct stat sb;
+	bool found = false;
+	size_t i;
+	int fd;
+
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false; /* fs_remove_tree cannot enter it either */
+	for (i = 0; i < sizeof(journals) / sizeof(journals[0]) && !found; i++)
+		found = fstatat(fd, journals[i], &sb, AT_SYMLINK_NOFOLLOW) == 0 ||
+			errno != ENOENT;
+	close(fd);
+	return found;
+}
+
 desc_status fs_staging_cleanup(const char *dir, size_t *removed,
 			       desc_error *err)
 {
@@ -277,6 +303,8 @@ desc_status fs_staging_cleanup(const char *dir, size_t *removed,
 			continue;
 		/* A concurrent clone's folder in the making is not ours. */
 		if (fs_staging_in_use(de->d_name))
+			continue;
+		if (holds_journal(dfd, de->d_name))
 			continue;
 		path = fs_join(dir, de->d_name);
 		if (path == NULL) {
