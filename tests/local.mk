@@ -254,7 +254,7 @@ TESTS += \
 	tests/cli/create.sh \
 	tests/cli/clone.sh \
 	tests/cli/check-corpus.sh \
-	tests/cli/chainmgmt.sh
+	tests/cli/base-and-leaves.sh
 EXTRA_DIST += \
 	tests/cli/golden.sh \
 	tests/cli/desc.sh \
@@ -262,7 +262,7 @@ EXTRA_DIST += \
 	tests/cli/create.sh \
 	tests/cli/clone.sh \
 	tests/cli/check-corpus.sh \
-	tests/cli/chainmgmt.sh \
+	tests/cli/base-and-leaves.sh \
 	tests/golden \
 	tests/data/cli \
 	samples/Master.vmdk \
