@@ -1,6 +1,6 @@
-/* check_manifest.c - vmdk_base_verify: a base checked against the
- * manifest vmdk_base_make wrote (vmdk/ops/manifest.c), each kind of
- * damage with its own finding. */
+/* check_verify.c - vmdk_base_verify (vmdk/ops/verify.c): a base checked
+ * against the manifest vmdk_base_make wrote (vmdk/ops/manifest.c), each
+ * kind of damage with its own finding. */
 #include "config.h"
 
 #include <check.h>
