@@ -240,6 +240,10 @@ TESTS += tests/integration/kill9.sh
 EXTRA_DIST += tests/integration/kill9.sh
 TESTS += tests/integration/failpoints.sh
 EXTRA_DIST += tests/integration/failpoints.sh
+# create and desc edits through the transaction module: dry run == run,
+# look-alikes kept, a kill before every operation, another host's staging.
+TESTS += tests/integration/txn.sh
+EXTRA_DIST += tests/integration/txn.sh
 # Portability findings proved against the consumers (issue: canonical writer)
 TESTS += tests/integration/portability.sh
 EXTRA_DIST += tests/integration/portability.sh
