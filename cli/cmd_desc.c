@@ -518,6 +518,21 @@ static int run_edit(const struct cli_command *cmd, const char *path,
 	if (strcmp(path, "-") == 0)
 		return cli_usage_error(cmd, "cannot edit stdin; use `vmdkit "
 				       "desc print` to filter");
+	/* A killed edit is undone (or finished) before the file is read, so
+	 * this edit starts from what recovery leaves, also when it would
+	 * write the same text. */
+	desc_findings_init(&notes);
+	change.notes = &notes;
+	change.dry_run = e->dry_run;
+	if (vmdk_descriptor_file_recover(path, &change, &err) != DESC_OK) {
+		cli_print_notes(&notes);
+		desc_findings_clear(&notes);
+		rc = cli_report_error(&err);
+		goto out;
+	}
+	cli_print_notes(&notes);
+	desc_findings_clear(&notes);
+	change.dry_run = false;
 	if (cli_read_file(path, DESC_MAX_INPUT, &old, &old_len, &err) !=
 	    DESC_OK) {
 		if (err.code == DESC_E_TOO_LARGE)

@@ -266,6 +266,17 @@ desc_status vmdk_descriptor_file_replace(const char *path, const char *text,
 					 const vmdk_change_options *change,
 					 desc_error *err);
 
+/* Finishes or undoes what killed vmdkit runs on this host left in the
+ * folder of `path` (the transaction module's recovery; what it cannot
+ * prove safe is left alone and described in change->notes).  An editor
+ * calls it before it reads the file it will replace, so that its edit is
+ * computed from the recovered file, not from one a killed edit half
+ * changed.  With change->dry_run it reports what it would do and changes
+ * nothing.  change may be NULL: a real run. */
+desc_status vmdk_descriptor_file_recover(const char *path,
+					 const vmdk_change_options *change,
+					 desc_error *err);
+
 /* Creates an empty delta at `delta_path` over the disk `parent_path`
  * (opened read-only): parentCID = the parent's CID, parentFileNameHint =
  * `parent_hint` or, when NULL, the parent's path relative to the delta's

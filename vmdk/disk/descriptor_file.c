@@ -36,3 +36,20 @@ desc_status vmdk_descriptor_file_replace(const char *path, const char *text,
 	vk_free(dir);
 	return rc;
 }
+
+desc_status vmdk_descriptor_file_recover(const char *path,
+					 const vmdk_change_options *change,
+					 desc_error *err)
+{
+	static const vmdk_change_options real = { false, NULL, NULL, NULL };
+	const vmdk_change_options *ch = change ? change : &real;
+	char *dir = fs_dirname(path);
+	desc_status rc;
+
+	if (dir == NULL)
+		return vk_nomem(err);
+	rc = fs_txn_recover(dir, ch->dry_run ? FS_TXN_DRY_RUN : 0, ch->report,
+			    ch->report_ctx, ch->notes, err);
+	vk_free(dir);
+	return rc;
+}

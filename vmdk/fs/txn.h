@@ -21,7 +21,7 @@
  * - A transaction owns one staging folder inside ROOT (the folder it
  *   changes, given to fs_txn_begin), made by mkdtemp (mode 0700):
  *       ROOT/.vmdkit-tmp-<LABEL>-<HOST>-<PID>-XXXXXX
- *   LABEL is the command ("create", "desc-set"), HOST the host name
+ *   LABEL is the command ("create", "desc"), HOST the host name
  *   (characters other than [A-Za-z0-9._] as '_', at most 64), PID the
  *   process id, XXXXXX random.  The journal, FS_TXN_JOURNAL, is its first
  *   entry.  Everything inside a staging folder that holds a journal of
@@ -91,7 +91,7 @@
  *     host = "build-07"
  *     pid = "4242"
  *     start = "5d1c...:893412"       boot id and start time, or ""
- *     command = "desc-set"
+ *     command = "desc"
  *     end = "0"
  *     step1.action = "replace"        one of the words above
  *     step1.path = "Master.vmdk"      relative to ROOT
@@ -181,7 +181,7 @@ typedef desc_status (*fs_txn_fill_fn)(void *ctx, const char *staged_path,
 typedef struct fs_txn fs_txn;
 
 /* Starts a transaction changing folder `root` for `command` (a word:
- * "create", "desc-set"; it labels the staging folder).  First recovers
+ * "create", "desc"; it labels the staging folder).  First recovers
  * what dead runs on this host left in `root` (fs_txn_recover, with the
  * same flags, report and notes: in a dry run the recovery is reported,
  * not done).  notes (may be NULL) receives what was found and left
@@ -246,7 +246,7 @@ typedef struct fs_txn_info {
 	unsigned long long pid;  /* owner pid */
 	bool this_host;          /* host is this host */
 	bool alive;              /* this host, and the process runs */
-	char *command;           /* "create", "desc-set" */
+	char *command;           /* "create", "desc" */
 	bool committed;          /* after the commit record: goes forward */
 	size_t steps;
 	char *first_path;        /* the first step's path, relative to ROOT */
