@@ -507,6 +507,7 @@ static int run_edit(const struct cli_command *cmd, const char *path,
 	desc_descriptor *desc = NULL;
 	vmdk_change_options change = { .dry_run = false };
 	desc_findings warnings, notes;
+	desc_status recovered;
 	desc_error err;
 	struct stat st;
 	char *old = NULL, *new = NULL;
@@ -524,15 +525,17 @@ static int run_edit(const struct cli_command *cmd, const char *path,
 	desc_findings_init(&notes);
 	change.notes = &notes;
 	change.dry_run = e->dry_run;
-	if (vmdk_descriptor_file_recover(path, &change, &err) != DESC_OK) {
-		cli_print_notes(&notes);
-		desc_findings_clear(&notes);
+	recovered = vmdk_descriptor_file_recover(path, &change, &err);
+	/* What recovery left alone is said here, once: the replace below
+	 * finds the same and only refuses (its error names why). */
+	cli_print_notes(&notes);
+	desc_findings_clear(&notes);
+	change.notes = NULL;
+	change.dry_run = false;
+	if (recovered != DESC_OK) {
 		rc = cli_report_error(&err);
 		goto out;
 	}
-	cli_print_notes(&notes);
-	desc_findings_clear(&notes);
-	change.dry_run = false;
 	if (cli_read_file(path, DESC_MAX_INPUT, &old, &old_len, &err) !=
 	    DESC_OK) {
 		if (err.code == DESC_E_TOO_LARGE)
@@ -577,13 +580,9 @@ static int run_edit(const struct cli_command *cmd, const char *path,
 		rc = EXIT_CLEAN; /* nothing to write: leave the file alone */
 		goto out;
 	}
-	desc_findings_init(&notes);
-	change.notes = &notes;
 	rc = vmdk_descriptor_file_replace(path, new, new_len, &change,
 					  &err) == DESC_OK
 		     ? EXIT_CLEAN : cli_report_error(&err);
-	cli_print_notes(&notes);
-	desc_findings_clear(&notes);
 	goto out;
 embedded:
 	fprintf(stderr, "%s: descriptor is embedded in a binary sparse "

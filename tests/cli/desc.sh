@@ -115,6 +115,18 @@ grep -q '\[legacy-temp\]$' "$T/err" || fail "no legacy-temp note"
 cmp -s "$T/legacy/Master.vmdk" "$S/Master.vmdk" || fail "refused edit wrote"
 [ -f "$T/legacy/.vmdkit-tmp-Master.vmdk-999999-0" ] ||
 	fail "0.1.0 temporary file removed"
+[ "$(grep -c '\[legacy-temp\]$' "$T/err")" = 1 ] ||
+	fail "the legacy-temp note is not said exactly once: $(cat "$T/err")"
+# the other 0.1.0 form, fs_replace's ".NAME.vmdkit-new-PID-XXXXXX"
+rm "$T/legacy/.vmdkit-tmp-Master.vmdk-999999-0"
+echo partial >"$T/legacy/.Master.vmdk.vmdkit-new-999999-AbCdEf"
+expect_exit 6 "$VMDKIT" desc set "$T/legacy/Master.vmdk" ddb.adapterType ide \
+	2>"$T/err"
+[ "$(grep -c '\[legacy-temp\]$' "$T/err")" = 1 ] ||
+	fail "desc set over a 0.1.0 replace temporary: $(cat "$T/err")"
+cmp -s "$T/legacy/Master.vmdk" "$S/Master.vmdk" || fail "refused edit wrote"
+[ -f "$T/legacy/.Master.vmdk.vmdkit-new-999999-AbCdEf" ] ||
+	fail "0.1.0 replace temporary removed"
 
 # root editing someone else's file keeps its owner
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
