@@ -1,4 +1,4 @@
-/* steps.c - the report callback of base and clone: each step the library
+/* steps.c - the report callbacks of the mutating commands: each step the library
  * takes (or would take) printed as it happens in text, or collected for
  * YAML/JSON. */
 #include "config.h"
@@ -25,6 +25,19 @@ static const char *find_arrow(const char *path)
 	return NULL;
 }
 
+/* One step in text: "ACTION 'PATH'", or "ACTION 'FROM' -> 'TO'" with
+ * each path quoted on its own (`from` is from[0..from_len)). */
+static void print_step(const struct cli_steps *s, const char *action,
+		       const char *from, int from_len, const char *to)
+{
+	if (to != NULL)
+		printf("%s%s '%.*s' -> '%s'\n", s->indent, action, from_len,
+		       from, to);
+	else
+		printf("%s%s '%s'\n", s->indent, action, from);
+	fflush(stdout);
+}
+
 void cli_steps_report(void *ctx, const char *action, const char *path)
 {
 	struct cli_steps *s = ctx;
@@ -33,14 +46,9 @@ void cli_steps_report(void *ctx, const char *action, const char *path)
 	if (s->format == OUT_TEXT) {
 		const char *arrow = path ? find_arrow(path) : NULL;
 
-		/* "move 'a' -> 'b'": each path quoted on its own */
-		if (arrow != NULL)
-			printf("%s%s '%.*s' -> '%s'\n", s->indent, action,
-			       (int)(arrow - path), path, arrow + 4);
-		else
-			printf("%s%s '%s'\n", s->indent, action,
-			       path ? path : "");
-		fflush(stdout);
+		print_step(s, action, path ? path : "",
+			   arrow ? (int)(arrow - path) : 0,
+			   arrow ? arrow + 4 : NULL);
 		return;
 	}
 	if (s->list != NULL) {
@@ -60,11 +68,7 @@ void cli_steps_step(void *ctx, const char *action, const char *path,
 
 	s->count++;
 	if (s->format == OUT_TEXT) {
-		if (to != NULL)
-			printf("%s%s '%s' -> '%s'\n", s->indent, action, path, to);
-		else
-			printf("%s%s '%s'\n", s->indent, action, path);
-		fflush(stdout);
+		print_step(s, action, path, (int)strlen(path), to);
 		return;
 	}
 	if (s->list != NULL) {
