@@ -1,6 +1,6 @@
-/* steps.c - the report callbacks of the mutating commands: each step the library
- * takes (or would take) printed as it happens in text, or collected for
- * YAML/JSON. */
+/* steps.c - the report callbacks of the mutating commands: each step the
+ * library takes (or would take) printed as it happens in text, or
+ * collected for YAML/JSON. */
 #include "config.h"
 
 #include <string.h>
