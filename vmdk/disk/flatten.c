@@ -363,20 +363,8 @@ static void put32(uint8_t *p, uint32_t v)
 desc_status disk_pwrite_all(int fd, const void *buf, size_t len, uint64_t off,
 			    const char *path, desc_error *err)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = fp_pwrite(fd, (const char *)buf + done, len - done,
-				   (off_t)(off + done));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return fs_error(err, errno, path, "cannot write");
-		}
-		done += (size_t)n;
-	}
-	return DESC_OK;
+	return fs_pwrite_full(fd, buf, len, off) == 0
+		       ? DESC_OK : fs_error(err, errno, path, "cannot write");
 }
 
 static bool all_zero(const uint8_t *p, size_t len)

@@ -541,24 +541,6 @@ desc_status sparse_layout_compute(uint64_t capacity, uint64_t desc_sectors,
 	return DESC_OK;
 }
 
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = fp_pwrite(fd, (const char *)buf + done, len - done,
-				   (off_t)(off + done));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 desc_status sparse_create_file(const char *path,
 			       const struct sparse_layout *layout,
 			       const char *desc_text, size_t desc_len,
@@ -601,21 +583,21 @@ desc_status sparse_create_file(const char *path,
 	for (i = 0; i < layout->num_gts; i++)
 		put_le32(gd + i * 4, (uint32_t)(h->rgd_offset + layout->gd_sectors +
 						i * gt_sectors));
-	if (pwrite_all(fd, buf, VMDK_SECTOR_SIZE + (joined ? gd_bytes : 0),
+	if (fs_pwrite_full(fd, buf, VMDK_SECTOR_SIZE + (joined ? gd_bytes : 0),
 		       0) < 0)
 		goto io;
 	/* Only the text: the NUL padding up to descriptorSize is a hole. */
 	if (desc_len > 0 &&
-	    pwrite_all(fd, desc_text, desc_len,
+	    fs_pwrite_full(fd, desc_text, desc_len,
 		       h->descriptor_offset * VMDK_SECTOR_SIZE) < 0)
 		goto io;
 	if (!joined &&
-	    pwrite_all(fd, gd, gd_bytes, h->rgd_offset * VMDK_SECTOR_SIZE) < 0)
+	    fs_pwrite_full(fd, gd, gd_bytes, h->rgd_offset * VMDK_SECTOR_SIZE) < 0)
 		goto io;
 	for (i = 0; i < layout->num_gts; i++)
 		put_le32(gd + i * 4, (uint32_t)(h->gd_offset + layout->gd_sectors +
 						i * gt_sectors));
-	if (pwrite_all(fd, gd, gd_bytes, h->gd_offset * VMDK_SECTOR_SIZE) < 0)
+	if (fs_pwrite_full(fd, gd, gd_bytes, h->gd_offset * VMDK_SECTOR_SIZE) < 0)
 		goto io;
 	if (fs_sync_wanted() && fp_fsync(fd) < 0)
 		goto io;

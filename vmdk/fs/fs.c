@@ -52,7 +52,7 @@ desc_status fs_error(desc_error *err, int errnum, const char *path,
 	return code;
 }
 
-static int write_full(int fd, const void *buf, size_t len)
+int fs_write_full(int fd, const void *buf, size_t len)
 {
 	size_t done = 0;
 
@@ -69,13 +69,13 @@ static int write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-static int pwrite_full(int fd, const void *buf, size_t len, off_t off)
+int fs_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
 
 	while (done < len) {
 		ssize_t n = fp_pwrite(fd, (const char *)buf + done, len - done,
-				   off + (off_t)done);
+				   (off_t)(off + done));
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -175,7 +175,7 @@ desc_status fs_write_new(const char *path, const void *buf, size_t len,
 		  mode);
 	if (fd < 0)
 		return fs_error(err, errno, path, "cannot create");
-	if (write_full(fd, buf, len) < 0) {
+	if (fs_write_full(fd, buf, len) < 0) {
 		fs_error(err, errno, path, "cannot write");
 		goto fail;
 	}
@@ -238,7 +238,7 @@ desc_status fs_replace(const char *path, const void *buf, size_t len,
 		rc = fs_error(err, errno, tmp, "cannot set mode of");
 		goto out;
 	}
-	if (write_full(fd, buf, len) < 0) {
+	if (fs_write_full(fd, buf, len) < 0) {
 		rc = fs_error(err, errno, tmp, "cannot write");
 		goto out;
 	}
@@ -306,8 +306,8 @@ static int write_nonzero(int fd, const unsigned char *block, size_t n,
 			i += HOLE_PIECE;
 		if (i > n)
 			i = n;
-		if (i > start && pwrite_full(fd, block + start, i - start,
-					     off + (off_t)start) < 0)
+		if (i > start && fs_pwrite_full(fd, block + start, i - start,
+					     (uint64_t)off + start) < 0)
 			return -1;
 	}
 	return 0;

@@ -47,6 +47,12 @@ desc_status fs_pread_exact(int fd, void *buf, size_t len, uint64_t off,
 desc_status fs_pread_zero(int fd, void *buf, size_t len, uint64_t off,
 			  const char *name, desc_error *err);
 
+/* Writes all of buf at the file position (fs_write_full) or at byte off
+ * (fs_pwrite_full), retrying after EINTR and short writes; 0, or -1 with
+ * errno.  Each write counts as a failpoint (FP_WRITE). */
+int fs_write_full(int fd, const void *buf, size_t len);
+int fs_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+
 /* Creates `path` (must not exist) with `mode`, writes buf, fsyncs when
  * `sync`; on any failure the partial file is removed. */
 desc_status fs_write_new(const char *path, const void *buf, size_t len,

@@ -66,22 +66,6 @@ bool txn_absent(const char *path)
 	return lstat(path, &st) != 0 && errno == ENOENT;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = fp_write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 void txn_sb_add(struct sbuf *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -144,17 +128,12 @@ static void sb_id(struct sbuf *b, const char *key, const struct txn_id *id)
 /* A mode in octal, as ls and chmod write it (at most 8 digits). */
 static bool parse_octal(const char *p, unsigned *out)
 {
-	unsigned v = 0;
-	size_t n = 0;
+	size_t n = strlen(p);
+	uint64_t v;
 
-	for (; *p != '\0'; p++, n++) {
-		if (*p < '0' || *p > '7' || n == 8)
-			return false;
-		v = v * 8 + (unsigned)(*p - '0');
-	}
-	if (n == 0)
+	if (n > 8 || !desc_parse_number_all(p, n, 8, UINT32_MAX, &v))
 		return false;
-	*out = v;
+	*out = (unsigned)v;
 	return true;
 }
 
@@ -472,7 +451,7 @@ desc_status txn_journal_append(fs_txn *t, struct sbuf *b, desc_error *err)
 	txn_sb_add(b, "end = \"%lu\"\n", t->seq++);
 	if (b->oom)
 		return vk_nomem(err);
-	if (write_all(t->jfd, b->s, b->len) < 0)
+	if (fs_write_full(t->jfd, b->s, b->len) < 0)
 		return fs_error(err, errno, name, "cannot write the journal in");
 	if (txn_sync_each(t) && fp_fsync(t->jfd) < 0)
 		return fs_error(err, errno, name, "cannot sync the journal in");
