@@ -756,6 +756,24 @@ START_TEST(test_legacy_temp_names)
 	ck_assert(!fs_txn_legacy_temp(".vmdkit-tmp-x-12-123", &target, &pid,
 				      &alive));
 	ck_assert(!fs_txn_legacy_temp("Master.vmdk", &target, &pid, &alive));
+	/* the pid: digits after a '-', not 0, at most 9 digits */
+	ck_assert(fs_txn_legacy_temp(".vmdkit-tmp-M-4194304-12", &target, &pid,
+				     &alive));
+	ck_assert_str_eq(target, "M");
+	ck_assert_uint_eq(pid, 4194304);
+	vk_free(target);
+	ck_assert(!fs_txn_legacy_temp(".vmdkit-tmp-M-0-1", &target, &pid, &alive));
+	ck_assert(!fs_txn_legacy_temp(".vmdkit-tmp-M-1234567890-1", &target,
+				      &pid, &alive));
+	ck_assert(!fs_txn_legacy_temp(".vmdkit-tmp-M-12-123", &target, &pid,
+				      &alive));
+	ck_assert(!fs_txn_legacy_temp(".vmdkit-tmp--12-1", &target, &pid, &alive));
+	ck_assert(!fs_txn_legacy_temp(".M.vmdkit-new--aB3dE9", &target, &pid,
+				      &alive));
+	ck_assert(!fs_txn_legacy_temp("..vmdkit-new-77-aB3dE9", &target, &pid,
+				      &alive));
+	ck_assert(!fs_txn_legacy_temp(".M.vmdkit-old-77-aB3dE9", &target, &pid,
+				      &alive));
 }
 END_TEST
 

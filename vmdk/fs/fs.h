@@ -105,6 +105,12 @@ desc_status fs_make_staging_undo(const char *target, char **out,
  * filling it), or it is a base's (fs_make_staging_undo). */
 bool fs_staging_in_use(const char *name);
 
+/* "-PID" ends at name[end] (PID: 1 to 9 digits, not 0): *pid, and in
+ * *head the length of what comes before that "-PID".  false (nothing
+ * set) otherwise.  The one reader of the pid in every temporary name. */
+bool fs_name_pid_before(const char *name, size_t end,
+			unsigned long long *pid, size_t *head);
+
 /* True when `name` ends in "-<pid>-XXXXXX" and that pid is not a live
  * process. */
 bool fs_name_owner_dead(const char *name);

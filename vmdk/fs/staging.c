@@ -73,10 +73,8 @@ static bool temp_char(char c)
 	       (c >= '0' && c <= '9');
 }
 
-/* "-PID" ends at name[end]: *pid, and in *head the length of what comes
- * before that "-PID". */
-static bool pid_before(const char *name, size_t end, unsigned long long *pid,
-		       size_t *head)
+bool fs_name_pid_before(const char *name, size_t end,
+			unsigned long long *pid, size_t *head)
 {
 	uint64_t v;
 	size_t i = end;
@@ -109,7 +107,7 @@ static bool temp_tail(const char *name, size_t len)
 static bool pid_tail(const char *name, size_t len, unsigned long long *pid,
 		     size_t *head)
 {
-	return temp_tail(name, len) && pid_before(name, len - 7, pid, head);
+	return temp_tail(name, len) && fs_name_pid_before(name, len - 7, pid, head);
 }
 
 static bool pid_alive(unsigned long long pid)
@@ -130,7 +128,7 @@ static bool undo_staging(const char *name, unsigned long long *pid,
 	if (!temp_tail(name, len) || len < m + 8 ||
 	    memcmp(name + len - 7 - m, UNDO_MARK, m) != 0)
 		return false;
-	return pid_before(name, len - 7 - m, pid, head);
+	return fs_name_pid_before(name, len - 7 - m, pid, head);
 }
 
 desc_status fs_make_staging_undo(const char *target, char **out,

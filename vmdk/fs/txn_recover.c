@@ -377,19 +377,14 @@ desc_status txn_playback(const struct journal *j, enum pb_mode mode,
 static bool staging_name_ours(const char *name, const char *label,
 			      unsigned long long *pid)
 {
-	size_t len = strlen(name), i, hl = strlen(label);
-	uint64_t v;
+	size_t len = strlen(name), head, hl = strlen(label);
+	unsigned long long v;
 
-	if (len < strlen(FS_STAGING_PREFIX) + 10 || name[len - 7] != '-')
+	if (len < strlen(FS_STAGING_PREFIX) + 10 || name[len - 7] != '-' ||
+	    !fs_name_pid_before(name, len - 7, &v, &head))
 		return false;
-	i = len - 7;
-	while (i > 0 && name[i - 1] >= '0' && name[i - 1] <= '9')
-		i--;
-	if (i == len - 7 || name[i - 1] != '-' ||
-	    !desc_parse_number_all(name + i, len - 7 - i, 10, INT_MAX, &v))
-		return false;
-	if (i - 1 < hl + 1 || name[i - 2 - hl] != '-' ||
-	    memcmp(name + i - 1 - hl, label, hl) != 0)
+	if (head < hl + 1 || name[head - 1 - hl] != '-' ||
+	    memcmp(name + head - hl, label, hl) != 0)
 		return false;
 	*pid = v;
 	return true;
@@ -429,49 +424,37 @@ bool fs_txn_legacy_temp(const char *name, char **target,
 			unsigned long long *pid, bool *alive)
 {
 	static const char infix[] = ".vmdkit-new-";
-	size_t len = strlen(name), pre = strlen(FS_STAGING_PREFIX), i, end;
+	size_t len = strlen(name), pre = strlen(FS_STAGING_PREFIX), n = 0, h;
 	const char *head;
 	size_t head_len;
-	uint64_t v;
+	unsigned long long v;
 
 	*target = NULL;
 	if (len > pre && strncmp(name, FS_STAGING_PREFIX, pre) == 0) {
-		/* desc's ".vmdkit-tmp-NAME-PID-N" */
-		end = len;
-		while (end > 0 && name[end - 1] >= '0' && name[end - 1] <= '9')
-			end--;
-		if (end == len || len - end > 2 || name[end - 1] != '-')
-			return false;
-		end--;
-		i = end;
-		while (i > 0 && name[i - 1] >= '0' && name[i - 1] <= '9')
-			i--;
-		if (i == end || name[i - 1] != '-' || i - 1 <= pre)
+		/* desc's ".vmdkit-tmp-NAME-PID-N", N of one or two digits */
+		while (n < len && n < 3 && name[len - 1 - n] >= '0' &&
+		       name[len - 1 - n] <= '9')
+			n++;
+		if (n == 0 || n > 2 || n == len || name[len - 1 - n] != '-' ||
+		    !fs_name_pid_before(name, len - 1 - n, &v, &h) || h <= pre)
 			return false;
 		head = name + pre;
-		head_len = i - 1 - pre;
+		head_len = h - pre;
 	} else if (len > 1 && name[0] == '.') {
 		/* fs_replace's ".NAME.vmdkit-new-PID-XXXXXX" */
-		if (len < 8 + sizeof(infix) || name[len - 7] != '-')
-			return false;
-		end = len - 7;
-		i = end;
-		while (i > 0 && name[i - 1] >= '0' && name[i - 1] <= '9')
-			i--;
-		if (i == end || i < sizeof(infix) + 1 ||
-		    memcmp(name + i - (sizeof(infix) - 1), infix,
+		if (len < 8 + sizeof(infix) || name[len - 7] != '-' ||
+		    !fs_name_pid_before(name, len - 7, &v, &h) ||
+		    h < sizeof(infix) ||
+		    memcmp(name + h + 1 - (sizeof(infix) - 1), infix,
 			   sizeof(infix) - 1) != 0)
 			return false;
 		head = name + 1;
-		head_len = i - (sizeof(infix) - 1) - 1;
+		head_len = h - (sizeof(infix) - 1);
 		if (head_len == 0)
 			return false;
 	} else {
 		return false;
 	}
-	if (!desc_parse_number_all(name + i, end - i, 10, INT_MAX, &v) ||
-	    v == 0)
-		return false;
 	*target = vk_strndup(head, head_len);
 	if (*target == NULL)
 		return false;
