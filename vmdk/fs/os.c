@@ -118,7 +118,8 @@ int os_random(void *buf, size_t n)
 
 #ifdef HAVE_PROC_STAT
 /* Reads the small file path into buf (NUL-terminated): its length, or
- * -1. */
+ * -1.  Not fs_read_file: fs.c calls into this file, and /proc files are
+ * read into the caller's buffer without an allocation. */
 static ssize_t read_small(const char *path, char *buf, size_t size)
 {
 	size_t len = 0;
